@@ -1,0 +1,13 @@
+"""layerprop: backpropagation through layers.
+
+The layers of chapter 5 of *Deep Learning from Scratch* (MulLayer, AddLayer, Relu, Sigmoid, Affine,
+SoftmaxWithLoss, …) as one primitive that stacks into networks, records into define-by-run graphs,
+is checked by numerical gradients, and trains real networks.
+"""
+
+__version__ = "0.1.0"
+
+from . import layers  # noqa: E402
+from .layers import *  # noqa: E402,F401,F403
+
+__all__ = ["__version__", "layers", *layers.__all__]

@@ -1,0 +1,49 @@
+"""The exceptions layerprop raises at its boundaries.
+
+Every one of them subclasses a built-in exception, so ``except ValueError`` keeps working for code
+written against the book, and each message names what was expected and what came.
+"""
+
+
+class LayerpropError(Exception):
+    """Base class of every error that layerprop raises on purpose."""
+
+
+class ShapeError(LayerpropError, ValueError):
+    """An array has a shape that the layer or function cannot take."""
+
+
+class LabelError(LayerpropError, ValueError):
+    """Labels are out of range, of the wrong count or of the wrong kind."""
+
+
+class BackwardBeforeForwardError(LayerpropError, RuntimeError):
+    """``backward`` was called on a layer whose ``forward`` has not run yet."""
+
+
+class DataFileError(LayerpropError, ValueError):
+    """A data file (IDX, .npy cache) is corrupt, truncated or not what it claims to be."""
+
+
+class ChecksumError(DataFileError):
+    """A file's checksum differs from the one it must have."""
+
+
+class DownloadError(LayerpropError, OSError):
+    """Every mirror failed to deliver a file."""
+
+
+class ModelFileError(LayerpropError, ValueError):
+    """A model file is corrupt, foreign, or would need code execution (pickle) to load."""
+
+
+class MissingExtraError(LayerpropError, ImportError):
+    """An optional dependency is missing; the message says which ``pip install`` brings it."""
+
+
+def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:
+    """Build the error for a missing optional dependency, naming the command that installs it."""
+    return MissingExtraError(
+        f"{purpose} needs the optional package '{package}', which is not installed. "
+        f"Install it with:  pip install 'layerprop[{extra}]'  (or: pip install {package})"
+    )

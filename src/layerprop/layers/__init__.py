@@ -1,0 +1,58 @@
+"""Layers: the one primitive of layerprop.
+
+Every layer has ``forward`` and ``backward`` with the book's signatures, ``params`` and ``grads``
+dicts, and a docstring giving its forward and backward formula.
+
+- node layers of the computational graph: :class:`MulLayer`, :class:`AddLayer`, and the other
+  arithmetic nodes in :mod:`layerprop.layers.arithmetic`;
+- activations: :class:`Relu`, :class:`Sigmoid`, :class:`Tanh`;
+- the fully connected :class:`Affine`;
+- loss layers: :class:`SoftmaxWithLoss`, :class:`MeanSquaredError`, :class:`SigmoidWithLoss`.
+"""
+
+from .activation import Relu, Sigmoid, Tanh, sigmoid
+from .affine import Affine
+from .arithmetic import (
+    AddLayer,
+    DivLayer,
+    ExpLayer,
+    LogLayer,
+    MatMulLayer,
+    MeanLayer,
+    MulLayer,
+    NegLayer,
+    PowLayer,
+    ReshapeLayer,
+    SubLayer,
+    SumLayer,
+    TransposeLayer,
+)
+from .base import Layer
+from .loss import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss, cross_entropy_error, softmax
+
+__all__ = [
+    "Layer",
+    "MulLayer",
+    "AddLayer",
+    "SubLayer",
+    "DivLayer",
+    "NegLayer",
+    "PowLayer",
+    "ExpLayer",
+    "LogLayer",
+    "MatMulLayer",
+    "SumLayer",
+    "MeanLayer",
+    "ReshapeLayer",
+    "TransposeLayer",
+    "Relu",
+    "Sigmoid",
+    "Tanh",
+    "sigmoid",
+    "Affine",
+    "SoftmaxWithLoss",
+    "MeanSquaredError",
+    "SigmoidWithLoss",
+    "softmax",
+    "cross_entropy_error",
+]

@@ -1,0 +1,91 @@
+"""Activation layers: Relu, Sigmoid, Tanh (elementwise).
+
+Each keeps the book's attributes (``Relu.mask``, ``Sigmoid.out``, ``Tanh.out``) and never writes to
+the arrays it is given: the notes' Relu zeroes the caller's ``dout`` in place, which corrupts a
+gradient that two branches share; here ``backward`` always returns a new array.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .base import Layer
+
+
+class Relu(Layer):
+    """Rectified linear unit.
+
+    forward:  y = x if x > 0 else 0
+    backward: dx = dout where x > 0, 0 where x ≤ 0   (``mask`` marks x ≤ 0)
+    """
+
+    symbol = "relu"
+    backward_rule = "dx = dout where x > 0, else 0"
+
+    def __init__(self):
+        self.mask = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.mask = x <= 0
+        return xp.where(self.mask, 0, x)
+
+    def backward(self, dout):
+        mask = self._forward_value("mask")
+        xp = get_array_module(dout)
+        return xp.where(mask, 0, dout)
+
+
+class Sigmoid(Layer):
+    """Logistic sigmoid.
+
+    forward:  y = 1 / (1 + exp(−x))
+    backward: dx = dout · y · (1 − y)   (only the output ``out`` is needed)
+
+    Computed as exp(−|x|) so that x = ±1000 gives exactly 1 and 0 with no overflow warning.
+    """
+
+    symbol = "sigmoid"
+    backward_rule = "dx = dout·y·(1 − y)"
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        self.out = sigmoid(x)
+        return self.out
+
+    def backward(self, dout):
+        out = self._forward_value("out")
+        return dout * (1.0 - out) * out
+
+
+def sigmoid(x):
+    """Numerically stable logistic function 1 / (1 + exp(−x)); keeps float32 as float32."""
+    xp = get_array_module(x)
+    x = xp.asarray(x)
+    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+    positive = 1 / (1 + e)
+    return xp.where(x >= 0, positive, e * positive)
+
+
+class Tanh(Layer):
+    """Hyperbolic tangent.
+
+    forward:  y = tanh(x)
+    backward: dx = dout · (1 − y²)
+    """
+
+    symbol = "tanh"
+    backward_rule = "dx = dout·(1 − y²)"
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.out = xp.tanh(x)
+        return self.out
+
+    def backward(self, dout):
+        out = self._forward_value("out")
+        return dout * (1.0 - out * out)

@@ -1,0 +1,93 @@
+"""The Affine layer: a fully connected layer, y = x·W + b."""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..errors import ShapeError
+from .base import Layer
+
+
+class Affine(Layer):
+    """Fully connected layer.
+
+    forward:  y = x · W + b             x: (N, D), W: (D, M), b: (M,) → y: (N, M)
+    backward: dx = dout · Wᵀ,  dW = xᵀ · dout,  db = Σₙ dout
+
+    ``x`` may also be a single sample of shape (D,) (as in note 001), giving y of shape (M,), or an
+    image batch (N, C, H, W) that is flattened to (N, C·H·W); ``backward`` returns dx in x's
+    original shape.
+
+    The layer keeps references to the very ``W`` and ``b`` arrays it was given: updating them in
+    place (``params['W1'] -= lr * grad``, or a numerical-gradient probe) is seen by the layer.
+    Set ``input_grad = False`` on a network's first layer to skip computing dx, which nothing uses.
+    """
+
+    symbol = "Affine"
+    backward_rule = "dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ dout"
+
+    def __init__(self, W, b):
+        if getattr(W, "ndim", None) != 2:
+            raise ShapeError(f"Affine: W must be a 2-D array (D, M), got shape {getattr(W, 'shape', type(W).__name__)}")
+        if getattr(b, "shape", None) != (W.shape[1],):
+            raise ShapeError(
+                f"Affine: b must have shape ({W.shape[1]},) to match W of shape {W.shape}, "
+                f"got {getattr(b, 'shape', type(b).__name__)}"
+            )
+        self.W = W
+        self.b = b
+        self.x = None
+        self.original_x_shape = None
+        self.dW = None
+        self.db = None
+        self.input_grad = True
+
+    @property
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    @property
+    def grads(self):
+        return {"W": self.dW, "b": self.db}
+
+    def forward(self, x):
+        xp = get_array_module(x, self.W)
+        x = xp.asarray(x)
+        self.original_x_shape = x.shape
+        rows = self.W.shape[0]
+        if x.ndim == 1:
+            features = x.shape[0]
+        elif x.ndim >= 2:
+            if x.ndim > 2:
+                x = x.reshape(x.shape[0], -1)
+            features = x.shape[1]
+        else:
+            features = None
+        if features != rows:
+            raise ShapeError(
+                f"Affine: input x of shape {self.original_x_shape} has {features} features per sample, "
+                f"but W of shape {self.W.shape} expects {rows}"
+            )
+        self.x = x
+        out = x @ self.W
+        out += self.b
+        return out
+
+    def backward(self, dout):
+        x = self._forward_value("x")
+        expected = x.shape[:-1] + (self.W.shape[1],)
+        if dout.shape != expected:
+            raise ShapeError(f"Affine.backward: dout must have shape {expected} (the output's), got {dout.shape}")
+        if x.ndim == 1:
+            xp = get_array_module(x)
+            self.dW = xp.outer(x, dout)
+            self.db = dout.copy()
+        else:
+            self.dW = x.T @ dout
+            self.db = dout.sum(axis=0)
+        if not self.input_grad:
+            return None
+        dx = dout @ self.W.T
+        return dx.reshape(self.original_x_shape)
+
+    def __repr__(self):
+        return f"Affine(W{tuple(self.W.shape)}, b{tuple(self.b.shape)})"

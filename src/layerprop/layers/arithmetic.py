@@ -1,0 +1,348 @@
+"""Node layers of the computational graph: arithmetic on scalars and arrays.
+
+These are the notes' MulLayer and AddLayer (the apple/orange shopping example) and the other
+elementary nodes that :mod:`layerprop.graph` records: subtraction, division, negation, power,
+exp, log, matrix product, sum, mean, reshape and transpose.
+
+Two-input layers take ``forward(x, y)`` and return ``(dx, dy)`` from ``backward(dout)``.
+They accept Python scalars and arrays; when NumPy broadcasting was used, each gradient is summed
+back to the shape of its own input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import get_array_module, sum_to
+from ..errors import ShapeError
+from .base import Layer
+
+
+def _shape(value):
+    return np.shape(value)
+
+
+class _BinaryLayer(Layer):
+    """A layer with two inputs; keeps both so ``backward`` can use them."""
+
+    def __init__(self):
+        self.x = None
+        self.y = None
+
+    def _inputs(self):
+        x = self._forward_value("x")
+        y = self._forward_value("y")
+        return x, y
+
+    def _reduce(self, dx, dy):
+        return sum_to(dx, _shape(self.x)), sum_to(dy, _shape(self.y))
+
+
+class MulLayer(_BinaryLayer):
+    """Multiplication node.
+
+    forward:  out = x · y
+    backward: dx = dout · y,  dy = dout · x   (the inputs swap places)
+    """
+
+    symbol = "×"
+    backward_rule = "dx = dout·y, dy = dout·x"
+
+    def forward(self, x, y):
+        self.x = x
+        self.y = y
+        return x * y
+
+    def backward(self, dout):
+        x, y = self._inputs()
+        return self._reduce(dout * y, dout * x)
+
+
+class AddLayer(_BinaryLayer):
+    """Addition node.
+
+    forward:  out = x + y
+    backward: dx = dout,  dy = dout   (passed on unchanged)
+    """
+
+    symbol = "+"
+    backward_rule = "dx = dout, dy = dout"
+
+    def forward(self, x, y):
+        self.x = x
+        self.y = y
+        return x + y
+
+    def backward(self, dout):
+        self._inputs()
+        return self._reduce(dout * 1, dout * 1)
+
+
+class SubLayer(_BinaryLayer):
+    """Subtraction node.
+
+    forward:  out = x − y
+    backward: dx = dout,  dy = −dout
+    """
+
+    symbol = "−"
+    backward_rule = "dx = dout, dy = −dout"
+
+    def forward(self, x, y):
+        self.x = x
+        self.y = y
+        return x - y
+
+    def backward(self, dout):
+        self._inputs()
+        return self._reduce(dout * 1, -dout)
+
+
+class DivLayer(_BinaryLayer):
+    """Division node (the notes' '/' node is the case x = 1).
+
+    forward:  out = x / y
+    backward: dx = dout / y,  dy = −dout · x / y²   (for 1/y: −dout · out²)
+    """
+
+    symbol = "/"
+    backward_rule = "dx = dout/y, dy = −dout·x/y²"
+
+    def forward(self, x, y):
+        self.x = x
+        self.y = y
+        return x / y
+
+    def backward(self, dout):
+        x, y = self._inputs()
+        dx = dout / y
+        return self._reduce(dx, -dx * x / y)
+
+
+class MatMulLayer(_BinaryLayer):
+    """Matrix-product node.
+
+    forward:  out = x @ y            (x: (N, D), y: (D, M))
+    backward: dx = dout @ yᵀ,  dy = xᵀ @ dout
+    """
+
+    symbol = "@"
+    backward_rule = "dx = dout·yᵀ, dy = xᵀ·dout"
+
+    def forward(self, x, y):
+        xp = get_array_module(x, y)
+        if np.ndim(x) != 2 or np.ndim(y) != 2 or _shape(x)[1] != _shape(y)[0]:
+            raise ShapeError(
+                f"MatMulLayer: expected x of shape (N, D) and y of shape (D, M), "
+                f"got x {_shape(x)} and y {_shape(y)}"
+            )
+        self.x = x
+        self.y = y
+        return xp.matmul(x, y)
+
+    def backward(self, dout):
+        x, y = self._inputs()
+        return dout @ y.T, x.T @ dout
+
+
+class NegLayer(Layer):
+    """Negation node.
+
+    forward:  out = −x
+    backward: dx = −dout
+    """
+
+    symbol = "−x"
+    backward_rule = "dx = −dout"
+
+    def __init__(self):
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        return -x
+
+    def backward(self, dout):
+        self._forward_value("x")
+        return -dout
+
+
+class PowLayer(Layer):
+    """Power node with a constant exponent c.
+
+    forward:  out = x ** c
+    backward: dx = dout · c · x ** (c − 1)
+    """
+
+    symbol = "**"
+    backward_rule = "dx = dout·c·x^(c−1)"
+
+    def __init__(self, exponent):
+        if not np.isscalar(exponent):
+            raise TypeError(f"PowLayer: the exponent must be a Python number, got {type(exponent).__name__}")
+        self.exponent = exponent
+        self.symbol = f"**{exponent}"
+        self.x = None
+
+    def forward(self, x):
+        self.x = x
+        return x ** self.exponent
+
+    def backward(self, dout):
+        x = self._forward_value("x")
+        c = self.exponent
+        return dout * c * x ** (c - 1)
+
+    def __repr__(self):
+        return f"PowLayer({self.exponent!r})"
+
+
+class ExpLayer(Layer):
+    """Exponential node.
+
+    forward:  out = exp(x)
+    backward: dx = dout · exp(x) = dout · out
+    """
+
+    symbol = "exp"
+    backward_rule = "dx = dout·exp(x)"
+
+    def __init__(self):
+        self.out = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.out = xp.exp(x)
+        return self.out
+
+    def backward(self, dout):
+        return dout * self._forward_value("out")
+
+
+class LogLayer(Layer):
+    """Natural-logarithm node.
+
+    forward:  out = log(x)
+    backward: dx = dout / x
+    """
+
+    symbol = "log"
+    backward_rule = "dx = dout/x"
+
+    def __init__(self):
+        self.x = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = x
+        return xp.log(x)
+
+    def backward(self, dout):
+        return dout / self._forward_value("x")
+
+
+class SumLayer(Layer):
+    """Sum node (over all elements, or over ``axis``).
+
+    forward:  out = Σ x
+    backward: dx = dout broadcast back to x's shape
+    """
+
+    symbol = "sum"
+    backward_rule = "dx = dout copied to every summed element"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = keepdims
+        self.x_shape = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x_shape = _shape(x)
+        return xp.sum(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, dout):
+        shape = self._forward_value("x_shape")
+        xp = get_array_module(dout)
+        dout = xp.asarray(dout)
+        if self.axis is not None and not self.keepdims:
+            axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
+            axes = sorted(a % len(shape) for a in axes)
+            dout = xp.expand_dims(dout, tuple(axes))
+        return xp.broadcast_to(dout, shape).copy()
+
+
+class MeanLayer(SumLayer):
+    """Mean node.
+
+    forward:  out = (1/n) Σ x
+    backward: dx = dout / n at every averaged element
+    """
+
+    symbol = "mean"
+    backward_rule = "dx = dout/n at every averaged element"
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x_shape = _shape(x)
+        out = xp.mean(x, axis=self.axis, keepdims=self.keepdims)
+        self.count = max(np.size(x), 1) // max(np.size(out), 1)
+        return out
+
+    def backward(self, dout):
+        return super().backward(dout) / self.count
+
+
+class ReshapeLayer(Layer):
+    """Reshape node.
+
+    forward:  out = x reshaped to ``shape``
+    backward: dx = dout reshaped back to x's shape
+    """
+
+    symbol = "reshape"
+    backward_rule = "dx = dout reshaped to x's shape"
+
+    def __init__(self, shape):
+        self.shape = tuple(shape) if not np.isscalar(shape) else (shape,)
+        self.x_shape = None
+
+    def forward(self, x):
+        self.x_shape = _shape(x)
+        try:
+            return x.reshape(self.shape)
+        except ValueError:
+            raise ShapeError(
+                f"ReshapeLayer: cannot reshape an array of shape {self.x_shape} "
+                f"({int(np.prod(self.x_shape))} elements) into shape {self.shape}"
+            ) from None
+
+    def backward(self, dout):
+        return dout.reshape(self._forward_value("x_shape"))
+
+
+class TransposeLayer(Layer):
+    """Transpose node.
+
+    forward:  out = xᵀ (or the axes permuted by ``axes``)
+    backward: dx = doutᵀ (the inverse permutation)
+    """
+
+    symbol = "T"
+    backward_rule = "dx = doutᵀ"
+
+    def __init__(self, axes=None):
+        self.axes = None if axes is None else tuple(axes)
+        self.ndim = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.ndim = np.ndim(x)
+        return xp.transpose(x, self.axes)
+
+    def backward(self, dout):
+        self._forward_value("ndim")
+        xp = get_array_module(dout)
+        if self.axes is None:
+            return xp.transpose(dout)
+        return xp.transpose(dout, np.argsort(self.axes))

@@ -1,0 +1,52 @@
+"""The one primitive of layerprop: a layer with ``forward`` and ``backward``.
+
+A layer computes its output in ``forward``, keeps what it needs from the forward pass, and in
+``backward`` turns the gradient of the loss with respect to its output (``dout``) into gradients
+with respect to its inputs, by the chain rule. Layers with parameters also fill ``grads``.
+"""
+
+from __future__ import annotations
+
+from ..errors import BackwardBeforeForwardError
+
+
+class Layer:
+    """Base class of every layer.
+
+    Attributes shared by all layers:
+
+    ``params``
+        dict of the layer's trainable arrays, keyed 'W', 'b', 'gamma', … (empty when it has none).
+        The dict holds the very arrays the layer computes with, so updating them in place updates
+        the layer.
+    ``grads``
+        dict with the same keys, filled by ``backward``.
+    ``symbol``
+        short label used when the layer is drawn as a node of a computational graph.
+    ``backward_rule``
+        the local rule ``backward`` applies, in words (shown by the graph drawings).
+    """
+
+    symbol = "?"
+    backward_rule = ""
+
+    @property
+    def params(self) -> dict:
+        return {}
+
+    @property
+    def grads(self) -> dict:
+        return {}
+
+    def _forward_value(self, attribute: str):
+        """Return an attribute saved by ``forward``; raise a clear error if forward has not run."""
+        value = getattr(self, attribute, None)
+        if value is None:
+            raise BackwardBeforeForwardError(
+                f"{type(self).__name__}.backward() was called before forward(): "
+                "run forward first, so the layer has the values its gradient needs"
+            )
+        return value
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
