@@ -8,18 +8,23 @@ largest absolute error and the relative error
 
     rel = max |analytic − numeric| / max(max |analytic|, max |numeric|)
 
-(normalised by the largest gradient, so elements whose gradient is ~0 do not inflate it). Run
+(normalised by the largest gradient, so elements whose gradient is ~0 do not inflate it; a scale
+below 1e-7 — a gradient that is zero up to the round-off of a difference quotient, such as a bias
+followed by batch normalisation — is taken as 1e-7). Run
 checks in float64: float32 has too few digits for a difference quotient with h = 1e-4.
 """
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .display import format_number
+
+GRADIENT_FLOOR = 1e-7  # smallest scale the relative error is measured against
 
 
 def numerical_gradient(f, x, h: float = 1e-4):
@@ -68,7 +73,7 @@ def compare_gradients(name, analytic, numeric) -> GradientComparison:
     diff = float(np.max(np.abs(analytic - numeric))) if analytic.size else 0.0
     scale = max(float(np.max(np.abs(analytic))) if analytic.size else 0.0,
                 float(np.max(np.abs(numeric))) if numeric.size else 0.0)
-    rel = diff / scale if scale > 0 else diff
+    rel = diff / max(scale, GRADIENT_FLOOR)
     return GradientComparison(name, analytic.shape, diff, rel, analytic, numeric)
 
 
@@ -184,10 +189,15 @@ def check_network(network, x, t, keys=None, h: float = 1e-4) -> GradCheckReport:
     analytic = network.gradient(x, t)
     backprop_seconds = time.perf_counter() - start
     keys = list(network.params) if keys is None else list(keys)
+    takes_mode = "train_flg" in inspect.signature(network.loss).parameters
+
+    def loss(_):  # in training mode, as gradient() computes it (BatchNorm uses batch statistics)
+        return network.loss(x, t, train_flg=True) if takes_mode else network.loss(x, t)
+
     rows = []
     start = time.perf_counter()
     for key in keys:
-        numeric = numerical_gradient(lambda _: network.loss(x, t), network.params[key], h)
+        numeric = numerical_gradient(loss, network.params[key], h)
         rows.append(compare_gradients(key, analytic[key], numeric))
     numerical_seconds = time.perf_counter() - start
     return GradCheckReport(rows, {"backprop": backprop_seconds, "numerical": numerical_seconds})

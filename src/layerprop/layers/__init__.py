@@ -7,6 +7,7 @@ dicts, and a docstring giving its forward and backward formula.
   arithmetic nodes in :mod:`layerprop.layers.arithmetic`;
 - activations: :class:`Relu`, :class:`Sigmoid`, :class:`Tanh`;
 - the fully connected :class:`Affine`;
+- training-mode layers: :class:`Dropout`, :class:`BatchNormalization`;
 - loss layers: :class:`SoftmaxWithLoss`, :class:`MeanSquaredError`, :class:`SigmoidWithLoss`.
 """
 
@@ -28,6 +29,7 @@ from .arithmetic import (
     TransposeLayer,
 )
 from .base import Layer
+from .regularization import BatchNormalization, Dropout
 from .loss import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss, cross_entropy_error, softmax
 
 __all__ = [
@@ -50,6 +52,8 @@ __all__ = [
     "Tanh",
     "sigmoid",
     "Affine",
+    "Dropout",
+    "BatchNormalization",
     "SoftmaxWithLoss",
     "MeanSquaredError",
     "SigmoidWithLoss",

@@ -1,0 +1,56 @@
+"""The ``layerprop`` command line: ``layerprop <command> [options]`` (also ``python -m layerprop``).
+
+Each command lives in its own module of this package with ``add_parser(subparsers)`` and
+``run(args) -> int``. Exit codes: 0 success, 2 usage error, 1 runtime error (one line on stderr;
+the traceback only with ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMAND_MODULES = []  # filled as commands are added, e.g. "train_cmd"
+
+
+class UsageError(Exception):
+    """Bad command-line input found after parsing (exit code 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="layerprop",
+        description="Backpropagation through layers: train, check and draw neural networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"layerprop {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except UsageError as exc:
+        if args.debug:
+            raise
+        parser.exit(2, f"layerprop {args.command}: error: {exc}\n")
+    except KeyboardInterrupt:
+        print("\nlayerprop: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # one line for people, the traceback for --debug
+        if args.debug:
+            raise
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"layerprop {args.command}: error: {message}", file=sys.stderr)
+        return 1

@@ -1,0 +1,128 @@
+"""The user cache directory and the decoded-array cache kept in it.
+
+Decoded data sets are stored as plain ``.npy`` files (loaded with ``allow_pickle=False``, so
+loading never runs code) together with a small JSON sidecar describing them::
+
+    <cache_dir>/<dataset>/<name>.npy
+    <cache_dir>/<dataset>/<name>.json   {"source_md5": ..., "shape": ..., "dtype": ..., "crc32": ...}
+
+``source_md5`` identifies the decoded source file the array came from, so an entry is only used
+for the very data it was built from. On every load the array's shape, dtype and CRC-32 are
+checked; an entry that is missing, truncated, corrupt or stale is deleted and reported as a miss,
+and the caller rebuilds it. Writes are atomic. When the cache directory cannot be written,
+storing is skipped silently (logged at DEBUG level) and loading works as before.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import tempfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import atomic_write
+
+log = logging.getLogger(__name__)
+
+#: Environment variable that, when set, is the cache directory itself.
+CACHE_ENV = "LAYERPROP_CACHE"
+_FORMAT = 1
+
+
+def cache_dir() -> Path:
+    """Return layerprop's cache directory (it may not exist yet).
+
+    It is ``$LAYERPROP_CACHE`` if set, else ``$XDG_CACHE_HOME/layerprop`` if ``XDG_CACHE_HOME``
+    is an absolute path, else ``~/.cache/layerprop``.
+    """
+    configured = os.environ.get(CACHE_ENV)
+    if configured:
+        return Path(configured).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg and os.path.isabs(xdg):
+        return Path(xdg) / "layerprop"
+    try:
+        return Path.home() / ".cache" / "layerprop"
+    except (RuntimeError, KeyError):  # no home directory can be determined
+        return Path(tempfile.gettempdir()) / "layerprop-cache"
+
+
+def _entry_paths(dataset: str, name: str) -> tuple[Path, Path]:
+    folder = cache_dir() / dataset
+    return folder / f"{name}.npy", folder / f"{name}.json"
+
+
+def _crc32(array: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).reshape(-1))
+
+
+def _discard(paths: tuple[Path, ...], reason: str) -> None:
+    log.debug("discarding cache entry %s: %s", paths[0], reason)
+    for path in paths:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+def load_cached_array(
+    dataset: str, name: str, *, source_md5: str, shape: tuple[int, ...], dtype: np.dtype | str
+) -> np.ndarray | None:
+    """Return the cached array ``dataset/name`` if it is valid for ``source_md5``, else ``None``.
+
+    A present but invalid entry (unreadable, truncated, wrong shape or dtype, CRC mismatch, built
+    from another source) is deleted so that the next store rebuilds it.
+    """
+    npy_path, meta_path = _entry_paths(dataset, name)
+    if not npy_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        array = np.load(npy_path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        _discard((npy_path, meta_path), f"unreadable ({error})")
+        return None
+    if not isinstance(meta, dict):
+        _discard((npy_path, meta_path), "sidecar is not a JSON object")
+        return None
+    expected_dtype = np.dtype(dtype)
+    checks = {
+        "format": meta.get("format") == _FORMAT,
+        "source": meta.get("source_md5") == source_md5,
+        "shape": array.shape == tuple(shape) and meta.get("shape") == list(shape),
+        "dtype": array.dtype == expected_dtype and meta.get("dtype") == expected_dtype.str,
+    }
+    failed = [check for check, passed in checks.items() if not passed]
+    if not failed and meta.get("crc32") != _crc32(array):
+        failed = ["crc32"]
+    if failed:
+        _discard((npy_path, meta_path), f"{', '.join(failed)} check failed")
+        return None
+    return array
+
+
+def store_cached_array(dataset: str, name: str, array: np.ndarray, *, source_md5: str) -> Path | None:
+    """Store ``array`` as the cache entry ``dataset/name``; return its path, or ``None`` if not writable."""
+    npy_path, meta_path = _entry_paths(dataset, name)
+    array = np.ascontiguousarray(array)
+    meta = {
+        "format": _FORMAT,
+        "source_md5": source_md5,
+        "shape": list(array.shape),
+        "dtype": array.dtype.str,
+        "crc32": _crc32(array),
+    }
+    try:
+        npy_path.parent.mkdir(parents=True, exist_ok=True)
+        # The array first, the sidecar last: a crash in between leaves an entry that fails its checks.
+        with atomic_write(npy_path) as handle:
+            np.save(handle, array, allow_pickle=False)
+        with atomic_write(meta_path) as handle:
+            handle.write(json.dumps(meta, indent=1).encode("utf-8"))
+    except OSError as error:
+        log.debug("not caching %s: %s", npy_path, error)
+        return None
+    return npy_path

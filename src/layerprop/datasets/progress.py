@@ -1,0 +1,74 @@
+"""A download progress bar: tqdm when it is installed, else a plain one-line text display.
+
+tqdm is optional (``pip install 'layerprop[progress]'``); it is imported only when a bar is shown,
+and any failure to import it falls back to the text display -- progress reporting never fails.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+
+def _megabytes(count: int) -> str:
+    return f"{count / 1e6:.1f} MB"
+
+
+class TextProgress:
+    """Minimal progress display on stderr, redrawn at most a few times per second."""
+
+    def __init__(self, total: int | None, description: str, stream=None) -> None:
+        self.total = total
+        self.description = description
+        self.stream = stream if stream is not None else sys.stderr
+        self.count = 0
+        self._last_draw = 0.0
+
+    def update(self, count: int) -> None:
+        self.count += count
+        now = time.monotonic()
+        if now - self._last_draw >= 0.2:
+            self._last_draw = now
+            self._draw()
+
+    def _draw(self, end: str = "") -> None:
+        if self.total:
+            text = f"{self.description}: {100 * self.count // self.total:3d}% ({_megabytes(self.count)} of {_megabytes(self.total)})"
+        else:
+            text = f"{self.description}: {_megabytes(self.count)}"
+        try:
+            self.stream.write(f"\r{text}{end}")
+            self.stream.flush()
+        except (OSError, ValueError):  # closed or broken stream: progress is not worth failing for
+            pass
+
+    def close(self) -> None:
+        self._draw(end="\n")
+
+
+class NoProgress:
+    """A progress display that shows nothing."""
+
+    def update(self, count: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def progress_bar(total: int | None, description: str, enabled: bool | None = None):
+    """Return an object with ``update(count)`` and ``close()`` that shows a download's progress.
+
+    :param total: the expected number of bytes, if known.
+    :param enabled: ``True`` to show progress, ``False`` not to, ``None`` to show it only when
+        stderr is a terminal.
+    """
+    if enabled is None:
+        enabled = bool(getattr(sys.stderr, "isatty", lambda: False)())
+    if not enabled:
+        return NoProgress()
+    try:
+        from tqdm.auto import tqdm
+    except Exception:  # not installed, or broken: fall back to text
+        return TextProgress(total, description)
+    return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)

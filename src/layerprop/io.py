@@ -1,0 +1,475 @@
+"""Safe model files: one ``.npz`` archive with a JSON header and plain arrays, never pickle.
+
+Layout of a model file (format ``"layerprop-model"``, format_version 1):
+
+``__header__``
+    uint8 array holding the UTF-8 bytes of a JSON object with the keys ``format``,
+    ``format_version``, ``layerprop_version``, ``model_config`` (the network's ``to_config()``,
+    including its ``"class"``), ``dtype`` (the model's floating dtype, e.g. ``"float32"``),
+    ``optimizer_config`` (``optimizer.state_dict()[0]`` or null), ``history`` (or null),
+    ``metadata`` (or null) and ``arrays`` (name -> shape and dtype of every stored array, so a
+    damaged file is recognised).
+``model/<name>``
+    the arrays of ``model.state_dict()`` (names may contain ``/``).
+``optim/<name>``
+    the arrays of ``optimizer.state_dict()[1]``.
+
+Reading uses ``np.load(path, allow_pickle=False)`` only, so loading a file never runs code from it;
+a file that holds pickled objects is refused with :class:`~layerprop.errors.ModelFileError`, as is
+any file that is not a complete, well-formed layerprop model file.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .errors import ModelFileError
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "LoadedModel",
+    "save_model",
+    "load_model",
+    "read_model_file",
+]
+
+FORMAT = "layerprop-model"
+FORMAT_VERSION = 1
+HEADER_KEY = "__header__"
+MODEL_PREFIX = "model/"
+OPTIM_PREFIX = "optim/"
+
+
+class LoadedModel(NamedTuple):
+    """What :func:`load_model` returns."""
+
+    model: Any
+    optimizer: Any  # an Optimizer, or None when the file holds no optimizer state
+    history: Any  # the saved training history (dict), or None
+    metadata: Any  # the saved metadata (dict), or None
+    header: dict  # the whole JSON header
+
+
+# --------------------------------------------------------------------------- helpers
+def _layerprop_version() -> str:
+    try:
+        import layerprop  # noqa: PLC0415 - lazy: this module is imported by layerprop itself
+
+        version = getattr(layerprop, "__version__", None)
+        if version:
+            return str(version)
+    except Exception:  # pragma: no cover - a half-initialised package
+        pass
+    try:
+        from importlib.metadata import version as dist_version  # noqa: PLC0415
+
+        return dist_version("layerprop")
+    except Exception:  # pragma: no cover - not installed
+        return "unknown"
+
+
+def _json_default(value: Any) -> Any:
+    """Let NumPy scalars and small arrays into the JSON header (as Python numbers and lists)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        return value.tolist()
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"object of type {type(value).__name__} is not JSON serializable")
+
+
+def _check_json(what: str, value: Any) -> None:
+    try:
+        json.dumps(value, default=_json_default)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"{what} must be JSON-serializable: {exc}") from None
+
+
+def _as_dict(what: str, value: Any) -> dict | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) and callable(getattr(value, "to_dict", None)):
+        value = value.to_dict()
+    if not isinstance(value, Mapping):
+        raise TypeError(f"{what} must be a dict, got {type(value).__name__}")
+    value = dict(value)
+    _check_json(what, value)
+    return value
+
+
+def _collect_arrays(what: str, prefix: str, arrays: Any) -> dict[str, np.ndarray]:
+    if not isinstance(arrays, Mapping):
+        raise TypeError(f"{what} must return a dict of arrays, got {type(arrays).__name__}")
+    out = {}
+    for name, value in arrays.items():
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"{what}: array names must be non-empty strings, got {name!r}")
+        array = np.asarray(value)
+        if array.dtype.hasobject:
+            raise TypeError(
+                f"{what}: array {name!r} has dtype {array.dtype}; object arrays would need pickle "
+                "and cannot be stored in a model file"
+            )
+        out[prefix + name] = array
+    return out
+
+
+def _model_dtype(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) -> str | None:
+    dtype = config.get("dtype")
+    if isinstance(dtype, str):
+        try:
+            return np.dtype(dtype).name
+        except TypeError:
+            return dtype
+    floating = {a.dtype.name for a in arrays.values() if a.dtype.kind == "f"}
+    if not floating:
+        return None
+    return floating.pop() if len(floating) == 1 else "mixed"
+
+
+def _fsync_directory(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some filesystems refuse
+        pass
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------- save
+def save_model(
+    path: str | os.PathLike,
+    model: Any,
+    optimizer: Any = None,
+    history: Any = None,
+    metadata: Any = None,
+    *,
+    compress: bool = False,
+) -> Path:
+    """Write ``model`` (and optionally its optimizer state, training history and metadata) to
+    ``path`` as one ``.npz`` file, atomically: the data goes to a temporary file in the same
+    directory, is fsynced, then renamed over ``path``; on any error ``path`` is left as it was and
+    the temporary file is removed. The exact ``path`` is used (no ``.npz`` is appended).
+
+    ``model`` needs ``to_config()`` (JSON-able dict with a ``"class"`` key) and ``state_dict()``
+    (dict name -> array). ``optimizer`` needs ``state_dict()`` -> ``(config, arrays)``.
+    ``history`` and ``metadata`` must be JSON-able dicts (NumPy scalars are converted).
+    Returns the path written.
+    """
+    path = Path(os.fspath(path))
+    config = model.to_config()
+    if not isinstance(config, Mapping) or not isinstance(config.get("class"), str):
+        raise TypeError(
+            "model.to_config() must return a dict with a 'class' key naming the network class, "
+            f"got {config!r}"
+        )
+    config = dict(config)
+    _check_json("model.to_config()", config)
+    arrays = _collect_arrays("model.state_dict()", MODEL_PREFIX, model.state_dict())
+
+    optimizer_config = None
+    if optimizer is not None:
+        state = optimizer.state_dict()
+        if not (isinstance(state, tuple) and len(state) == 2):
+            raise TypeError("optimizer.state_dict() must return (config, arrays)")
+        optimizer_config, optimizer_arrays = state
+        if not isinstance(optimizer_config, Mapping) or "name" not in optimizer_config:
+            raise TypeError("optimizer.state_dict()[0] must be a dict with a 'name' key")
+        optimizer_config = dict(optimizer_config)
+        _check_json("optimizer.state_dict()[0]", optimizer_config)
+        arrays.update(_collect_arrays("optimizer.state_dict()[1]", OPTIM_PREFIX, optimizer_arrays))
+
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "layerprop_version": _layerprop_version(),
+        "model_config": config,
+        "dtype": _model_dtype(config, arrays),
+        "optimizer_config": optimizer_config,
+        "history": _as_dict("history", history),
+        "metadata": _as_dict("metadata", metadata),
+        "arrays": {
+            name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()
+        },
+    }
+    header_bytes = json.dumps(header, default=_json_default, ensure_ascii=False).encode("utf-8")
+    contents = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8), **arrays}
+
+    directory = str(path.parent.resolve())
+    tmp = tempfile.NamedTemporaryFile(
+        dir=directory, prefix=f".{path.name}.", suffix=".tmp.npz", delete=False
+    )
+    try:
+        with tmp:
+            (np.savez_compressed if compress else np.savez)(tmp, **contents)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        try:
+            mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
+        except OSError:
+            mode = 0o644  # NamedTemporaryFile creates 0o600; give a new file the usual mode
+        os.chmod(tmp.name, mode)
+        os.replace(tmp.name, path)
+    except BaseException:
+        try:
+            os.unlink(tmp.name)
+        except OSError:
+            pass
+        raise
+    _fsync_directory(directory)
+    return path
+
+
+# --------------------------------------------------------------------------- read
+def _fail(path: Any, message: str) -> ModelFileError:
+    return ModelFileError(f"{os.fspath(path)}: {message}")
+
+
+def _read_npy_header(member: Any) -> tuple[tuple[int, ...], np.dtype]:
+    version = np.lib.format.read_magic(member)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
+    else:
+        reader = getattr(np.lib.format, "_read_array_header", None)
+        if reader is None:  # pragma: no cover - depends on the NumPy version
+            raise ValueError(f"unsupported .npy format version {version}")
+        shape, _, dtype = reader(member, version)
+    return shape, dtype
+
+
+def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> None:
+    """Look at one entry's .npy header before NumPy loads it: refuse object (pickled) arrays and
+    arrays whose header claims more data than the entry holds (truncated or forged files)."""
+    zip_file = npz.zip
+    member_name = key + ".npy" if key + ".npy" in names else key
+    info = zip_file.getinfo(member_name)
+    with zip_file.open(member_name) as member:
+        try:
+            shape, dtype = _read_npy_header(member)
+        except ValueError as exc:
+            raise _fail(path, f"entry {key!r} is not a valid NumPy array ({exc})") from None
+        offset = member.tell()
+    if dtype.hasobject:
+        raise _fail(
+            path,
+            f"entry {key!r} contains pickled Python objects (dtype {dtype}); the file is refused "
+            "because loading it would run code from the file",
+        )
+    needed = math.prod(shape) * dtype.itemsize
+    if needed > info.file_size - offset:
+        raise _fail(
+            path,
+            f"entry {key!r} is truncated or damaged: its header announces shape {tuple(shape)} "
+            f"({needed} bytes) but the entry holds {max(info.file_size - offset, 0)} bytes",
+        )
+
+
+def _load_entry(npz: Any, path: Any, key: str) -> np.ndarray:
+    try:
+        value = npz[key]
+    except ValueError as exc:
+        if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
+            raise _fail(
+                path,
+                f"entry {key!r} contains pickled Python objects; the file is refused because "
+                "loading it would run code from the file",
+            ) from None
+        raise _fail(path, f"entry {key!r} cannot be read ({exc})") from None
+    if not isinstance(value, np.ndarray):
+        raise _fail(path, f"entry {key!r} is not a NumPy array")
+    return value
+
+
+def _parse_header(path: Any, raw: np.ndarray) -> dict:
+    if raw.dtype != np.uint8 or raw.ndim != 1:
+        raise _fail(
+            path,
+            f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and "
+            f"shape {raw.shape}",
+        )
+    try:
+        header = json.loads(raw.tobytes().decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _fail(path, f"the header is not valid UTF-8 JSON ({exc})") from None
+    if not isinstance(header, dict):
+        raise _fail(path, f"the header must be a JSON object, got {type(header).__name__}")
+    if header.get("format") != FORMAT:
+        raise _fail(
+            path,
+            f"not a layerprop model file (format {header.get('format')!r}, expected {FORMAT!r})",
+        )
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise _fail(path, f"invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise _fail(
+            path,
+            f"the file has format_version {version}, written by a newer layerprop "
+            f"({header.get('layerprop_version', '?')}); this version reads format_version "
+            f"{FORMAT_VERSION} at most: upgrade layerprop to load it",
+        )
+    for key in ("model_config", "arrays"):
+        if not isinstance(header.get(key), dict):
+            raise _fail(path, f"the header has no valid {key!r} entry")
+    if not isinstance(header["model_config"].get("class"), str):
+        raise _fail(path, "the header's model_config has no 'class' key")
+    for key in ("optimizer_config", "history", "metadata"):
+        if header.get(key) is not None and not isinstance(header[key], dict):
+            raise _fail(path, f"the header's {key!r} entry must be an object or null")
+    return header
+
+
+def _check_listing(path: Any, header: dict, arrays: dict[str, np.ndarray]) -> None:
+    listing = header["arrays"]
+    for name, spec in listing.items():
+        if name not in arrays:
+            raise _fail(path, f"array {name!r} is listed in the header but missing from the file")
+        try:
+            shape = tuple(spec["shape"])
+            dtype = np.dtype(spec["dtype"])
+        except (KeyError, TypeError, ValueError):
+            raise _fail(
+                path, f"the header's entry for array {name!r} is malformed: {spec!r}"
+            ) from None
+        if arrays[name].shape != shape or arrays[name].dtype != dtype:
+            raise _fail(
+                path,
+                f"array {name!r} has shape {arrays[name].shape} and dtype {arrays[name].dtype}, "
+                f"but the header says shape {shape} and dtype {dtype}",
+            )
+    extra = sorted(set(arrays) - set(listing))
+    if extra:
+        raise _fail(path, f"arrays not listed in the header: {extra}")
+
+
+def _open_npz(path: Any) -> Any:
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, PermissionError, IsADirectoryError):
+        raise
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise _fail(
+                path,
+                "not a layerprop model file: it is neither an .npz archive nor a .npy array "
+                "(pickled data, or another format, is refused)",
+            ) from None
+        raise _fail(path, f"not a layerprop model file ({exc})") from None
+    except Exception as exc:  # BadZipFile, EOFError, OSError, ... on damaged files
+        raise _fail(
+            path, f"not a layerprop model file, or a damaged one ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise _fail(
+            path, "not a layerprop model file: it holds a single .npy array, not an .npz archive"
+        )
+    return loaded
+
+
+def read_model_file(
+    path: str | os.PathLike,
+) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Read a model file without building anything: return ``(header, model_arrays,
+    optimizer_arrays)``, the array dicts keyed by name without their ``model/``/``optim/`` prefix.
+
+    Raises :class:`~layerprop.errors.ModelFileError` naming the file for anything that is not a
+    complete, well-formed layerprop model file (including files holding pickled objects, which
+    are refused without being unpickled), and ``FileNotFoundError`` when there is no file.
+    """
+    npz = _open_npz(path)
+    try:
+        with npz:
+            files = list(npz.files)
+            if HEADER_KEY not in files:
+                raise _fail(
+                    path, "not a layerprop model file: the archive has no '__header__' entry"
+                )
+            names = set(npz.zip.namelist())
+            for key in files:  # refuse pickles and forged sizes before NumPy reads any data
+                _scan_member(npz, path, key, names)
+            header = _parse_header(path, _load_entry(npz, path, HEADER_KEY))
+            arrays = {}
+            for key in files:
+                if key == HEADER_KEY:
+                    continue
+                if not key.startswith((MODEL_PREFIX, OPTIM_PREFIX)):
+                    raise _fail(path, f"unexpected entry {key!r} (expected 'model/…' or 'optim/…')")
+                arrays[key] = _load_entry(npz, path, key)
+    except ModelFileError:
+        raise
+    except Exception as exc:  # damaged archive members: BadZipFile (bad CRC), zlib.error, EOF, ...
+        raise _fail(path, f"the file is damaged ({type(exc).__name__}: {exc})") from None
+    _check_listing(path, header, arrays)
+    model_arrays = {
+        k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)
+    }
+    optim_arrays = {
+        k[len(OPTIM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(OPTIM_PREFIX)
+    }
+    return header, model_arrays, optim_arrays
+
+
+# --------------------------------------------------------------------------- load
+def load_model(
+    path: str | os.PathLike, network_factory: Callable[[dict], Any] | None = None
+) -> LoadedModel:
+    """Load a file written by :func:`save_model`.
+
+    The network is rebuilt by ``network_factory(model_config)`` (default:
+    :func:`layerprop.nets.build_network`) and filled by ``model.load_state_dict(arrays)``; the
+    optimizer, if the file has one, by :func:`layerprop.optim.optimizer_from_state`. Any problem
+    with the file, including a config that cannot be built or arrays that do not fit the network,
+    raises :class:`~layerprop.errors.ModelFileError` naming the file.
+    """
+    header, model_arrays, optim_arrays = read_model_file(path)
+    config = dict(header["model_config"])
+    if network_factory is None:
+        try:
+            from .nets import build_network as network_factory  # noqa: PLC0415 - lazy
+        except ImportError as exc:
+            raise ImportError(
+                f"cannot rebuild the network of {os.fspath(path)}: layerprop.nets.build_network "
+                f"is not available ({exc}); pass network_factory="
+            ) from exc
+    try:
+        model = network_factory(config)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise _fail(
+            path, f"cannot build the network {config.get('class')!r} from the file's config: {exc}"
+        ) from exc
+    try:
+        model.load_state_dict(model_arrays)
+    except (ValueError, TypeError, KeyError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        raise _fail(path, f"the stored arrays do not fit the network: {message}") from exc
+
+    optimizer = None
+    optimizer_config = header.get("optimizer_config")
+    if optimizer_config is not None:
+        from .optim import optimizer_from_state  # noqa: PLC0415 - lazy
+
+        try:
+            optimizer = optimizer_from_state(optimizer_config, optim_arrays)
+        except (ValueError, TypeError, KeyError) as exc:
+            raise _fail(path, f"invalid optimizer state: {exc}") from exc
+    elif optim_arrays:
+        raise _fail(path, "the file has optimizer arrays but no optimizer_config")
+    return LoadedModel(model, optimizer, header.get("history"), header.get("metadata"), header)

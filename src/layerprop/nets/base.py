@@ -1,0 +1,196 @@
+"""What every network shares: the book's interface on top of an ordered stack of layers.
+
+A network holds ``params`` (a dict of arrays, e.g. 'W1', 'b1', …), ``layers`` (an ordered dict of
+layers that use those very arrays) and ``last_layer`` (a loss layer). It offers the book's methods
+
+- ``predict(x, train_flg=False)`` — forward through ``layers`` (the scores, before the loss);
+- ``loss(x, t, train_flg=False)`` — the loss of ``last_layer`` plus the weight-decay term;
+- ``accuracy(x, t)`` — fraction of rows whose largest score is the label;
+- ``numerical_gradient(x, t)`` — central differences, one parameter element at a time (slow);
+- ``gradient(x, t)`` — backpropagation: forward with train_flg=True, then each layer's backward
+  in reverse order; returns a dict with the keys of ``params``;
+
+and, for saving, ``to_config()`` / ``state_dict()`` / ``load_state_dict()``.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import LabelError, ModelFileError, ShapeError
+from ..gradcheck import numerical_gradient as _numerical_gradient
+from ..layers import SoftmaxWithLoss
+
+
+def resolve_dtype(dtype) -> np.dtype:
+    """Accept 'float32', np.float32, … and return a floating NumPy dtype."""
+    dt = np.dtype(dtype)
+    if dt.kind != "f":
+        raise ValueError(f"dtype must be a floating type such as 'float32' or 'float64', got {dt}")
+    return dt
+
+
+class Network:
+    """Base class of layerprop's networks (see the module docstring for the interface).
+
+    Subclasses build their layers with :meth:`add_layer`, which also records which entry of
+    ``params`` each layer parameter is, so :meth:`gradient` can collect the gradients.
+    """
+
+    def __init__(self, dtype="float64", weight_decay_lambda: float = 0.0):
+        self.dtype = resolve_dtype(dtype)
+        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.params: dict = {}
+        self.layers: OrderedDict = OrderedDict()
+        self.last_layer = SoftmaxWithLoss()
+        self._param_sources: dict = {}  # params key → (layer, the layer's key)
+        self._decayed: list = []  # params keys that weight decay applies to
+
+    # -- building --------------------------------------------------------------------------
+    def add_layer(self, name: str, layer, param_names: dict | None = None, decay: tuple = ("W",)):
+        """Append ``layer`` under ``name``; ``param_names`` maps its keys to ``params`` keys.
+
+        The layer must compute with the very arrays stored in ``params`` (they are updated in place).
+        """
+        if name in self.layers:
+            raise ValueError(f"a layer named {name!r} already exists")
+        self.layers[name] = layer
+        for layer_key, key in (param_names or {}).items():
+            array = layer.params[layer_key]
+            if key in self.params and self.params[key] is not array:
+                raise ValueError(f"parameter {key!r} is already taken by another array")
+            self.params[key] = array
+            self._param_sources[key] = (layer, layer_key)
+            if layer_key in decay:
+                self._decayed.append(key)
+        return layer
+
+    @property
+    def lastLayer(self):  # noqa: N802 - the book's TwoLayerNet spells it so
+        return self.last_layer
+
+    # -- the book's interface ----------------------------------------------------------------
+    def _as_input(self, x):
+        x = np.asarray(x)
+        return x if x.dtype == self.dtype else x.astype(self.dtype)
+
+    def predict(self, x, train_flg: bool = False):
+        """Scores for ``x``: the forward pass through every layer except the loss."""
+        x = self._as_input(x)
+        for layer in self.layers.values():
+            if getattr(layer, "has_train_mode", False):
+                x = layer.forward(x, train_flg)
+            else:
+                x = layer.forward(x)
+        return x
+
+    def weight_decay_loss(self) -> float:
+        """½·λ·Σ‖W‖² over the weight matrices (0 when λ = 0)."""
+        if not self.weight_decay_lambda:
+            return 0.0
+        total = sum(float(np.sum(np.square(self.params[k], dtype=np.float64))) for k in self._decayed)
+        return 0.5 * self.weight_decay_lambda * total
+
+    def loss(self, x, t, train_flg: bool = False):
+        """Loss of the scores for ``x`` against targets ``t`` (plus weight decay)."""
+        y = self.predict(x, train_flg)
+        loss = self.last_layer.forward(y, t)
+        if self.weight_decay_lambda:
+            loss = loss + self.weight_decay_loss()
+        return loss
+
+    def accuracy(self, x, t, batch_size: int = 1000) -> float:
+        """Fraction of samples whose highest score is the true class (labels or one-hot ``t``)."""
+        t = np.asarray(t)
+        n = len(x)
+        if t.ndim == 2 and t.shape[1] > 1:
+            t = t.argmax(axis=1)
+        t = t.reshape(-1)
+        if t.shape[0] != n:
+            raise LabelError(f"accuracy: got {n} samples but {t.shape[0]} labels")
+        correct = 0
+        for start in range(0, n, batch_size):
+            y = self.predict(x[start:start + batch_size])
+            correct += int(np.sum(y.argmax(axis=1) == t[start:start + batch_size]))
+        return correct / n if n else 0.0
+
+    def numerical_gradient(self, x, t) -> dict:
+        """Gradients by central differences (h = 1e-4) on every parameter: slow, for checking."""
+        def loss_of(_):
+            return self.loss(x, t, train_flg=True)
+
+        return {key: _numerical_gradient(loss_of, self.params[key]) for key in self.params}
+
+    def gradient(self, x, t) -> dict:
+        """Gradients by backpropagation: a dict with the keys of ``params``."""
+        self.loss(x, t, train_flg=True)
+        dout = self.last_layer.backward(1)
+        for layer in reversed(self.layers.values()):
+            dout = layer.backward(dout)
+        grads = {key: layer.grads[layer_key] for key, (layer, layer_key) in self._param_sources.items()}
+        if self.weight_decay_lambda:
+            lam = self.weight_decay_lambda
+            for key in self._decayed:
+                grads[key] = grads[key] + lam * self.params[key]
+        return grads
+
+    # -- saving and loading -----------------------------------------------------------------
+    def to_config(self) -> dict:
+        """JSON-able description from which :func:`layerprop.nets.build_network` rebuilds the network.
+
+        Subclasses store their constructor arguments in ``self._config``.
+        """
+        if not hasattr(self, "_config"):
+            raise NotImplementedError(f"{type(self).__name__} does not describe itself for saving")
+        return {"class": type(self).__name__, **self._config, "dtype": self.dtype.name}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Build a network (with fresh weights) from the dict :meth:`to_config` returned."""
+        return cls(**{key: value for key, value in config.items() if key != "class"})
+
+    def reseed(self, seed):
+        """Seed every random layer (Dropout) from ``seed``: layer i gets the stream (seed, i)."""
+        seed = list(seed) if isinstance(seed, (list, tuple)) else [seed]
+        for i, layer in enumerate(self.layers.values()):
+            if hasattr(layer, "reseed"):
+                layer.reseed([*seed, i])
+
+    def state_dict(self) -> dict:
+        """Every array needed to restore the network: ``params`` and layer buffers (e.g. BatchNorm's running mean)."""
+        state = dict(self.params)
+        for name, layer in self.layers.items():
+            for key, value in getattr(layer, "buffers", {}).items():
+                if value is not None:
+                    state[f"{name}.{key}"] = value
+        return state
+
+    def load_state_dict(self, state: dict):
+        """Copy arrays from ``state`` into the network, in place; missing or misshapen entries raise."""
+        for key, array in self.params.items():
+            if key not in state:
+                raise ModelFileError(f"{type(self).__name__}: parameter {key!r} is missing from the saved state")
+            value = np.asarray(state[key])
+            if value.shape != array.shape:
+                raise ShapeError(
+                    f"{type(self).__name__}: parameter {key!r} has shape {value.shape} in the saved state, "
+                    f"but the network expects {array.shape}"
+                )
+            np.copyto(array, value, casting="same_kind")
+        for name, layer in self.layers.items():
+            for key in getattr(layer, "buffers", {}):
+                full = f"{name}.{key}"
+                if full in state:
+                    layer.set_buffer(key, np.asarray(state[full], dtype=self.dtype).copy())
+
+    def set_input_gradient(self, needed: bool):
+        """Whether the first layer computes dx (nothing consumes it in training, so networks skip it)."""
+        first = next(iter(self.layers.values()), None)
+        if first is not None and hasattr(first, "input_grad"):
+            first.input_grad = needed
+
+    def __repr__(self):
+        inner = " → ".join(self.layers) + f" → {type(self.last_layer).__name__}"
+        return f"{type(self).__name__}({inner}, dtype={self.dtype.name})"
