@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy
 
+from .errors import ShapeError
+
 xp = numpy  # the default array module
 
 
@@ -37,6 +39,11 @@ def sum_to(grad, shape):
     if grad_shape == shape:
         return grad
     lead = len(grad_shape) - len(shape)
+    if lead < 0 or any(g != n and n != 1 for g, n in zip(grad_shape[lead:], shape)):
+        raise ShapeError(
+            f"a gradient of shape {grad_shape} cannot be summed down to shape {shape}: "
+            "dout must have the shape of the layer's output"
+        )
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
     )

@@ -37,6 +37,10 @@ class ModelFileError(LayerpropError, ValueError):
     """A model file is corrupt, foreign, or would need code execution (pickle) to load."""
 
 
+class TrainingDiverged(LayerpropError, FloatingPointError):
+    """The training loss became NaN or infinite; the last good weights were restored."""
+
+
 class MissingExtraError(LayerpropError, ImportError):
     """An optional dependency is missing; the message says which ``pip install`` brings it."""
 

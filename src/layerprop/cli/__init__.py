@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = []  # filled as commands are added, e.g. "train_cmd"
+COMMAND_MODULES = ["train_cmd"]
 
 
 class UsageError(Exception):

@@ -15,7 +15,11 @@ Files are never unpickled: only IDX and ``.npy`` (``allow_pickle=False``) are re
 from .cache import cache_dir
 from .download import download_file, mirror_urls
 from .fashion_mnist import CLASS_NAMES as FASHION_MNIST_CLASSES
-from .fashion_mnist import FASHION_MNIST_MIRRORS, download_fashion_mnist, load_fashion_mnist
+from .fashion_mnist import (
+    FASHION_MNIST_MIRRORS,
+    download_fashion_mnist,
+    load_fashion_mnist,
+)
 from .folder import find_idx_files, load_idx_folder
 from .idx import IDX_TYPES, read_idx, write_idx
 from .mnist import load_mnist

@@ -33,7 +33,13 @@ import numpy as np
 from ..errors import DataFileError
 from .cache import cache_dir
 from .download import download_file, mirror_urls
-from .known import DatasetSpec, IdxFileSpec, load_known_dataset, locate_in_folder, read_verified
+from .known import (
+    DatasetSpec,
+    IdxFileSpec,
+    load_known_dataset,
+    locate_in_folder,
+    read_verified,
+)
 from .preprocess import prepare_split
 
 log = logging.getLogger(__name__)
@@ -181,10 +187,10 @@ def load_fashion_mnist(
     dataset = FASHION_MNIST
     folders = search_folders(data_dir)
     own_folder = download_dir()
-    download_options = dict(
-        mirrors=list(FASHION_MNIST_MIRRORS if mirrors is None else mirrors),
-        retries=retries, backoff=backoff, timeout=timeout, progress=progress,
-    )
+    download_options = {
+        "mirrors": list(FASHION_MNIST_MIRRORS if mirrors is None else mirrors),
+        "retries": retries, "backoff": backoff, "timeout": timeout, "progress": progress,
+    }
 
     def locate(spec: IdxFileSpec) -> np.ndarray:
         for folder in folders:
@@ -208,7 +214,7 @@ def load_fashion_mnist(
             return _download_and_read(spec, folder, download_options)
 
     arrays = load_known_dataset(dataset, locate, use_cache=cache)
-    options = dict(normalize=normalize, flatten=flatten, one_hot_label=one_hot_label)
+    options = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
     train = prepare_split(arrays["train-images"], arrays["train-labels"], **options)
     test = prepare_split(arrays["test-images"], arrays["test-labels"], **options)
     return train, test

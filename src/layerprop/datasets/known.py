@@ -20,6 +20,8 @@ from .cache import load_cached_array, store_cached_array
 from .folder import ROLES, find_idx_files
 from .idx import read_idx_with_md5
 
+UINT8 = np.dtype(np.uint8)
+
 
 @dataclass(frozen=True)
 class IdxFileSpec:
@@ -39,13 +41,13 @@ class DatasetSpec:
 
     name: str
     files: tuple[IdxFileSpec, ...]
-    dtype: np.dtype = np.dtype(np.uint8)
+    dtype: np.dtype = UINT8
 
     def file(self, role: str) -> IdxFileSpec:
         return next(spec for spec in self.files if spec.role == role)
 
 
-def read_verified(path: Path, spec: IdxFileSpec, dtype: np.dtype = np.dtype(np.uint8)) -> np.ndarray:
+def read_verified(path: Path, spec: IdxFileSpec, dtype: np.dtype = UINT8) -> np.ndarray:
     """Read ``path`` and check it is the file ``spec`` describes (shape, dtype, content MD5)."""
     array, digest = read_idx_with_md5(path, want_md5=True)
     if array.shape != spec.shape or array.dtype != dtype:

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .known import DatasetSpec, IdxFileSpec, load_known_dataset, locate_in_folder, read_verified
+from .known import (
+    DatasetSpec,
+    IdxFileSpec,
+    load_known_dataset,
+    locate_in_folder,
+    read_verified,
+)
 from .preprocess import prepare_split
 
 #: The folder holding the copy of MNIST that ships with layerprop.
@@ -65,7 +71,7 @@ def load_mnist(
     """
     folder = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
     arrays = load_known_dataset(MNIST, _folder_reader(folder), use_cache=cache)
-    options = dict(normalize=normalize, flatten=flatten, one_hot_label=one_hot_label)
+    options = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
     train = prepare_split(arrays["train-images"], arrays["train-labels"], **options)
     test = prepare_split(arrays["test-images"], arrays["test-labels"], **options)
     return train, test

@@ -69,6 +69,6 @@ def progress_bar(total: int | None, description: str, enabled: bool | None = Non
         return NoProgress()
     try:
         from tqdm.auto import tqdm
-    except Exception:  # not installed, or broken: fall back to text
+    except Exception:  # noqa: BLE001 -- not installed, or broken: fall back to text
         return TextProgress(total, description)
     return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)

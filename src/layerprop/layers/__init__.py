@@ -7,6 +7,8 @@ dicts, and a docstring giving its forward and backward formula.
   arithmetic nodes in :mod:`layerprop.layers.arithmetic`;
 - activations: :class:`Relu`, :class:`Sigmoid`, :class:`Tanh`;
 - the fully connected :class:`Affine`;
+- convolution and pooling: :class:`Convolution`, :class:`Pooling` (max), :class:`AvgPooling`,
+  :class:`Flatten`, with :func:`im2col` / :func:`col2im`;
 - training-mode layers: :class:`Dropout`, :class:`BatchNormalization`;
 - loss layers: :class:`SoftmaxWithLoss`, :class:`MeanSquaredError`, :class:`SigmoidWithLoss`.
 """
@@ -29,6 +31,7 @@ from .arithmetic import (
     TransposeLayer,
 )
 from .base import Layer
+from .conv import AvgPooling, Convolution, Flatten, Pooling, col2im, im2col
 from .regularization import BatchNormalization, Dropout
 from .loss import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss, cross_entropy_error, softmax
 
@@ -52,6 +55,12 @@ __all__ = [
     "Tanh",
     "sigmoid",
     "Affine",
+    "Convolution",
+    "Pooling",
+    "AvgPooling",
+    "Flatten",
+    "im2col",
+    "col2im",
     "Dropout",
     "BatchNormalization",
     "SoftmaxWithLoss",

@@ -7,8 +7,10 @@ gradient that two branches share; here ``backward`` always returns a new array.
 
 from __future__ import annotations
 
+import numpy
+
 from ..backend import get_array_module
-from .base import Layer
+from .base import Layer, input_dtype, typed_dout
 
 
 class Relu(Layer):
@@ -23,16 +25,18 @@ class Relu(Layer):
 
     def __init__(self):
         self.mask = None
+        self.x_dtype = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.mask = x <= 0
+        self.x_dtype = input_dtype(x)
         return xp.where(self.mask, 0, x)
 
     def backward(self, dout):
         mask = self._forward_value("mask")
         xp = get_array_module(dout)
-        return xp.where(mask, 0, dout)
+        return xp.where(mask, 0, typed_dout(dout, (), self.x_dtype, xp))
 
 
 class Sigmoid(Layer):
@@ -63,9 +67,10 @@ def sigmoid(x):
     """Numerically stable logistic function 1 / (1 + exp(−x)); keeps float32 as float32."""
     xp = get_array_module(x)
     x = xp.asarray(x)
-    e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
-    positive = 1 / (1 + e)
-    return xp.where(x >= 0, positive, e * positive)
+    with numpy.errstate(under="ignore"):  # exp(−1000) → 0 is the intended result, not an error
+        e = xp.exp(-xp.abs(x))  # in (0, 1]: never overflows
+        positive = 1 / (1 + e)
+        return xp.where(x >= 0, positive, e * positive)
 
 
 class Tanh(Layer):

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..backend import get_array_module, sum_to
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, input_dtype, typed_dout
 
 
 def _shape(value):
@@ -33,6 +33,16 @@ class _BinaryLayer(Layer):
         x = self._forward_value("x")
         y = self._forward_value("y")
         return x, y
+
+    def _out_shape(self):
+        return np.broadcast_shapes(_shape(self.x), _shape(self.y))
+
+    def _dout(self, dout):
+        """``dout`` as an array of the output's shape when it is a Python number and the inputs are arrays."""
+        if hasattr(dout, "dtype"):
+            return dout
+        x, y = self.x, self.y
+        return typed_dout(dout, self._out_shape(), input_dtype(x, y), get_array_module(x, y))
 
     def _reduce(self, dx, dy):
         return sum_to(dx, _shape(self.x)), sum_to(dy, _shape(self.y))
@@ -55,6 +65,7 @@ class MulLayer(_BinaryLayer):
 
     def backward(self, dout):
         x, y = self._inputs()
+        dout = self._dout(dout)
         return self._reduce(dout * y, dout * x)
 
 
@@ -75,6 +86,7 @@ class AddLayer(_BinaryLayer):
 
     def backward(self, dout):
         self._inputs()
+        dout = self._dout(dout)
         return self._reduce(dout * 1, dout * 1)
 
 
@@ -95,6 +107,7 @@ class SubLayer(_BinaryLayer):
 
     def backward(self, dout):
         self._inputs()
+        dout = self._dout(dout)
         return self._reduce(dout * 1, -dout)
 
 
@@ -115,7 +128,7 @@ class DivLayer(_BinaryLayer):
 
     def backward(self, dout):
         x, y = self._inputs()
-        dx = dout / y
+        dx = self._dout(dout) / y
         return self._reduce(dx, -dx * x / y)
 
 
@@ -140,8 +153,12 @@ class MatMulLayer(_BinaryLayer):
         self.y = y
         return xp.matmul(x, y)
 
+    def _out_shape(self):
+        return (_shape(self.x)[0], _shape(self.y)[1])
+
     def backward(self, dout):
         x, y = self._inputs()
+        dout = self._dout(dout)
         return dout @ y.T, x.T @ dout
 
 
@@ -163,8 +180,8 @@ class NegLayer(Layer):
         return -x
 
     def backward(self, dout):
-        self._forward_value("x")
-        return -dout
+        x = self._forward_value("x")
+        return -typed_dout(dout, _shape(x), input_dtype(x), get_array_module(x))
 
 
 class PowLayer(Layer):
@@ -255,16 +272,18 @@ class SumLayer(Layer):
         self.axis = axis
         self.keepdims = keepdims
         self.x_shape = None
+        self.x_dtype = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.x_shape = _shape(x)
+        self.x_dtype = input_dtype(x)
         return xp.sum(x, axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, dout):
         shape = self._forward_value("x_shape")
         xp = get_array_module(dout)
-        dout = xp.asarray(dout)
+        dout = xp.asarray(typed_dout(dout, (), self.x_dtype))
         if self.axis is not None and not self.keepdims:
             axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
             axes = sorted(a % len(shape) for a in axes)
@@ -285,6 +304,7 @@ class MeanLayer(SumLayer):
     def forward(self, x):
         xp = get_array_module(x)
         self.x_shape = _shape(x)
+        self.x_dtype = input_dtype(x)
         out = xp.mean(x, axis=self.axis, keepdims=self.keepdims)
         self.count = max(np.size(x), 1) // max(np.size(out), 1)
         return out
@@ -306,11 +326,14 @@ class ReshapeLayer(Layer):
     def __init__(self, shape):
         self.shape = tuple(shape) if not np.isscalar(shape) else (shape,)
         self.x_shape = None
+        self.x_dtype = None
 
     def forward(self, x):
+        xp = get_array_module(x)
         self.x_shape = _shape(x)
+        self.x_dtype = input_dtype(x)
         try:
-            return x.reshape(self.shape)
+            return xp.reshape(x, self.shape)
         except ValueError:
             raise ShapeError(
                 f"ReshapeLayer: cannot reshape an array of shape {self.x_shape} "
@@ -318,7 +341,9 @@ class ReshapeLayer(Layer):
             ) from None
 
     def backward(self, dout):
-        return dout.reshape(self._forward_value("x_shape"))
+        shape = self._forward_value("x_shape")
+        xp = get_array_module(dout)
+        return xp.reshape(typed_dout(dout, shape, self.x_dtype, xp), shape)
 
 
 class TransposeLayer(Layer):
@@ -334,15 +359,21 @@ class TransposeLayer(Layer):
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
         self.ndim = None
+        self.x_shape = None
+        self.x_dtype = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.ndim = np.ndim(x)
+        self.x_shape = _shape(x)
+        self.x_dtype = input_dtype(x)
         return xp.transpose(x, self.axes)
 
     def backward(self, dout):
         self._forward_value("ndim")
         xp = get_array_module(dout)
+        if not hasattr(dout, "dtype"):  # a number: the same value at every element, in x's shape
+            return typed_dout(dout, self.x_shape, self.x_dtype, xp)
         if self.axes is None:
             return xp.transpose(dout)
         return xp.transpose(dout, np.argsort(self.axes))

@@ -7,7 +7,27 @@ with respect to its inputs, by the chain rule. Layers with parameters also fill 
 
 from __future__ import annotations
 
+from ..backend import float_dtype_of, get_array_module
 from ..errors import BackwardBeforeForwardError
+
+
+def input_dtype(*inputs):
+    """The floating dtype of a layer's array inputs (float64 for integer arrays), or None when every
+    input is a plain Python number."""
+    typed = [v for v in inputs if hasattr(v, "dtype")]
+    return float_dtype_of(*typed) if typed else None
+
+
+def typed_dout(dout, shape, dtype, xp=None):
+    """Turn a Python-number ``dout`` into an array of ``dtype`` filled to the output's ``shape``.
+
+    So ``backward(1)`` on a float32 layer returns float32 gradients (not int or float64) of the
+    inputs' shapes. An array ``dout`` is returned as it is, and so is a number when ``dtype`` is None
+    (every input was a plain Python number: the notes' apple example keeps printing plain numbers).
+    """
+    if hasattr(dout, "dtype") or dtype is None:
+        return dout
+    return (xp or get_array_module()).full(tuple(shape), dout, dtype=dtype)
 
 
 class Layer:

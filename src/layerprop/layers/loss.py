@@ -25,8 +25,9 @@ def softmax(x):
     xp = get_array_module(x)
     x = xp.asarray(x)
     shifted = x - x.max(axis=-1, keepdims=True)
-    e = xp.exp(shifted)
-    e /= e.sum(axis=-1, keepdims=True)
+    with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
+        e = xp.exp(shifted)
+        e /= e.sum(axis=-1, keepdims=True)
     return e
 
 
@@ -118,9 +119,10 @@ class SoftmaxWithLoss(Layer):
             onehot = onehot.astype(x2.dtype)
         n = x2.shape[0]
         shifted = x2 - x2.max(axis=1, keepdims=True)
-        y = xp.exp(shifted)
-        total = y.sum(axis=1, keepdims=True)  # ≥ 1, so its log is finite
-        y /= total
+        with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
+            y = xp.exp(shifted)
+            total = y.sum(axis=1, keepdims=True)  # ≥ 1, so its log is finite
+            y /= total
         log_total = xp.log(total)
         if labels is not None:
             picked = shifted[xp.arange(n), labels]
@@ -214,7 +216,8 @@ class SigmoidWithLoss(Layer):
             raise LabelError(f"SigmoidWithLoss: expected targets in [0, 1], got values from {t.min()} to {t.max()}")
         self.t = t
         self.y = sigmoid(x)
-        per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+        with np.errstate(under="ignore"):  # exp(−|x|) → 0 for large |x| is intended
+            per_element = xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
         self.loss = per_element.sum() / max(x.size, 1)
         return self.loss
 

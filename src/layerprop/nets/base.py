@@ -47,6 +47,7 @@ class Network:
         self.last_layer = SoftmaxWithLoss()
         self._param_sources: dict = {}  # params key → (layer, the layer's key)
         self._decayed: list = []  # params keys that weight decay applies to
+        self.last_loss = None  # the loss of the last gradient() call
 
     # -- building --------------------------------------------------------------------------
     def add_layer(self, name: str, layer, param_names: dict | None = None, decay: tuple = ("W",)):
@@ -124,8 +125,11 @@ class Network:
         return {key: _numerical_gradient(loss_of, self.params[key]) for key in self.params}
 
     def gradient(self, x, t) -> dict:
-        """Gradients by backpropagation: a dict with the keys of ``params``."""
-        self.loss(x, t, train_flg=True)
+        """Gradients by backpropagation: a dict with the keys of ``params``.
+
+        The loss computed on the way (before any update) is kept in ``last_loss``.
+        """
+        self.last_loss = self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)

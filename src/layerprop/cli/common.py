@@ -1,0 +1,65 @@
+"""Pieces the CLI commands share: data sets, option parsing helpers, model loading."""
+
+from __future__ import annotations
+
+from . import UsageError
+
+DATASETS = ("mnist", "fashion-mnist")
+CLASS_NAMES = {
+    "mnist": [str(d) for d in range(10)],
+}
+
+
+def load_dataset(name: str, data_dir=None, flatten: bool = True, quiet: bool = False):
+    """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1]."""
+    from ..datasets import load_fashion_mnist, load_mnist
+
+    if name == "mnist":
+        if data_dir:
+            return load_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
+        return load_mnist(normalize=True, flatten=flatten)
+    if name == "fashion-mnist":
+        return load_fashion_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
+    raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+
+
+def class_names(dataset: str) -> list:
+    """Readable names of the ten classes of ``dataset``."""
+    if dataset == "fashion-mnist":
+        from ..datasets import FASHION_MNIST_CLASSES
+
+        return list(FASHION_MNIST_CLASSES)
+    return [str(d) for d in range(10)]
+
+
+def parse_int_list(text: str, option: str) -> list:
+    """'100,100' → [100, 100]; a clear usage error otherwise."""
+    try:
+        values = [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise UsageError(f"{option} takes comma-separated sizes such as 100,100, got {text!r}") from None
+    if not values or min(values) < 1:
+        raise UsageError(f"{option} takes positive sizes such as 100,100, got {text!r}")
+    return values
+
+
+def needs_images(network) -> bool:
+    """Whether ``network`` takes (N, C, H, W) images rather than flat vectors."""
+    config = network.to_config()
+    return "input_dim" in config
+
+
+def load_model_file(path):
+    """Load a model file for evaluate/predict, turning a missing file into a clear error."""
+    import os
+
+    from ..io import load_model
+
+    if os.path.isdir(path):
+        candidate = os.path.join(path, "model.npz")
+        if not os.path.exists(candidate):
+            raise UsageError(f"{path} is a directory without a model.npz")
+        path = candidate
+    if not os.path.exists(path):
+        raise UsageError(f"no such model file: {path}")
+    return load_model(path)

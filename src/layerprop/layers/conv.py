@@ -1,0 +1,490 @@
+"""Convolution and pooling layers (chapter 7), with the im2col / col2im helpers they rest on.
+
+Images are NCHW batches: x of shape (N, C, H, W). With a filter of FH × FW, stride s and padding p
+the output has
+
+    OH = (H + 2p − FH) // s + 1,   OW = (W + 2p − FW) // s + 1
+
+rows and columns (windows that would run past the padded border are dropped, as in the book).
+
+:func:`im2col` unrolls every filter-sized window of the (padded) input into one row of a matrix of
+shape (N·OH·OW, C·FH·FW), so that a convolution becomes one matrix product; :func:`col2im` is its
+adjoint: it adds every row back onto the window it came from (overlapping windows add up), which
+is exactly what the backward pass of a convolution needs. Both are vectorised: im2col is a
+strided *view* of the input copied once, col2im loops only over the FH·FW filter offsets.
+
+Layers:
+
+- :class:`Convolution` — y = W ⋆ x + b, filters W (FN, C, FH, FW), bias b (FN,);
+- :class:`Pooling` — max pooling (the book's name), :class:`AvgPooling` — average pooling;
+- :class:`Flatten` — (N, C, H, W) → (N, C·H·W).
+
+No layer writes to the arrays it is given, and float32 stays float32 in both directions.
+"""
+
+from __future__ import annotations
+
+import operator
+
+from ..backend import get_array_module
+from ..errors import ShapeError
+from .base import Layer
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _positive_int(owner, name, value):
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be an integer, got {value!r}") from None
+    if number < 1:
+        raise ValueError(f"{owner}: {name} must be at least 1, got {number}")
+    return number
+
+
+def _non_negative_int(owner, name, value):
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be an integer, got {value!r}") from None
+    if number < 0:
+        raise ValueError(f"{owner}: {name} must be 0 or more, got {number}")
+    return number
+
+
+def _check_image_batch(owner, x):
+    if getattr(x, "ndim", None) != 4:
+        raise ShapeError(
+            f"{owner}: expected an image batch x of shape (N, C, H, W), got shape {getattr(x, 'shape', None)}"
+        )
+
+
+def _output_size(owner, in_shape, window, stride, pad, what="filter"):
+    """(OH, OW) for an (H, W) input; a clear ShapeError when the window does not fit."""
+    (H, W), (FH, FW) = in_shape, window
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    if FH > Hp or FW > Wp:
+        raise ShapeError(
+            f"{owner}: the {FH}×{FW} {what} is larger than the input's {H}×{W} image "
+            f"padded by {pad} ({Hp}×{Wp}); use a smaller {what} or more padding"
+        )
+    return (Hp - FH) // stride + 1, (Wp - FW) // stride + 1
+
+
+def _padded(xp, x, pad, fill=0):
+    """x with ``pad`` rows/columns of ``fill`` around each image (x itself when pad == 0)."""
+    if pad == 0:
+        return x
+    N, C, H, W = x.shape
+    out = xp.full((N, C, H + 2 * pad, W + 2 * pad), fill, dtype=x.dtype)
+    out[:, :, pad:pad + H, pad:pad + W] = x
+    return out
+
+
+def _offset_slices(i, j, stride, out_h, out_w):
+    """Index of the input pixels that window offset (i, j) touches, one per output pixel."""
+    return (slice(None), slice(None),
+            slice(i, i + stride * (out_h - 1) + 1, stride),
+            slice(j, j + stride * (out_w - 1) + 1, stride))
+
+
+def _windows(xp, x_padded, filter_h, filter_w, stride):
+    """Read-only strided view (N, C, FH, FW, OH, OW) of every window of an already padded batch.
+
+    Element [n, c, i, j, oh, ow] is x_padded[n, c, oh·s + i, ow·s + j]. Nothing is copied.
+    """
+    view = xp.lib.stride_tricks.sliding_window_view(x_padded, (filter_h, filter_w), axis=(2, 3))
+    if stride > 1:
+        view = view[:, :, ::stride, ::stride]
+    return view.transpose(0, 1, 4, 5, 2, 3)
+
+
+def _fold(xp, blocks, input_shape, stride, pad):
+    """Adjoint of :func:`_windows`: add blocks (N, C, FH, FW, OH, OW) back onto an (N, C, H, W) image.
+
+    One strided add per filter offset (FH·FW of them); the padding border is cut off at the end.
+    """
+    N, C, FH, FW, OH, OW = blocks.shape
+    _, _, H, W = input_shape
+    img = xp.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=blocks.dtype)
+    for i in range(FH):
+        for j in range(FW):
+            img[_offset_slices(i, j, stride, OH, OW)] += blocks[:, :, i, j]
+    if pad:
+        img = img[:, :, pad:pad + H, pad:pad + W]
+    return img
+
+
+# --------------------------------------------------------------------------- im2col / col2im
+
+
+def im2col(input_data, filter_h, filter_w, stride=1, pad=0):
+    """Unroll the windows of an image batch into the rows of a matrix.
+
+    input_data: (N, C, H, W) → col: (N·OH·OW, C·FH·FW)
+
+    Row n·OH·OW + oh·OW + ow holds the window whose top-left corner is at (oh·s − p, ow·s − p),
+    its entries ordered channel first, then filter row, then filter column (the order of
+    ``W.reshape(FN, -1)``), with zeros where the window overlaps the padding. The result is a new
+    array of the input's dtype; the input is not modified.
+    """
+    stride = _positive_int("im2col", "stride", stride)
+    pad = _non_negative_int("im2col", "pad", pad)
+    filter_h = _positive_int("im2col", "filter_h", filter_h)
+    filter_w = _positive_int("im2col", "filter_w", filter_w)
+    xp = get_array_module(input_data)
+    x = xp.asarray(input_data)
+    _check_image_batch("im2col", x)
+    N, C, H, W = x.shape
+    out_h, out_w = _output_size("im2col", (H, W), (filter_h, filter_w), stride, pad)
+    view = _windows(xp, _padded(xp, x, pad), filter_h, filter_w, stride)  # (N, C, FH, FW, OH, OW)
+    return view.transpose(0, 4, 5, 1, 2, 3).reshape(N * out_h * out_w, C * filter_h * filter_w)
+
+
+def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
+    """Fold a matrix of windows back into an image batch: the adjoint (transpose) of :func:`im2col`.
+
+    col: (N·OH·OW, C·FH·FW) → img: input_shape = (N, C, H, W)
+
+    Each row is added onto the window it describes, so pixels covered by several windows receive
+    the sum of their entries; entries that fall on the padding are dropped. For any col and x,
+    Σ col · im2col(x) = Σ col2im(col) · x.
+    """
+    stride = _positive_int("col2im", "stride", stride)
+    pad = _non_negative_int("col2im", "pad", pad)
+    filter_h = _positive_int("col2im", "filter_h", filter_h)
+    filter_w = _positive_int("col2im", "filter_w", filter_w)
+    xp = get_array_module(col)
+    col = xp.asarray(col)
+    input_shape = tuple(int(n) for n in input_shape)
+    if len(input_shape) != 4:
+        raise ShapeError(f"col2im: input_shape must be (N, C, H, W), got {input_shape}")
+    N, C, H, W = input_shape
+    out_h, out_w = _output_size("col2im", (H, W), (filter_h, filter_w), stride, pad)
+    expected = (N * out_h * out_w, C * filter_h * filter_w)
+    if col.shape != expected:
+        raise ShapeError(
+            f"col2im: for input_shape {input_shape}, a {filter_h}×{filter_w} filter, stride {stride} and "
+            f"pad {pad}, col must have shape {expected}, got {col.shape}"
+        )
+    blocks = col.reshape(N, out_h, out_w, C, filter_h, filter_w).transpose(0, 3, 4, 5, 1, 2)
+    return _fold(xp, blocks, input_shape, stride, pad)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+class Convolution(Layer):
+    """2-D convolution (cross-correlation, as in the book) of an NCHW batch.
+
+    forward:  y[n, f, i, j] = Σ_{c, u, v} W[f, c, u, v] · xₚ[n, c, i·s + u, j·s + v] + b[f]
+              x: (N, C, H, W), W: (FN, C, FH, FW), b: (FN,) → y: (N, FN, OH, OW)
+              (xₚ is x padded with p zeros; OH = (H + 2p − FH)//s + 1, likewise OW)
+    backward: db[f] = Σ_{n,i,j} dout[n, f, i, j]
+              dW[f, c, u, v] = Σ_{n,i,j} dout[n, f, i, j] · xₚ[n, c, i·s + u, j·s + v]
+              dx = col2im(Wᵀ · dout): each output gradient is spread back, weighted by W, onto the
+              input window it was computed from (overlaps add up, the padding is cut off)
+
+    Implementation: the windows of x are copied once into ``col`` of shape (N, C·FH·FW, OH·OW)
+    (per sample, the transpose of :func:`im2col`'s rows), so that with ``col_W = W.reshape(FN, -1)``
+    the forward pass is one matrix product per sample, ``col_W @ col[n]``, whose result is already
+    the contiguous NCHW output; ``dW`` reuses ``col`` and ``dx`` folds ``col_Wᵀ @ dout`` back.
+
+    The layer keeps references to the very ``W`` and ``b`` arrays it was given: updating them in
+    place (an optimizer step, a numerical-gradient probe) is seen by the layer. Set
+    ``input_grad = False`` on a network's first layer: ``backward`` then fills ``dW`` and ``db``
+    but skips dx, which nothing uses, and returns None.
+    """
+
+    symbol = "Conv"
+    backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(Wᵀ·dout)"
+
+    def __init__(self, W, b, stride=1, pad=0):
+        if getattr(W, "ndim", None) != 4:
+            raise ShapeError(
+                f"Convolution: W must be a 4-D array (FN, C, FH, FW), got shape {getattr(W, 'shape', type(W).__name__)}"
+            )
+        if getattr(b, "shape", None) != (W.shape[0],):
+            raise ShapeError(
+                f"Convolution: b must have shape ({W.shape[0]},) to match W of shape {W.shape}, "
+                f"got {getattr(b, 'shape', type(b).__name__)}"
+            )
+        self.W = W
+        self.b = b
+        self.stride = _positive_int("Convolution", "stride", stride)
+        self.pad = _non_negative_int("Convolution", "pad", pad)
+        self.input_grad = True
+        # the book's attributes, filled by forward / backward
+        self.x = None
+        self.col = None
+        self.col_W = None
+        self.dW = None
+        self.db = None
+        self._out_hw = None
+
+    @property
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    @property
+    def grads(self):
+        return {"W": self.dW, "b": self.db}
+
+    def output_shape(self, input_shape):
+        """Shape of the output for an input of shape (N, C, H, W) (checks that it fits)."""
+        N, C, H, W = input_shape
+        self._check_channels(tuple(input_shape))
+        FN, _, FH, FW = self.W.shape
+        out_h, out_w = _output_size("Convolution", (H, W), (FH, FW), self.stride, self.pad)
+        return (N, FN, out_h, out_w)
+
+    def _check_channels(self, shape):
+        FN, C, FH, FW = self.W.shape
+        if shape[1] != C:
+            raise ShapeError(
+                f"Convolution: input x of shape {shape} has {shape[1]} channels, but the filters W of "
+                f"shape {tuple(self.W.shape)} expect {C} (x must be (N, {C}, H, W))"
+            )
+
+    def forward(self, x):
+        xp = get_array_module(x, self.W)
+        x = xp.asarray(x)
+        _check_image_batch("Convolution", x)
+        N, FN, out_h, out_w = self.output_shape(x.shape)
+        _, C, FH, FW = self.W.shape
+        windows = _windows(xp, _padded(xp, x, self.pad), FH, FW, self.stride)
+        self.x = x
+        self.col = windows.reshape(N, C * FH * FW, out_h * out_w)  # the one copy of the windows
+        self.col_W = self.W.reshape(FN, -1)
+        out = xp.matmul(self.col_W, self.col)  # (N, FN, OH·OW)
+        out += self.b.reshape(FN, 1)
+        self._out_hw = (out_h, out_w)
+        return out.reshape(N, FN, out_h, out_w)
+
+    def backward(self, dout):
+        col = self._forward_value("col")
+        xp = get_array_module(dout, col)
+        N, K, P = col.shape
+        FN = self.W.shape[0]
+        expected = (N, FN) + self._out_hw
+        if getattr(dout, "shape", None) != expected:
+            raise ShapeError(
+                f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
+            )
+        dout3 = dout.reshape(N, FN, P)
+        self.db = dout3.sum(axis=(0, 2))
+        self.dW = xp.matmul(dout3, col.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
+        if not self.input_grad:
+            return None
+        col_W = self.W.reshape(FN, -1)
+        dcol = xp.matmul(col_W.T, dout3)  # (N, C·FH·FW, OH·OW)
+        _, C, FH, FW = self.W.shape
+        blocks = dcol.reshape((N, C, FH, FW) + self._out_hw)
+        return _fold(xp, blocks, self.x.shape, self.stride, self.pad)
+
+    def __repr__(self):
+        return f"Convolution(W{tuple(self.W.shape)}, b{tuple(self.b.shape)}, stride={self.stride}, pad={self.pad})"
+
+
+class _PoolingBase(Layer):
+    """What max and average pooling share: window size, stride, padding, output size."""
+
+    _pad_fill = 0.0
+
+    def __init__(self, pool_h, pool_w, stride=2, pad=0):
+        owner = type(self).__name__
+        self.pool_h = _positive_int(owner, "pool_h", pool_h)
+        self.pool_w = _positive_int(owner, "pool_w", pool_w)
+        self.stride = _positive_int(owner, "stride", stride)
+        self.pad = _non_negative_int(owner, "pad", pad)
+        self.x = None
+        self._x_shape = None
+        self._out_hw = None
+
+    def output_shape(self, input_shape):
+        """Shape of the output for an input of shape (N, C, H, W) (checks that the window fits)."""
+        N, C, H, W = input_shape
+        out_h, out_w = _output_size(type(self).__name__, (H, W), (self.pool_h, self.pool_w),
+                                    self.stride, self.pad, what="pooling window")
+        return (N, C, out_h, out_w)
+
+    def _prepare(self, x):
+        owner = type(self).__name__
+        xp = get_array_module(x)
+        x = xp.asarray(x)
+        _check_image_batch(owner, x)
+        if x.dtype.kind != "f":
+            x = x.astype(xp.float64)
+        N, C, out_h, out_w = self.output_shape(x.shape)
+        self.x = x
+        self._x_shape = x.shape
+        self._out_hw = (out_h, out_w)
+        return xp, x, _padded(xp, x, self.pad, self._pad_fill)
+
+    def _offsets(self):
+        return [(i, j) for i in range(self.pool_h) for j in range(self.pool_w)]
+
+    def _check_dout(self, dout):
+        shape = self._forward_value("_x_shape")
+        expected = shape[:2] + self._out_hw
+        if getattr(dout, "shape", None) != expected:
+            raise ShapeError(
+                f"{type(self).__name__}.backward: dout must have shape {expected} (the output's), "
+                f"got {getattr(dout, 'shape', None)}"
+            )
+        return shape
+
+    def _scatter(self, xp, shape, dout, pieces):
+        """dx from one gradient piece per window offset: add each onto the pixels it came from."""
+        N, C, H, W = shape
+        p = self.pad
+        dx = xp.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
+        overlapping = self.stride < self.pool_h or self.stride < self.pool_w
+        for (i, j), piece in zip(self._offsets(), pieces):
+            target = dx[_offset_slices(i, j, self.stride, *self._out_hw)]
+            if overlapping:
+                target += piece()
+            else:  # each pixel belongs to one window at most: write in place, no temporary
+                piece(target)
+        if p:
+            dx = dx[:, :, p:p + H, p:p + W]
+        return dx
+
+    def __repr__(self):
+        return f"{type(self).__name__}(pool_h={self.pool_h}, pool_w={self.pool_w}, stride={self.stride}, pad={self.pad})"
+
+
+class Pooling(_PoolingBase):
+    """Max pooling over pool_h × pool_w windows, each channel separately.
+
+    forward:  y[n, c, i, j] = max_{u < ph, v < pw} xₚ[n, c, i·s + u, j·s + v]
+    backward: dx[n, c, i·s + u*, j·s + v*] += dout[n, c, i, j], where (u*, v*) is the position of
+              the window's maximum (the first one in row-major order when several are equal);
+              every other pixel of the window gets 0
+
+    Padding pads with −∞, so a padded pixel is never the maximum (``pad`` must be smaller than the
+    window). The stride defaults to 2 (the book's default is 1), so Pooling(2, 2) halves H and W.
+    No im2col is built: the maximum is taken over the pool_h·pool_w strided slices of x, one
+    offset at a time, and ``mask`` (pool_h·pool_w, N, C, OH, OW) records which offset won each
+    window; ``arg_max`` gives the same as an index u·pool_w + v into the window.
+    """
+
+    symbol = "MaxPool"
+    backward_rule = "dx = dout at each window's max, 0 elsewhere"
+    _pad_fill = float("-inf")
+
+    def __init__(self, pool_h, pool_w, stride=2, pad=0):
+        super().__init__(pool_h, pool_w, stride, pad)
+        if self.pad >= self.pool_h or self.pad >= self.pool_w:
+            raise ValueError(
+                f"Pooling: pad ({self.pad}) must be smaller than the {self.pool_h}×{self.pool_w} window, "
+                "or some windows would hold nothing but padding"
+            )
+        self.mask = None
+
+    def forward(self, x):
+        xp, x, xpad = self._prepare(x)
+        out_h, out_w = self._out_hw
+        slices = [xpad[_offset_slices(i, j, self.stride, out_h, out_w)] for i, j in self._offsets()]
+        out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
+        for piece in slices[2:]:
+            xp.maximum(out, piece, out=out)
+        # which offset holds each window's maximum (the first one, if several are equal)
+        mask = xp.empty((len(slices),) + out.shape, dtype=bool)
+        taken = None
+        for k, piece in enumerate(slices):
+            xp.equal(piece, out, out=mask[k])
+            if k:
+                xp.greater(mask[k], taken, out=mask[k])  # True only where no earlier offset won
+                if k + 1 < len(slices):
+                    xp.logical_or(taken, mask[k], out=taken)
+            elif len(slices) > 1:
+                taken = mask[0].copy()
+        self.mask = mask
+        return out
+
+    @property
+    def arg_max(self):
+        """Index u·pool_w + v of each window's maximum, shape (N, C, OH, OW) (None before forward)."""
+        return None if self.mask is None else self.mask.argmax(axis=0)
+
+    def backward(self, dout):
+        mask = self._forward_value("mask")
+        shape = self._check_dout(dout)
+        xp = get_array_module(dout)
+
+        def piece(k):
+            return lambda out=None: xp.multiply(dout, mask[k], out=out) if out is not None else dout * mask[k]
+
+        return self._scatter(xp, shape, dout, [piece(k) for k in range(mask.shape[0])])
+
+
+class AvgPooling(_PoolingBase):
+    """Average pooling over pool_h × pool_w windows, each channel separately.
+
+    forward:  y[n, c, i, j] = (1 / (ph·pw)) Σ_{u < ph, v < pw} xₚ[n, c, i·s + u, j·s + v]
+    backward: dx[n, c, i·s + u, j·s + v] += dout[n, c, i, j] / (ph·pw) for every pixel of the window
+
+    Padding pads with zeros and the padded pixels count in the average (divisor always ph·pw).
+    """
+
+    symbol = "AvgPool"
+    backward_rule = "dx = dout/(ph·pw) on every pixel of the window"
+
+    def forward(self, x):
+        xp, x, xpad = self._prepare(x)
+        out_h, out_w = self._out_hw
+        slices = [xpad[_offset_slices(i, j, self.stride, out_h, out_w)] for i, j in self._offsets()]
+        out = slices[0].copy() if len(slices) == 1 else xp.add(slices[0], slices[1])
+        for piece in slices[2:]:
+            xp.add(out, piece, out=out)
+        out *= 1.0 / len(slices)
+        return out
+
+    def backward(self, dout):
+        shape = self._check_dout(dout)
+        xp = get_array_module(dout)
+        share = dout * (1.0 / (self.pool_h * self.pool_w))
+
+        def piece(out=None):
+            if out is None:
+                return share
+            out[...] = share
+            return out
+
+        return self._scatter(xp, shape, dout, [piece] * (self.pool_h * self.pool_w))
+
+
+class Flatten(Layer):
+    """Flatten each sample: (N, d1, d2, …) → (N, d1·d2·…).
+
+    forward:  y = x.reshape(N, −1)
+    backward: dx = dout.reshape(x.shape)
+    """
+
+    symbol = "Flatten"
+    backward_rule = "dx = dout reshaped to x's shape"
+
+    def __init__(self):
+        self.original_x_shape = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        x = xp.asarray(x)
+        if x.ndim < 1:
+            raise ShapeError(f"Flatten: expected a batch x of shape (N, ...), got a scalar of shape {x.shape}")
+        self.original_x_shape = x.shape
+        return x.reshape(x.shape[0], -1)
+
+    def backward(self, dout):
+        shape = self._forward_value("original_x_shape")
+        n = 1
+        for d in shape:
+            n *= d
+        if getattr(dout, "size", None) != n or dout.shape[0] != shape[0]:
+            raise ShapeError(
+                f"Flatten.backward: dout must have shape ({shape[0]}, {n // shape[0] if shape[0] else 0}), "
+                f"got {getattr(dout, 'shape', None)}"
+            )
+        return dout.reshape(shape)

@@ -1,0 +1,300 @@
+"""Training: mini-batch gradient descent with evaluation, history, checkpoints and early stopping.
+
+:class:`Trainer` keeps the book's constructor (``Trainer(network, x_train, t_train, x_test,
+t_test, epochs=20, mini_batch_size=100, optimizer='SGD', optimizer_param={'lr': 0.01},
+evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run needs:
+
+- a fresh shuffle every epoch (sampling without replacement: every sample once per epoch);
+- ``seed``: the same seed gives bit-for-bit the same weights (shuffles, validation split and dropout
+  masks all derive from it);
+- ``validation_split`` and ``early_stopping_patience``: hold out a fraction of the training data,
+  stop when its accuracy has not improved for that many epochs, and keep the best weights;
+- a NaN/Inf loss stops training with :class:`~layerprop.errors.TrainingDiverged` and puts back the
+  last weights that gave a finite loss;
+- ``checkpoint_path``: a model file written after every epoch (with ``checkpoint_metadata`` in its
+  header); :meth:`Trainer.load_checkpoint` continues from it and reaches the same final weights as
+  an uninterrupted run;
+- a progress bar (tqdm when installed) unless ``verbose=False``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from .errors import LabelError, ShapeError, TrainingDiverged
+from .optim import get_optimizer
+
+
+def _progress(total: int, description: str, enabled: bool):
+    """A tqdm bar over ``total`` iterations when tqdm is installed and ``enabled``; else ``None``."""
+    if not enabled:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, desc=description, unit="it", leave=False, dynamic_ncols=True, mininterval=0.25)
+
+
+class Trainer:
+    """Train ``network`` on (``x_train``, ``t_train``) and evaluate on (``x_test``, ``t_test``) each epoch.
+
+    ``optimizer`` is a name ('sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam') with
+    ``optimizer_param`` for its constructor, or an optimizer object. ``history`` (a dict) holds
+    ``train_loss_list`` (one loss per iteration), ``train_acc_list``, ``test_acc_list``,
+    ``val_acc_list`` (one per epoch) and ``epoch_seconds``; the book's attribute names
+    ``train_loss_list``, ``train_acc_list`` and ``test_acc_list`` are kept too.
+    """
+
+    def __init__(self, network, x_train, t_train, x_test=None, t_test=None, epochs: int = 20,
+                 mini_batch_size: int = 100, optimizer="SGD", optimizer_param=None,
+                 evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
+                 validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
+                 checkpoint_metadata=None, snapshot_every: int = 100, log=None):
+        self.network = network
+        self.epochs = int(epochs)
+        self.batch_size = int(mini_batch_size)
+        if self.epochs < 0 or self.batch_size < 1:
+            raise ValueError(f"epochs must be ≥ 0 and mini_batch_size ≥ 1, got {epochs} and {mini_batch_size}")
+        if not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        self.optimizer = get_optimizer(optimizer, **dict(optimizer_param or {}))
+        self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        self.verbose = verbose
+        self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
+        self.early_stopping_patience = early_stopping_patience
+        self.checkpoint_path = checkpoint_path
+        self.checkpoint_metadata = dict(checkpoint_metadata or {})
+        self.snapshot_every = max(int(snapshot_every), 1)
+        self.log = log if log is not None else (lambda text: print(text, file=sys.stdout, flush=True))
+
+        x_train, t_train = self._check_data("training", x_train, t_train)
+        rng = np.random.default_rng([self.seed, 0])
+        if validation_split:
+            order = rng.permutation(len(x_train))
+            n_val = max(1, int(round(len(x_train) * validation_split)))
+            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+            self.x_val, self.t_val = x_train[val_idx], t_train[val_idx]
+            x_train, t_train = x_train[train_idx], t_train[train_idx]
+        else:
+            self.x_val = self.t_val = None
+        self.x_train, self.t_train = x_train, t_train
+        if x_test is not None:
+            self.x_test, self.t_test = self._check_data("test", x_test, t_test)
+        else:
+            self.x_test = self.t_test = None
+
+        self.train_size = len(self.x_train)
+        self.iter_per_epoch = max(-(-self.train_size // self.batch_size), 1)
+        self.epoch = 0  # epochs completed
+        self.current_iter = 0
+        self._shuffle_rng = np.random.default_rng([self.seed, 1])
+        self.history = {"train_loss_list": [], "train_acc_list": [], "test_acc_list": [],
+                        "val_acc_list": [], "epoch_seconds": [], "seed": self.seed}
+        self.best_val_acc = None
+        self.best_state = None
+        self.epochs_without_improvement = 0
+        self.stopped_early = False
+        self._snapshot = None
+
+    # the book's attribute names
+    @property
+    def train_loss_list(self):
+        return self.history["train_loss_list"]
+
+    @property
+    def train_acc_list(self):
+        return self.history["train_acc_list"]
+
+    @property
+    def test_acc_list(self):
+        return self.history["test_acc_list"]
+
+    def _check_data(self, what, x, t):
+        dtype = self.network.dtype
+        x = np.asarray(x)
+        x = x if x.dtype == dtype else x.astype(dtype)
+        t = np.asarray(t)
+        if t is None or len(t) != len(x):
+            raise LabelError(f"{what} data: {len(x)} samples but {0 if t is None else len(t)} labels")
+        if len(x) == 0:
+            raise ShapeError(f"{what} data is empty")
+        return x, t
+
+    # -- one step ----------------------------------------------------------------------------
+    def train_step(self, x_batch, t_batch) -> float:
+        """One gradient computation and parameter update; returns the loss before the update."""
+        grads = self.network.gradient(x_batch, t_batch)
+        loss = float(self.network.last_loss)
+        if not np.isfinite(loss):
+            self._restore_snapshot()
+            raise TrainingDiverged(
+                f"the training loss became {loss} at epoch {self.epoch + 1}, iteration {self.current_iter + 1}; "
+                f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored. "
+                "Try a smaller learning rate."
+            )
+        if self.current_iter % self.snapshot_every == 0:
+            self._take_snapshot()
+        self.optimizer.update(self.network.params, grads)
+        self.current_iter += 1
+        return loss
+
+    def _take_snapshot(self):
+        """Copy the current (good) weights and buffers into preallocated arrays."""
+        state = self.network.state_dict()
+        if self._snapshot is None or self._snapshot.keys() != state.keys():
+            self._snapshot = {key: np.array(value, copy=True) for key, value in state.items()}
+        else:
+            for key, value in state.items():
+                np.copyto(self._snapshot[key], value)
+        self._snapshot_iter = self.current_iter
+
+    def _restore_snapshot(self):
+        if self._snapshot is not None:
+            self.network.load_state_dict(self._snapshot)
+
+    # -- evaluation --------------------------------------------------------------------------
+    def _accuracy(self, x, t):
+        limit = self.evaluate_sample_num_per_epoch
+        if limit:
+            x, t = x[:limit], t[:limit]
+        return float(self.network.accuracy(x, t))
+
+    # -- the loop ----------------------------------------------------------------------------
+    def train(self) -> dict:
+        """Run the remaining epochs; returns ``history``."""
+        while self.epoch < self.epochs and not self.stopped_early:
+            self.train_epoch()
+        if self.best_state is not None and self.x_val is not None:
+            self.network.load_state_dict(self.best_state)
+        return self.history
+
+    def train_epoch(self):
+        """One pass over the training data in a fresh random order, then evaluation and checkpoint."""
+        start = time.perf_counter()
+        self.network.reseed([self.seed, 2, self.epoch])
+        order = self._shuffle_rng.permutation(self.train_size)
+        bar = _progress(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}", self.verbose)
+        losses = self.history["train_loss_list"]
+        try:
+            for i in range(self.iter_per_epoch):
+                batch = order[i * self.batch_size:(i + 1) * self.batch_size]
+                loss = self.train_step(self.x_train[batch], self.t_train[batch])
+                losses.append(loss)
+                if bar is not None:
+                    bar.update(1)
+                    if i % 50 == 0:
+                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.epoch += 1
+        seconds = time.perf_counter() - start
+        self.history["epoch_seconds"].append(seconds)
+        train_acc = self._accuracy(self.x_train, self.t_train)
+        self.history["train_acc_list"].append(train_acc)
+        line = f"epoch {self.epoch:>3}/{self.epochs}  loss {np.mean(losses[-self.iter_per_epoch:]):.4f}  train acc {train_acc:.4f}"
+        if self.x_test is not None:
+            test_acc = self._accuracy(self.x_test, self.t_test)
+            self.history["test_acc_list"].append(test_acc)
+            line += f"  test acc {test_acc:.4f}"
+        if self.x_val is not None:
+            val_acc = float(self.network.accuracy(self.x_val, self.t_val))
+            self.history["val_acc_list"].append(val_acc)
+            line += f"  val acc {val_acc:.4f}"
+            self._early_stopping(val_acc)
+        line += f"  ({seconds:.1f} s)"
+        if self.verbose:
+            self.log(line)
+        if self.checkpoint_path is not None:
+            self.save_checkpoint(self.checkpoint_path)
+
+    def _early_stopping(self, val_acc):
+        if self.best_val_acc is None or val_acc > self.best_val_acc:
+            self.best_val_acc = val_acc
+            self.best_state = {k: np.array(v, copy=True) for k, v in self.network.state_dict().items()}
+            self.epochs_without_improvement = 0
+        else:
+            self.epochs_without_improvement += 1
+            patience = self.early_stopping_patience
+            if patience is not None and self.epochs_without_improvement >= patience:
+                self.stopped_early = True
+                if self.verbose:
+                    self.log(f"early stopping: validation accuracy has not improved for {patience} epochs "
+                             f"(best {self.best_val_acc:.4f}); keeping the best weights")
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def trainer_state(self) -> dict:
+        """What a checkpoint must hold, besides weights and optimizer, to continue identically."""
+        return {
+            "epoch": self.epoch,
+            "epochs": self.epochs,
+            "current_iter": self.current_iter,
+            "seed": self.seed,
+            "mini_batch_size": self.batch_size,
+            "shuffle_rng": self._shuffle_rng.bit_generator.state,
+            "best_val_acc": self.best_val_acc,
+            "epochs_without_improvement": self.epochs_without_improvement,
+            "stopped_early": self.stopped_early,
+        }
+
+    def save_checkpoint(self, path, metadata=None):
+        """Write the network, optimizer state, history and trainer state to ``path`` (atomically).
+
+        With a validation split, the best weights so far go beside it, to ``<path>.best.npz``.
+        """
+        from .io import save_model
+
+        meta = {**self.checkpoint_metadata, **(metadata or {}), "trainer": self.trainer_state()}
+        save_model(path, self.network, optimizer=self.optimizer, history=self.history, metadata=meta)
+        if self.best_state is not None:
+            save_model(_best_path(path), _FixedState(self.network, self.best_state))
+
+    def load_checkpoint(self, path):
+        """Restore weights, optimizer, history and trainer state from a checkpoint written by this class."""
+        from .io import load_model, read_model_file
+
+        loaded = load_model(path)
+        state = (loaded.metadata or {}).get("trainer")
+        if state is None:
+            raise ValueError(f"{path} is a model file but not a training checkpoint (it has no trainer state)")
+        if state["seed"] != self.seed or state["mini_batch_size"] != self.batch_size:
+            raise ValueError(
+                f"checkpoint {path} was made with seed {state['seed']} and batch size {state['mini_batch_size']}; "
+                f"this trainer has seed {self.seed} and batch size {self.batch_size}"
+            )
+        self.network.load_state_dict(loaded.model.state_dict())
+        if loaded.optimizer is not None:
+            self.optimizer = loaded.optimizer
+        self.history = loaded.history
+        self.epoch = state["epoch"]
+        self.current_iter = state["current_iter"]
+        self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
+        self.best_val_acc = state["best_val_acc"]
+        self.epochs_without_improvement = state["epochs_without_improvement"]
+        self.stopped_early = state["stopped_early"]
+        self.best_state = None
+        if self.best_val_acc is not None:
+            _, arrays, _ = read_model_file(_best_path(path))
+            self.best_state = arrays
+        return self
+
+
+def _best_path(path):
+    return f"{path}.best.npz"
+
+
+class _FixedState:
+    """A network's description with other weights (to save the best weights of early stopping)."""
+
+    def __init__(self, network, state):
+        self.network, self.state = network, state
+
+    def to_config(self):
+        return self.network.to_config()
+
+    def state_dict(self):
+        return self.state
