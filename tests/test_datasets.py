@@ -156,7 +156,10 @@ def test_trailing_data_is_an_error(tmp_path):
 
 
 def test_truncated_gzip_names_the_file(tmp_path):
-    path = write_idx(tmp_path / "cut-idx3-ubyte.gz", np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8))
+    path = write_idx(
+        tmp_path / "cut-idx3-ubyte.gz",
+        np.random.default_rng(0).integers(0, 256, (50, 28, 28), dtype=np.uint8),
+    )
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])
     with pytest.raises(DataFileError) as caught:
@@ -164,8 +167,19 @@ def test_truncated_gzip_names_the_file(tmp_path):
     assert str(path) in str(caught.value)
 
 
+def test_complete_gzip_with_too_little_data_names_the_file(tmp_path):
+    path = tmp_path / "short-idx1-ubyte.gz"
+    path.write_bytes(gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 1000) + bytes(999)))
+    with pytest.raises(DataFileError, match="truncated IDX file") as caught:
+        read_idx(path)
+    assert str(path) in str(caught.value) and "found only 999 bytes" in str(caught.value)
+
+
 def test_corrupt_gzip_names_the_file(tmp_path):
-    path = write_idx(tmp_path / "bits-idx3-ubyte.gz", np.random.default_rng(1).integers(0, 256, (20, 28, 28), dtype=np.uint8))
+    path = write_idx(
+        tmp_path / "bits-idx3-ubyte.gz",
+        np.random.default_rng(1).integers(0, 256, (20, 28, 28), dtype=np.uint8),
+    )
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
     path.write_bytes(bytes(data))
@@ -277,7 +291,12 @@ def test_count_mismatch_names_the_files(tmp_path):
     with pytest.raises(DataFileError, match="count mismatch") as caught:
         load_idx_folder(tmp_path)
     message = str(caught.value)
-    assert str(labels) in message and "t10k-images-idx3-ubyte.gz" in message and "4 images" in message and "5 labels" in message
+    assert (
+        str(labels) in message
+        and "t10k-images-idx3-ubyte.gz" in message
+        and "4 images" in message
+        and "5 labels" in message
+    )
 
 
 def test_missing_file_in_folder(tmp_path):
@@ -362,11 +381,15 @@ def test_second_load_uses_the_cache(mnist_cache, monkeypatch):
     (x_train, _), (x_test, _) = load_mnist(normalize=False)
     assert x_train.shape == (60000, 784) and x_test.shape == (10000, 784)
     assert sorted(path.name for path in (mnist_cache / "mnist").iterdir()) == sorted(
-        f"{role}.{ext}" for role in ("train-images", "train-labels", "test-images", "test-labels") for ext in ("npy", "json")
+        f"{role}.{ext}"
+        for role in ("train-images", "train-labels", "test-images", "test-labels")
+        for ext in ("npy", "json")
     )
 
 
-def copy_cache(source: Path, target: Path, roles=("train-images", "train-labels", "test-images", "test-labels")):
+def copy_cache(
+    source: Path, target: Path, roles=("train-images", "train-labels", "test-images", "test-labels")
+):
     (target / "mnist").mkdir(parents=True)
     for role in roles:
         for ext in ("npy", "json"):
@@ -374,7 +397,9 @@ def copy_cache(source: Path, target: Path, roles=("train-images", "train-labels"
     return target / "mnist"
 
 
-@pytest.mark.parametrize("damage", ["flip-byte", "truncate", "empty", "stale-source", "bad-json", "no-json", "wrong-shape"])
+@pytest.mark.parametrize(
+    "damage", ["flip-byte", "truncate", "empty", "stale-source", "bad-json", "no-json", "wrong-shape"]
+)
 def test_damaged_cache_entry_is_rebuilt(shared_mnist_cache, isolated_environment, damage):
     entry_folder = copy_cache(shared_mnist_cache, isolated_environment)
     npy, meta = entry_folder / "test-labels.npy", entry_folder / "test-labels.json"
@@ -414,7 +439,9 @@ def test_damaged_cache_entry_is_rebuilt(shared_mnist_cache, isolated_environment
 
 
 def test_mnist_from_a_data_dir_copy(shared_mnist_cache, isolated_environment, tmp_path):
-    copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
+    copy_cache(
+        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
+    )
     data_dir = tmp_path / "copy"
     data_dir.mkdir()
     labels = gzip.decompress((mnist.BUNDLED_DATA_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
@@ -423,8 +450,12 @@ def test_mnist_from_a_data_dir_copy(shared_mnist_cache, isolated_environment, tm
     assert t_test.shape == (10000,) and t_test[:3].tolist() == [7, 2, 1]
 
 
-def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(shared_mnist_cache, isolated_environment, tmp_path):
-    entry_folder = copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
+def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(
+    shared_mnist_cache, isolated_environment, tmp_path
+):
+    entry_folder = copy_cache(
+        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
+    )
     data_dir = tmp_path / "tampered"
     data_dir.mkdir()
     labels = bytearray(gzip.decompress((mnist.BUNDLED_DATA_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes()))
@@ -442,7 +473,9 @@ def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(shared_mnist_
 
 
 def test_mnist_wrong_file_in_data_dir(shared_mnist_cache, isolated_environment, tmp_path):
-    copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
+    copy_cache(
+        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
+    )
     data_dir = tmp_path / "wrong"
     data_dir.mkdir()
     write_idx(data_dir / "t10k-labels-idx1-ubyte.gz", np.zeros(9999, dtype=np.uint8))
@@ -459,16 +492,21 @@ def test_mnist_without_writable_cache(tmp_path, monkeypatch):
     blocker.write_text("not a folder")
     monkeypatch.setenv("LAYERPROP_CACHE", str(blocker / "cache"))
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=False)
-    assert x_train.shape == (60000, 784) and t_test.shape == (10000,)
+    assert x_train.shape == (60000, 784) and x_test.shape == (10000, 784)
+    assert t_train.shape == (60000,) and t_test.shape == (10000,)
     assert blocker.read_text() == "not a folder"
 
 
 def test_cache_can_be_turned_off(shared_mnist_cache, isolated_environment, monkeypatch):
-    entry_folder = copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
+    entry_folder = copy_cache(
+        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
+    )
     # cache=False neither reads nor writes it: test-images must be decoded although it is cached.
     decoded = []
     original = known.read_idx_with_md5
-    monkeypatch.setattr(known, "read_idx_with_md5", lambda path, **kw: decoded.append(Path(path).name) or original(path, **kw))
+    monkeypatch.setattr(
+        known, "read_idx_with_md5", lambda path, **kw: decoded.append(Path(path).name) or original(path, **kw)
+    )
     load_mnist(cache=False)
     assert len(decoded) == 4
     assert not (entry_folder / "test-labels.npy").exists()
@@ -493,7 +531,9 @@ def test_cache_store_and_load_round_trip(isolated_environment):
     assert path == isolated_environment / "demo" / "thing.npy"
     loaded = cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.uint8)
     np.testing.assert_array_equal(loaded, array)
-    assert cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.int8) is None
+    assert (
+        cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.int8) is None
+    )
     assert not path.exists()  # the mismatching entry was discarded
     # np.load must never unpickle: an object array in the cache is refused, not loaded.
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -519,8 +559,16 @@ def synthetic_fashion_spec(folder: Path, seed: int = 0) -> known.DatasetSpec:
     for spec in fashion_mnist.FASHION_MNIST.files:
         gz = folder / (spec.filename + ".gz")
         content = gzip.decompress(gz.read_bytes())
-        files.append(known.IdxFileSpec(spec.role, spec.filename, arrays[spec.role].shape, hashlib.md5(content).hexdigest(),
-                                       len(content), gz_md5=hashlib.md5(gz.read_bytes()).hexdigest()))
+        files.append(
+            known.IdxFileSpec(
+                spec.role,
+                spec.filename,
+                arrays[spec.role].shape,
+                hashlib.md5(content).hexdigest(),
+                len(content),
+                gz_md5=hashlib.md5(gz.read_bytes()).hexdigest(),
+            )
+        )
     return known.DatasetSpec("fashion-mnist", tuple(files))
 
 
@@ -533,7 +581,11 @@ def test_fashion_search_order(tmp_path, monkeypatch, no_system_fashion):
     monkeypatch.setenv("LAYERPROP_DATA", str(tmp_path / "env"))
     seen = []
     original = known.read_idx_with_md5
-    monkeypatch.setattr(known, "read_idx_with_md5", lambda path, **kw: seen.append(Path(path).parent.name) or original(path, **kw))
+    monkeypatch.setattr(
+        known,
+        "read_idx_with_md5",
+        lambda path, **kw: seen.append(Path(path).parent.name) or original(path, **kw),
+    )
 
     (x_train, _), _ = load_fashion_mnist(data_dir=tmp_path / "first", cache=False, download=False)
     assert seen == ["first"] * 4 and x_train.shape == (8, 784)
@@ -542,7 +594,9 @@ def test_fashion_search_order(tmp_path, monkeypatch, no_system_fashion):
     assert seen == ["env"] * 4
     seen.clear()
     (tmp_path / "env" / "fashion-mnist").mkdir()
-    (tmp_path / "env" / "train-labels-idx1-ubyte.gz").rename(tmp_path / "env" / "fashion-mnist" / "train-labels-idx1-ubyte.gz")
+    (tmp_path / "env" / "train-labels-idx1-ubyte.gz").rename(
+        tmp_path / "env" / "fashion-mnist" / "train-labels-idx1-ubyte.gz"
+    )
     (tmp_path / "env" / "train-images-idx3-ubyte.gz").unlink()
     load_fashion_mnist(cache=False, download=False)
     assert seen == ["system", "fashion-mnist", "env", "env"]
@@ -569,7 +623,9 @@ def test_fashion_real_file_with_wrong_content_names_it(tmp_path, no_system_fashi
     assert str(tmp_path / "not-fashion" / "train-images-idx3-ubyte.gz") in str(caught.value)
 
 
-@pytest.mark.skipif(not (DEBIAN_FASHION / "train-labels-idx1-ubyte.gz").exists(), reason="dataset-fashion-mnist not installed")
+@pytest.mark.skipif(
+    not (DEBIAN_FASHION / "train-labels-idx1-ubyte.gz").exists(), reason="dataset-fashion-mnist not installed"
+)
 def test_fashion_mnist_from_debian_package(monkeypatch):
     monkeypatch.setattr(fashion_mnist, "SYSTEM_DATA_DIRS", [DEBIAN_FASHION])
     (x_train, t_train), (x_test, t_test) = load_fashion_mnist(download=False, mirrors=[])
@@ -580,7 +636,33 @@ def test_fashion_mnist_from_debian_package(monkeypatch):
     assert len(datasets.FASHION_MNIST_CLASSES) == 10
 
 
+@pytest.mark.parametrize("dataset", [mnist.MNIST, fashion_mnist.FASHION_MNIST], ids=lambda d: d.name)
+def test_dataset_constants_are_consistent(dataset):
+    assert sorted(spec.role for spec in dataset.files) == sorted(
+        ["train-images", "train-labels", "test-images", "test-labels"]
+    )
+    for spec in dataset.files:
+        assert spec.size == 4 + 4 * len(spec.shape) + int(np.prod(spec.shape))
+        assert len(spec.md5) == 32 and spec.md5 == spec.md5.lower()
+
+
+def test_importing_does_not_import_tqdm():
+    import subprocess
+    import sys
+
+    code = "import sys, layerprop.datasets; print('tqdm' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+
+
 def test_public_api():
-    for name in ("load_mnist", "load_fashion_mnist", "read_idx", "write_idx", "load_idx_folder", "find_idx_files",
-                 "download_file", "cache_dir"):
+    for name in (
+        "load_mnist",
+        "load_fashion_mnist",
+        "read_idx",
+        "write_idx",
+        "load_idx_folder",
+        "find_idx_files",
+        "download_file",
+        "cache_dir",
+    ):
         assert callable(getattr(datasets, name)) and name in datasets.__all__

@@ -107,17 +107,25 @@ def test_mirror_urls():
 def test_download_verified(server, tmp_path):
     base, handler = server
     handler.files["f.bin"] = data = payload()
-    target = download_file(f"{base}/good/f.bin", tmp_path / "sub" / "f.bin", md5=hashlib.md5(data).hexdigest(),
-                           progress=False)
+    target = download_file(
+        f"{base}/good/f.bin", tmp_path / "sub" / "f.bin", md5=hashlib.md5(data).hexdigest(), progress=False
+    )
     assert target.read_bytes() == data and leftovers(tmp_path) == []
 
 
 def test_failing_mirrors_are_skipped(server, tmp_path, refused_url):
     base, handler = server
     handler.files["f.bin"] = data = payload()
-    urls = [refused_url, f"{base}/missing/f.bin", f"{base}/corrupt/f.bin", f"{base}/short/f.bin", f"{base}/good/f.bin"]
-    target = download_file(urls, tmp_path / "f.bin", md5=hashlib.md5(data).hexdigest(), retries=1, backoff=0,
-                           progress=False)
+    urls = [
+        refused_url,
+        f"{base}/missing/f.bin",
+        f"{base}/corrupt/f.bin",
+        f"{base}/short/f.bin",
+        f"{base}/good/f.bin",
+    ]
+    target = download_file(
+        urls, tmp_path / "f.bin", md5=hashlib.md5(data).hexdigest(), retries=1, backoff=0, progress=False
+    )
     assert target.read_bytes() == data and leftovers(tmp_path) == []
     assert handler.requests[("missing", "f.bin")] == 1  # 404 is permanent: no retry
     assert handler.requests[("corrupt", "f.bin")] == 1  # checksum mismatch: next mirror at once
@@ -132,8 +140,14 @@ def test_all_mirrors_fail(server, tmp_path, refused_url):
     existing = tmp_path / "f.bin"
     existing.write_bytes(b"previous content")
     with pytest.raises(DownloadError) as caught:
-        download_file(urls, existing, md5=hashlib.md5(handler.files["f.bin"]).hexdigest(), retries=0, backoff=0,
-                      progress=False)
+        download_file(
+            urls,
+            existing,
+            md5=hashlib.md5(handler.files["f.bin"]).hexdigest(),
+            retries=0,
+            backoff=0,
+            progress=False,
+        )
     message = str(caught.value)
     assert "f.bin" in message
     for url in urls:
@@ -149,15 +163,30 @@ def test_transient_errors_are_retried_with_backoff(server, tmp_path, monkeypatch
     handler.files["f.bin"] = data = payload()
     delays = []
     monkeypatch.setattr(download_module.time, "sleep", delays.append)
-    download_file(f"{base}/flaky/f.bin", tmp_path / "f.bin", md5=hashlib.md5(data).hexdigest(), retries=2,
-                  backoff=0.25, progress=False)
+    download_file(
+        f"{base}/flaky/f.bin",
+        tmp_path / "f.bin",
+        md5=hashlib.md5(data).hexdigest(),
+        retries=2,
+        backoff=0.25,
+        progress=False,
+    )
     assert handler.requests[("flaky", "f.bin")] == 3 and delays == [0.25, 0.5]
     # Too few retries: the flaky mirror is given up and the next one used.
     handler.requests.clear()
     delays.clear()
-    download_file([f"{base}/flaky/f.bin", f"{base}/good/f.bin"], tmp_path / "g.bin", retries=1, backoff=0,
-                  progress=False)
-    assert handler.requests[("flaky", "f.bin")] == 2 and handler.requests[("good", "f.bin")] == 1 and delays == []
+    download_file(
+        [f"{base}/flaky/f.bin", f"{base}/good/f.bin"],
+        tmp_path / "g.bin",
+        retries=1,
+        backoff=0,
+        progress=False,
+    )
+    assert (
+        handler.requests[("flaky", "f.bin")] == 2
+        and handler.requests[("good", "f.bin")] == 1
+        and delays == []
+    )
 
 
 def test_download_without_checksum_and_bad_arguments(server, tmp_path):
@@ -181,7 +210,9 @@ def test_progress_with_and_without_tqdm(server, tmp_path, monkeypatch, capsys):
     download_file(f"{base}/good/f.bin", tmp_path / "b.bin", md5=md5, progress=True)
     shown = capsys.readouterr().err
     assert "b.bin" in shown and "100%" in shown and shown.endswith("\n")
-    download_file(f"{base}/good/f.bin", tmp_path / "c.bin", md5=md5, progress=None)  # stderr is no terminal here
+    download_file(
+        f"{base}/good/f.bin", tmp_path / "c.bin", md5=md5, progress=None
+    )  # stderr is no terminal here
     assert capsys.readouterr().err == ""
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes() == data
 
@@ -209,14 +240,23 @@ def synthetic_fashion(tmp_path, monkeypatch, server):
         gz = write_idx(source / (spec.filename + ".gz"), arrays[spec.role])
         handler.files[gz.name] = gz.read_bytes()
         content = gzip.decompress(gz.read_bytes())
-        specs.append(known.IdxFileSpec(spec.role, spec.filename, arrays[spec.role].shape,
-                                       hashlib.md5(content).hexdigest(), len(content),
-                                       gz_md5=hashlib.md5(gz.read_bytes()).hexdigest()))
+        specs.append(
+            known.IdxFileSpec(
+                spec.role,
+                spec.filename,
+                arrays[spec.role].shape,
+                hashlib.md5(content).hexdigest(),
+                len(content),
+                gz_md5=hashlib.md5(gz.read_bytes()).hexdigest(),
+            )
+        )
     monkeypatch.setattr(fashion_mnist, "FASHION_MNIST", known.DatasetSpec("fashion-mnist", tuple(specs)))
     return base, handler, arrays
 
 
-def test_fashion_download_through_failing_mirrors(synthetic_fashion, isolated_environment, refused_url, monkeypatch):
+def test_fashion_download_through_failing_mirrors(
+    synthetic_fashion, isolated_environment, refused_url, monkeypatch
+):
     base, handler, arrays = synthetic_fashion
     mirrors = [refused_url, f"{base}/missing/", f"{base}/corrupt/", f"{base}/good"]
     (x_train, t_train), (_, t_test) = load_fashion_mnist(
@@ -234,7 +274,9 @@ def test_fashion_download_through_failing_mirrors(synthetic_fashion, isolated_en
 
     # Later loads use the .npy cache: no decoding, no network.
     handler.requests.clear()
-    monkeypatch.setattr(known, "read_idx_with_md5", lambda *a, **k: pytest.fail("decoded instead of using the cache"))
+    monkeypatch.setattr(
+        known, "read_idx_with_md5", lambda *a, **k: pytest.fail("decoded instead of using the cache")
+    )
     (x_train, _), _ = load_fashion_mnist(mirrors=[f"{base}/good/"])
     assert x_train.shape == (12, 784) and x_train.dtype == np.float32 and sum(handler.requests.values()) == 0
 

@@ -57,7 +57,18 @@ SYSTEM_DATA_DIRS: list[Path] = [Path("/usr/share/datasets/fashion-mnist")]
 DATA_ENV = "LAYERPROP_DATA"
 
 #: The names of the ten classes, indexed by label.
-CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CLASS_NAMES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 
 # ``gz_md5``: as published by Zalando. ``md5``: of the decompressed files; these were computed
 # from Debian's copies, whose deflate streams were checked to be byte-identical to Zalando's
@@ -65,14 +76,38 @@ CLASS_NAMES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", 
 FASHION_MNIST = DatasetSpec(
     name="fashion-mnist",
     files=(
-        IdxFileSpec("train-images", "train-images-idx3-ubyte", (60000, 28, 28), "f4a8712d7a061bf5bd6d2ca38dc4d50a",
-                    47_040_016, gz_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d"),
-        IdxFileSpec("train-labels", "train-labels-idx1-ubyte", (60000,), "9018921c3c673c538a1fc5bad174d6f9",
-                    60_008, gz_md5="25c81989df183df01b3e8a0aad5dffbe"),
-        IdxFileSpec("test-images", "t10k-images-idx3-ubyte", (10000, 28, 28), "8181f5470baa50b63fa0f6fddb340f0a",
-                    7_840_016, gz_md5="bef4ecab320f06d8554ea6380940ec79"),
-        IdxFileSpec("test-labels", "t10k-labels-idx1-ubyte", (10000,), "15d484375f8d13e6eb1aabb0c3f46965",
-                    10_008, gz_md5="bb300cfdad3c16e7a12a480ee83cd310"),
+        IdxFileSpec(
+            "train-images",
+            "train-images-idx3-ubyte",
+            (60000, 28, 28),
+            "f4a8712d7a061bf5bd6d2ca38dc4d50a",
+            47_040_016,
+            gz_md5="8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        ),
+        IdxFileSpec(
+            "train-labels",
+            "train-labels-idx1-ubyte",
+            (60000,),
+            "9018921c3c673c538a1fc5bad174d6f9",
+            60_008,
+            gz_md5="25c81989df183df01b3e8a0aad5dffbe",
+        ),
+        IdxFileSpec(
+            "test-images",
+            "t10k-images-idx3-ubyte",
+            (10000, 28, 28),
+            "8181f5470baa50b63fa0f6fddb340f0a",
+            7_840_016,
+            gz_md5="bef4ecab320f06d8554ea6380940ec79",
+        ),
+        IdxFileSpec(
+            "test-labels",
+            "t10k-labels-idx1-ubyte",
+            (10000,),
+            "15d484375f8d13e6eb1aabb0c3f46965",
+            10_008,
+            gz_md5="bb300cfdad3c16e7a12a480ee83cd310",
+        ),
     ),
 )
 
@@ -118,8 +153,12 @@ def _writable_download_dir() -> Iterator[Path]:
 
 def _download_and_read(spec: IdxFileSpec, folder: Path, download_options: dict) -> np.ndarray:
     destination = folder / (spec.filename + ".gz")
-    download_file(mirror_urls(destination.name, download_options["mirrors"]), destination, md5=spec.gz_md5,
-                  **{key: value for key, value in download_options.items() if key != "mirrors"})
+    download_file(
+        mirror_urls(destination.name, download_options["mirrors"]),
+        destination,
+        md5=spec.gz_md5,
+        **{key: value for key, value in download_options.items() if key != "mirrors"},
+    )
     try:
         return read_verified(destination, spec)
     except DataFileError:
@@ -151,8 +190,15 @@ def download_fashion_mnist(
         destination = folder / (spec.filename + ".gz")
         if destination.is_file() and hashlib.md5(destination.read_bytes()).hexdigest() == spec.gz_md5:
             continue
-        download_file(mirror_urls(destination.name, mirrors), destination, md5=spec.gz_md5, retries=retries,
-                      backoff=backoff, timeout=timeout, progress=progress)
+        download_file(
+            mirror_urls(destination.name, mirrors),
+            destination,
+            md5=spec.gz_md5,
+            retries=retries,
+            backoff=backoff,
+            timeout=timeout,
+            progress=progress,
+        )
     return folder
 
 
@@ -189,7 +235,10 @@ def load_fashion_mnist(
     own_folder = download_dir()
     download_options = {
         "mirrors": list(FASHION_MNIST_MIRRORS if mirrors is None else mirrors),
-        "retries": retries, "backoff": backoff, "timeout": timeout, "progress": progress,
+        "retries": retries,
+        "backoff": backoff,
+        "timeout": timeout,
+        "progress": progress,
     }
 
     def locate(spec: IdxFileSpec) -> np.ndarray:

@@ -65,7 +65,9 @@ def find_idx_files(folder: str | os.PathLike[str], *, prefix: str | None = None)
         chosen = groups[complete[0]]
 
     # Uncompressed before compressed, then alphabetical, so the choice is deterministic.
-    return {role: min(paths, key=lambda p: (p.suffix.lower() == ".gz", p.name)) for role, paths in chosen.items()}
+    return {
+        role: min(paths, key=lambda p: (p.suffix.lower() == ".gz", p.name)) for role, paths in chosen.items()
+    }
 
 
 def load_idx_folder(
@@ -92,7 +94,12 @@ def load_idx_folder(
         )
     arrays = {role: read_idx(files[role]) for role in ROLES}
     for split in ("train", "test"):
-        check_counts(arrays[f"{split}-images"], files[f"{split}-images"], arrays[f"{split}-labels"], files[f"{split}-labels"])
+        check_counts(
+            arrays[f"{split}-images"],
+            files[f"{split}-images"],
+            arrays[f"{split}-labels"],
+            files[f"{split}-labels"],
+        )
     return (arrays["train-images"], arrays["train-labels"]), (arrays["test-images"], arrays["test-labels"])
 
 

@@ -85,7 +85,9 @@ def read_idx_with_md5(path: str | os.PathLike[str], *, want_md5: bool) -> tuple[
         ) from error
 
 
-def _decode(stream, path: Path, compressed: bool, file_size: int, want_md5: bool) -> tuple[np.ndarray, str | None]:
+def _decode(
+    stream, path: Path, compressed: bool, file_size: int, want_md5: bool
+) -> tuple[np.ndarray, str | None]:
     magic = _read_up_to(stream, 4)
     if len(magic) < 4 or magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
         codes = " ".join(f"{code:02X}" for code in IDX_TYPES)
@@ -119,16 +121,29 @@ def _decode(stream, path: Path, compressed: bool, file_size: int, want_md5: bool
             problem = "truncated IDX file" if found < data_size else "IDX file has trailing data"
             raise DataFileError(f"{path}: {problem} -- its header declares {what}, found {found} bytes")
 
-    buffer = bytearray(data_size)
-    view = memoryview(buffer)
-    filled = 0
-    while filled < data_size:
-        count = stream.readinto(view[filled : filled + _CHUNK])
-        if not count:
-            break
-        filled += count
+    if compressed:
+        # Grow the buffer with the data actually decompressed, so a header that overstates the
+        # size costs no more memory than the file really holds.
+        buffer = bytearray()
+        while len(buffer) < data_size:
+            chunk = stream.read(min(_CHUNK, data_size - len(buffer)))
+            if not chunk:
+                break
+            buffer += chunk
+        filled = len(buffer)
+    else:  # the file size was checked above
+        buffer = bytearray(data_size)
+        view = memoryview(buffer)
+        filled = 0
+        while filled < data_size:
+            count = stream.readinto(view[filled : filled + _CHUNK])
+            if not count:
+                break
+            filled += count
     if filled < data_size:
-        raise DataFileError(f"{path}: truncated IDX file -- its header declares {what}, found only {filled} bytes")
+        raise DataFileError(
+            f"{path}: truncated IDX file -- its header declares {what}, found only {filled} bytes"
+        )
     if compressed:
         extra = stream.read(1)  # also makes gzip check the CRC in the trailer
         if extra:
@@ -166,7 +181,9 @@ def read_idx(path: str | os.PathLike[str], *, md5: str | None = None) -> np.ndar
     """
     array, digest = read_idx_with_md5(path, want_md5=md5 is not None)
     if md5 is not None and digest != md5.lower():
-        raise ChecksumError(f"{path}: checksum mismatch -- expected the content MD5 {md5.lower()}, got {digest}")
+        raise ChecksumError(
+            f"{path}: checksum mismatch -- expected the content MD5 {md5.lower()}, got {digest}"
+        )
     return array
 
 
@@ -191,7 +208,9 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, compress: bool
     array = np.asarray(array)
     code = idx_type_code(array.dtype)
     if array.ndim > 255 or any(size >= 2**32 for size in array.shape):
-        raise ValueError(f"IDX cannot store an array of shape {array.shape}: at most 255 dimensions below 2**32")
+        raise ValueError(
+            f"IDX cannot store an array of shape {array.shape}: at most 255 dimensions below 2**32"
+        )
     if compress is None:
         compress = path.suffix.lower() == ".gz"
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)

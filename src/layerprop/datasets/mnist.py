@@ -28,10 +28,26 @@ BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data"
 MNIST = DatasetSpec(
     name="mnist",
     files=(
-        IdxFileSpec("train-images", "train-images-idx3-ubyte", (60000, 28, 28), "6bbc9ace898e44ae57da46a324031adb", 47_040_016),
-        IdxFileSpec("train-labels", "train-labels-idx1-ubyte", (60000,), "a25bea736e30d166cdddb491f175f624", 60_008),
-        IdxFileSpec("test-images", "t10k-images-idx3-ubyte", (10000, 28, 28), "2646ac647ad5339dbf082846283269ea", 7_840_016),
-        IdxFileSpec("test-labels", "t10k-labels-idx1-ubyte", (10000,), "27ae3e4e09519cfbb04c329615203637", 10_008),
+        IdxFileSpec(
+            "train-images",
+            "train-images-idx3-ubyte",
+            (60000, 28, 28),
+            "6bbc9ace898e44ae57da46a324031adb",
+            47_040_016,
+        ),
+        IdxFileSpec(
+            "train-labels", "train-labels-idx1-ubyte", (60000,), "a25bea736e30d166cdddb491f175f624", 60_008
+        ),
+        IdxFileSpec(
+            "test-images",
+            "t10k-images-idx3-ubyte",
+            (10000, 28, 28),
+            "2646ac647ad5339dbf082846283269ea",
+            7_840_016,
+        ),
+        IdxFileSpec(
+            "test-labels", "t10k-labels-idx1-ubyte", (10000,), "27ae3e4e09519cfbb04c329615203637", 10_008
+        ),
     ),
 )
 
@@ -40,7 +56,9 @@ def _folder_reader(folder: Path):
     def locate(spec: IdxFileSpec) -> np.ndarray:
         path = locate_in_folder(folder, spec)
         if path is None:
-            raise FileNotFoundError(f"{folder}: expected the MNIST file {spec.filename} or {spec.filename}.gz, found neither")
+            raise FileNotFoundError(
+                f"{folder}: expected the MNIST file {spec.filename} or {spec.filename}.gz, found neither"
+            )
         return read_verified(path, spec)
 
     return locate

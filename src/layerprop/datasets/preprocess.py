@@ -21,7 +21,9 @@ def to_one_hot(labels: np.ndarray, num_classes: int = 10) -> np.ndarray:
     """
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
-        raise LabelError(f"one-hot encoding expects a 1-D array of integer labels, got shape {labels.shape} {labels.dtype}")
+        raise LabelError(
+            f"one-hot encoding expects a 1-D array of integer labels, got shape {labels.shape} {labels.dtype}"
+        )
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise LabelError(
             f"one-hot encoding expects labels in 0..{num_classes - 1}, got values from {labels.min()} to {labels.max()}"

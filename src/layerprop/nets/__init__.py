@@ -5,11 +5,13 @@
 - :class:`MultiLayerNet`, :class:`MultiLayerNetExtend` — any depth, with weight decay, dropout and
   batch normalisation;
 - :class:`Sequential` — any stack of layers plus a loss layer;
+- :class:`SimpleConvNet`, :class:`DeepConvNet` — the book's convolutional networks (ch. 7, 8);
 
 and :func:`build_network` to rebuild any of them from its saved configuration.
 """
 
 from .base import Network
+from .convnet import DeepConvNet, SimpleConvNet
 from .multi_layer import MultiLayerNet, MultiLayerNetExtend
 from .registry import NETWORKS, build_network, register_network
 from .sequential import Sequential
@@ -21,6 +23,8 @@ __all__ = [
     "MultiLayerNet",
     "MultiLayerNetExtend",
     "Sequential",
+    "SimpleConvNet",
+    "DeepConvNet",
     "build_network",
     "register_network",
     "NETWORKS",

@@ -47,11 +47,12 @@ class ExpressionError(LayerpropError, ValueError):
     not at one place), ``text`` the whole expression; ``str(error)`` is one line.
     """
 
-    def __init__(self, message: str, column: int | None = None, text: str = ""):
+    def __init__(self, message: str, column: int | None = None, text: str | None = None, hint: str = ""):
         self.column = column
         self.text = text
         where = f" at column {column}" if column is not None else ""
-        super().__init__(f"{message}{where} in {text!r}")
+        within = f" in {text!r}" if text is not None else ""
+        super().__init__(f"{message}{where}{within}" + (f": {hint}" if hint else ""))
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -73,28 +74,28 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens; an unknown character raises :class:`ExpressionError`."""
-    tokens, i, n = [], 0, len(text)
+    source = "".join(_MINUS_SIGNS.get(ch, ch) for ch in text)  # same length: columns stay right
+    tokens, i, n = [], 0, len(source)
     while i < n:
-        ch = text[i]
+        ch = source[i]
         if ch.isspace():
             i += 1
             continue
-        ch = _MINUS_SIGNS.get(ch, ch)
-        match = _NUMBER.match(text, i)
-        if match and (ch.isdigit() or ch == "."):
+        match = _NUMBER.match(source, i) if (ch.isdigit() or ch == ".") else None
+        if match:
             tokens.append(Token("number", match.group(), i + 1))
             i = match.end()
             continue
-        match = _NAME.match(text, i)
+        match = _NAME.match(source, i)
         if match:
             tokens.append(Token("name", match.group(), i + 1))
             i = match.end()
             continue
-        op = next((o for o in _OPERATORS if text.startswith(o, i)), None) or (ch if ch in _OPERATORS else None)
+        op = next((o for o in _OPERATORS if source.startswith(o, i)), None)
         if op is None:
             raise ExpressionError(f"unexpected character {text[i]!r}", i + 1, text)
         tokens.append(Token("op", op, i + 1))
-        i += len(op) if text.startswith(op, i) else 1
+        i += len(op)
     tokens.append(Token("end", "", n + 1))
     return tokens
 
@@ -155,8 +156,8 @@ class _Parser:
     def at_op(self, *ops) -> bool:
         return self.current.kind == "op" and self.current.text in ops
 
-    def fail(self, message: str, column: int | None):
-        raise ExpressionError(message, column, self.text)
+    def fail(self, message: str, column: int | None, hint: str = ""):
+        raise ExpressionError(message, column, self.text, hint)
 
     # grammar
     def parse(self):
@@ -166,8 +167,8 @@ class _Parser:
         if self.current.kind != "end":
             token = self.current
             if token.kind == "op" and token.text == ")":
-                self.fail("unexpected ')' (no '(' to close)", token.column)
-            self.fail(f"unexpected {token.describe()} (expected an operator)", token.column)
+                self.fail("unexpected ')'", token.column, "no '(' to close")
+            self.fail(f"unexpected {token.describe()}", token.column, "expected an operator")
         return tree
 
     def expression(self):
@@ -219,7 +220,7 @@ class _Parser:
             if self.at_op("("):
                 return self.call(token)
             if token.text in FUNCTIONS:
-                self.fail(f"function {token.text!r} needs an argument in parentheses, e.g. {token.text}(x)", token.column)
+                self.fail(f"function {token.text!r} without '('", token.column, f"write {token.text}(x)")
             return Name(token.text, token.column)
         if self.at_op("("):
             opening = self.advance()
@@ -229,20 +230,18 @@ class _Parser:
             self.close(opening)
             return inner
         if token.kind == "end":
-            self.fail("missing operand at end of expression", None)
-        if token.kind == "op" and token.text == ")":
-            self.fail("unexpected ')' (no '(' to close)", token.column)
+            self.fail("missing operand at end of expression", token.column)
         self.fail(f"missing operand before {token.describe()}", token.column)
 
     def call(self, name: Token):
         if name.text not in FUNCTIONS:
-            self.fail(f"unknown function {name.text!r} (known: {', '.join(FUNCTIONS)})", name.column)
+            self.fail(f"unknown function {name.text!r}", name.column, f"known: {', '.join(FUNCTIONS)}")
         opening = self.advance()
         if self.at_op(")"):
             self.fail(f"{name.text}() needs one argument", opening.column)
         argument = self.expression()
         if self.at_op(","):
-            self.fail(f"{name.text}() takes one argument, unexpected ','", self.current.column)
+            self.fail("unexpected ','", self.current.column, f"{name.text}() takes one argument")
         self.close(opening)
         return Call(name.text, argument, name.column)
 
@@ -253,7 +252,7 @@ class _Parser:
         token = self.current
         if token.kind == "end":
             self.fail("missing ')' to close the '(' opened", opening.column)
-        self.fail(f"unexpected {token.describe()} (expected ')' or an operator)", token.column)
+        self.fail(f"unexpected {token.describe()}", token.column, "expected ')' or an operator")
 
 
 # -- the public object -----------------------------------------------------------------------------
@@ -306,12 +305,12 @@ class Expression:
         for name in self.names:
             if name not in values:
                 raise ExpressionError(
-                    f"no value for {name!r}: give one with --set {name}=NUMBER", self.column_of(name), self.text
+                    f"no value for {name!r}", self.column_of(name), self.text, f"give one with --set {name}=NUMBER"
                 )
             variables[name] = Variable(float(values[name]), name=name)
         result = self._build(self.tree, variables)
         if not isinstance(result, Variable) or result.creator is None:
-            raise ExpressionError("nothing to draw: the expression has no operation", None, self.text)
+            raise ExpressionError("nothing to draw", None, self.text, "the expression has no operation")
         if output_name is not None:
             result.name = output_name
         return result
@@ -331,10 +330,13 @@ class Expression:
             exponent = _constant_value(node.right)
             if exponent is None:
                 raise ExpressionError(
-                    "the exponent of '**' must be a number (for a variable exponent y write exp(y*log(x)))",
+                    "the exponent of '**' must be a number",
                     node.column,
                     self.text,
+                    "for a variable exponent y write exp(y*log(x))",
                 )
+            if float(exponent).is_integer():
+                exponent = int(exponent)  # draws as "**2", not "**2.0"
             return G.power(self._build(node.left, variables), exponent)
         left = self._build(node.left, variables)
         right = self._build(node.right, variables)
@@ -354,9 +356,16 @@ def _constant_value(node) -> float | None:
         if left is None or right is None:
             return None
         try:
-            return {"+": left + right, "-": left - right, "*": left * right}[node.op] if node.op in "+-*" else (
-                left / right if node.op == "/" else left ** right
-            )
+            if node.op == "+":
+                return left + right
+            if node.op == "-":
+                return left - right
+            if node.op == "*":
+                return left * right
+            if node.op == "/":
+                return left / right
+            value = left**right
+            return value if isinstance(value, float) else None  # a negative base to a fraction: complex
         except (ZeroDivisionError, OverflowError):
             return None
     if isinstance(node, Call):
@@ -382,13 +391,13 @@ def parse_expression(text: str) -> Expression:
     return Expression(text)
 
 
-_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([+-−]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*")
+_ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*")
 
 
 def parse_assignment(text: str) -> tuple[str, float]:
     """Parse ``NAME=NUMBER`` (as given to ``--set``); raise :class:`ExpressionError` otherwise."""
     match = _ASSIGNMENT.fullmatch(text)
     if match is None:
-        raise ExpressionError(f"--set {text!r}: expected NAME=NUMBER, e.g. a=100 or t=1.1", None, text)
+        raise ExpressionError(f"--set {text!r}: expected NAME=NUMBER", hint="e.g. a=100 or t=1.1")
     name, number = match.groups()
     return name, float(number.replace("−", "-"))

@@ -1,0 +1,59 @@
+"""``layerprop evaluate MODEL``: test accuracy, per-class accuracy and the confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import DATASETS, class_names, load_dataset, load_model_file, needs_images
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("evaluate", help="test accuracy, per-class accuracy and confusion matrix of a model",
+                              description=__doc__)
+    p.add_argument("model", help="a model.npz written by 'layerprop train' (or its run folder)")
+    p.add_argument("--dataset", choices=DATASETS, default=None,
+                   help="data set to test on (default: the one the model was trained on)")
+    p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
+    p.set_defaults(func=run)
+
+
+def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
+    """Counts[i, j] = how many samples of class i were predicted as class j."""
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (labels, predictions), 1)
+    return counts
+
+
+def format_confusion(counts: np.ndarray, names: list) -> str:
+    """The confusion matrix as a text table (rows: true class, columns: predicted class)."""
+    width = max(5, len(str(counts.max())) + 1)
+    short = [name[:width - 1] for name in names]
+    label_width = max(len("true ↓"), *(len(name) for name in names)) + 2
+    lines = [" " * label_width + "predicted →",
+             f"{'true ↓':<{label_width}}" + "".join(f"{s:>{width}}" for s in short)]
+    for name, row in zip(names, counts):
+        lines.append(f"{name:<{label_width}}" + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def run(args) -> int:
+    loaded = load_model_file(args.model)
+    network = loaded.model
+    run_settings = (loaded.metadata or {}).get("run", {})
+    dataset = args.dataset or run_settings.get("dataset", "mnist")
+    _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
+    predictions = np.concatenate([network.predict(x_test[i:i + 1000]).argmax(axis=1)
+                                  for i in range(0, len(x_test), 1000)])
+    labels = t_test.astype(np.int64)
+    names = class_names(dataset)
+    counts = confusion_matrix(labels, predictions, len(names))
+    accuracy = float(np.trace(counts) / counts.sum())
+    print(f"{args.model}: {type(network).__name__} on the {dataset} test set ({len(labels)} images)")
+    print(f"test accuracy: {accuracy:.4f}")
+    print("\nper-class accuracy:")
+    for i, name in enumerate(names):
+        total = counts[i].sum()
+        print(f"  {name:<12} {counts[i, i] / total if total else float('nan'):.4f}  ({counts[i, i]}/{total})")
+    print("\nconfusion matrix:")
+    print(format_confusion(counts, names))
+    return 0

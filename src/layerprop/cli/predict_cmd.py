@@ -1,0 +1,35 @@
+"""``layerprop predict MODEL IMAGE…``: classify pictures of digits (any size; converted like MNIST)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..layers import softmax
+from . import UsageError
+from .common import class_names, load_model_file, needs_images
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser("predict", help="classify PNG/JPEG images with a trained model", description=__doc__)
+    p.add_argument("model", help="a model.npz written by 'layerprop train' (or its run folder)")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (PNG, JPEG, …)")
+    p.add_argument("--top", type=int, default=3, help="how many classes to list per image (default 3)")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..datasets.image_file import load_digit_image
+
+    if args.top < 1:
+        raise UsageError(f"--top must be at least 1, got {args.top}")
+    loaded = load_model_file(args.model)
+    network = loaded.model
+    names = class_names((loaded.metadata or {}).get("run", {}).get("dataset", "mnist"))
+    samples = np.stack([load_digit_image(path) for path in args.images])
+    x = samples.reshape(len(samples), 1, 28, 28) if needs_images(network) else samples.reshape(len(samples), -1)
+    probabilities = softmax(network.predict(x))
+    for path, p in zip(args.images, probabilities):
+        order = np.argsort(p)[::-1][: args.top]
+        ranked = ", ".join(f"{names[k]} {p[k]:.1%}" for k in order)
+        print(f"{path}: {names[order[0]]}  ({ranked})")
+    return 0

@@ -1,0 +1,61 @@
+"""Turn a picture of a digit (PNG, JPEG, …, any size) into an MNIST-like 28×28 sample.
+
+MNIST digits are white on black, fitted into a 20×20 box and centred by their centre of mass in a
+28×28 frame. :func:`load_digit_image` does the same to a user's picture: grey scale, inverted when
+the background is light, cropped to the digit, scaled to fit 20×20, and centred by mass.
+Pillow is an optional extra (``pip install 'layerprop[image]'``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import DataFileError, missing_extra
+
+
+def _pillow():
+    try:
+        from PIL import Image
+    except ImportError:
+        raise missing_extra("Pillow", "image", "Reading image files") from None
+    return Image
+
+
+def load_digit_image(path) -> np.ndarray:
+    """Read ``path`` and return a float32 array of shape (28, 28) in [0, 1], MNIST-style."""
+    Image = _pillow()
+    try:
+        with Image.open(path) as image:
+            image.load()
+            grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+    except (OSError, ValueError) as exc:
+        raise DataFileError(f"{path}: not a readable image ({exc})") from None
+    return mnist_like(grey, Image, str(path))
+
+
+def mnist_like(grey: np.ndarray, Image=None, name: str = "image") -> np.ndarray:
+    """Centre and scale a grey image (values in [0, 1]) the way MNIST digits are."""
+    Image = Image or _pillow()
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    if border.mean() > 0.5:  # dark digit on a light background: invert to MNIST's white on black
+        grey = 1.0 - grey
+    grey = np.clip(grey - np.median(border if border.mean() <= 0.5 else 1.0 - border), 0.0, None)
+    if grey.max() <= 0.05:
+        raise DataFileError(f"{name}: the image is blank (no digit found)")
+    grey = grey / grey.max()
+    rows = np.flatnonzero(grey.max(axis=1) > 0.1)
+    cols = np.flatnonzero(grey.max(axis=0) > 0.1)
+    digit = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = digit.shape
+    scale = 20.0 / max(h, w)
+    new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
+    resized = Image.fromarray((digit * 255).astype(np.uint8)).resize((new_w, new_h), Image.LANCZOS)
+    patch = np.asarray(resized, dtype=np.float32) / 255.0
+    frame = np.zeros((28, 28), dtype=np.float32)
+    total = patch.sum()
+    cy = (patch.sum(axis=1) @ np.arange(new_h)) / total
+    cx = (patch.sum(axis=0) @ np.arange(new_w)) / total
+    top = int(np.clip(round(13.5 - cy), 0, 28 - new_h))
+    left = int(np.clip(round(13.5 - cx), 0, 28 - new_w))
+    frame[top:top + new_h, left:left + new_w] = patch
+    return frame
