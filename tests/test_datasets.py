@@ -651,7 +651,12 @@ def test_importing_does_not_import_tqdm():
     import sys
 
     code = "import sys, layerprop.datasets; print('tqdm' in sys.modules)"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "False"
+    assert (
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        == "False"
+    )
 
 
 def test_public_api():

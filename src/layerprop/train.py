@@ -142,6 +142,10 @@ class Trainer:
         self.current_iter += 1
         return loss
 
+    def release_data(self):
+        """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
+        self.x_train = self.t_train = self.x_val = self.t_val = self.x_test = self.t_test = None
+
     def _take_snapshot(self):
         """Copy the current (good) weights and buffers into preallocated arrays."""
         state = self.network.state_dict()

@@ -140,10 +140,24 @@ def _resume_settings(args):
     return settings, os.path.dirname(os.path.abspath(checkpoint)), checkpoint
 
 
+def _make_trainer(network, settings, checkpoint, verbose, log):
+    """Load the data set and build the Trainer (the data lives only as long as the trainer holds it)."""
+    from ..train import Trainer
+
+    flatten = settings["model"] == "mlp"
+    (x_train, t_train), (x_test, t_test) = load_dataset(settings["dataset"], settings["data_dir"], flatten=flatten)
+    return Trainer(
+        network, x_train, t_train, x_test, t_test, epochs=settings["epochs"], mini_batch_size=settings["batch_size"],
+        optimizer=settings["optimizer"], optimizer_param={"lr": settings["lr"]}, verbose=verbose,
+        seed=settings["seed"], validation_split=settings["validation_split"],
+        early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
+        checkpoint_metadata={"run": settings}, log=log,
+    )
+
+
 def run(args) -> int:
     from ..errors import TrainingDiverged
     from ..io import save_model
-    from ..train import Trainer
 
     _validate(args)
     if args.resume:
@@ -156,15 +170,7 @@ def run(args) -> int:
     say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
 
     network = build_network(settings)
-    flatten = settings["model"] == "mlp"
-    (x_train, t_train), (x_test, t_test) = load_dataset(settings["dataset"], settings["data_dir"], flatten=flatten)
-    trainer = Trainer(
-        network, x_train, t_train, x_test, t_test, epochs=settings["epochs"], mini_batch_size=settings["batch_size"],
-        optimizer=settings["optimizer"], optimizer_param={"lr": settings["lr"]}, verbose=not args.quiet,
-        seed=settings["seed"], validation_split=settings["validation_split"],
-        early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
-        checkpoint_metadata={"run": settings}, log=say,
-    )
+    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say)
     metadata = {"run": settings}
     if args.resume:
         trainer.load_checkpoint(checkpoint)
@@ -185,6 +191,7 @@ def run(args) -> int:
               file=sys.stderr)
         return 130
 
+    trainer.release_data()  # the data sets are not needed for saving and plotting: free their memory
     test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)

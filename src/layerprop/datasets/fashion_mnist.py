@@ -40,7 +40,7 @@ from .known import (
     locate_in_folder,
     read_verified,
 )
-from .preprocess import prepare_split
+from .preprocess import prepare_splits
 
 log = logging.getLogger(__name__)
 
@@ -264,6 +264,4 @@ def load_fashion_mnist(
 
     arrays = load_known_dataset(dataset, locate, use_cache=cache)
     options = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
-    train = prepare_split(arrays["train-images"], arrays["train-labels"], **options)
-    test = prepare_split(arrays["test-images"], arrays["test-labels"], **options)
-    return train, test
+    return prepare_splits(arrays, **options)

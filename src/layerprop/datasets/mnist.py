@@ -20,7 +20,7 @@ from .known import (
     locate_in_folder,
     read_verified,
 )
-from .preprocess import prepare_split
+from .preprocess import prepare_splits
 
 #: The folder holding the copy of MNIST that ships with layerprop.
 BUNDLED_DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -90,6 +90,4 @@ def load_mnist(
     folder = Path(data_dir) if data_dir is not None else BUNDLED_DATA_DIR
     arrays = load_known_dataset(MNIST, _folder_reader(folder), use_cache=cache)
     options = {"normalize": normalize, "flatten": flatten, "one_hot_label": one_hot_label}
-    train = prepare_split(arrays["train-images"], arrays["train-labels"], **options)
-    test = prepare_split(arrays["test-images"], arrays["test-labels"], **options)
-    return train, test
+    return prepare_splits(arrays, **options)

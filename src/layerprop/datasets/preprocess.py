@@ -51,3 +51,14 @@ def prepare_split(
     x = x.reshape(x.shape[0], -1) if flatten else x.reshape(x.shape[0], 1, *x.shape[1:])
     t = to_one_hot(labels, num_classes) if one_hot_label else labels
     return x, t
+
+
+def prepare_splits(arrays: dict, **options) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """The book's ``((x_train, t_train), (x_test, t_test))`` from the four arrays of a data set, by role.
+
+    Each raw array is taken out of ``arrays`` as it is used, so it is freed as soon as its prepared
+    copy exists: loading normalised MNIST then peaks at the float32 arrays plus one raw split.
+    """
+    train = prepare_split(arrays.pop("train-images"), arrays.pop("train-labels"), **options)
+    test = prepare_split(arrays.pop("test-images"), arrays.pop("test-labels"), **options)
+    return train, test

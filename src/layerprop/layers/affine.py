@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, input_dtype, typed_dout
 
 
 class Affine(Layer):
@@ -75,6 +75,7 @@ class Affine(Layer):
     def backward(self, dout):
         x = self._forward_value("x")
         expected = x.shape[:-1] + (self.W.shape[1],)
+        dout = typed_dout(dout, expected, input_dtype(x, self.W), get_array_module(x, self.W))
         if dout.shape != expected:
             raise ShapeError(f"Affine.backward: dout must have shape {expected} (the output's), got {dout.shape}")
         if x.ndim == 1:

@@ -283,7 +283,8 @@ class SumLayer(Layer):
     def backward(self, dout):
         shape = self._forward_value("x_shape")
         xp = get_array_module(dout)
-        dout = xp.asarray(typed_dout(dout, (), self.x_dtype))
+        if not hasattr(dout, "dtype"):  # a number: that value at every element of the output, so of x
+            return typed_dout(dout, shape, self.x_dtype, xp)
         if self.axis is not None and not self.keepdims:
             axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
             axes = sorted(a % len(shape) for a in axes)

@@ -195,6 +195,18 @@ class Network:
         if first is not None and hasattr(first, "input_grad"):
             first.input_grad = needed
 
+    def _repr_svg_(self):
+        """Jupyter shows a network as the graph of one recorded forward/backward pass (:mod:`layerprop.viz`)."""
+        from ..viz import repr_svg
+
+        return repr_svg(self)
+
+    def _repr_html_(self):
+        """The same drawing laid out without Graphviz, when its ``dot`` is not installed."""
+        from ..viz import repr_html
+
+        return repr_html(self)
+
     def __repr__(self):
         inner = " → ".join(self.layers) + f" → {type(self.last_layer).__name__}"
         return f"{type(self).__name__}({inner}, dtype={self.dtype.name})"

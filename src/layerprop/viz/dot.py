@@ -1,0 +1,131 @@
+"""Graphviz DOT text for a computational graph — plain text, no dependency needed to write it.
+
+Layout is left to right like the notes' figures: inputs on the left, the output on the right.
+Each edge carries its forward value (blue) above the line and, after backward, its gradient
+(red) below it — drawn as a small label node that the edge passes through (see :func:`edge_label`). Operations are circles (``×``, ``+``, ``exp``) or rounded boxes (``Affine``,
+``SoftmaxWithLoss``); named inputs are plain labels, a network's parameters small shaded boxes,
+constants small grey nodes showing their value. Several outputs given as a dict become clusters.
+
+Turn the text into a picture with ``dot -Tsvg graph.dot -o graph.svg`` or with
+:func:`layerprop.viz.render`.
+"""
+
+from __future__ import annotations
+
+from .model import CONSTANT, INPUT, OP, OUTPUT, PARAM, build_model
+
+VALUE_COLOR = "#1f4e9c"  # forward values: dark blue
+GRAD_COLOR = "#d62728"  # gradients: red
+EDGE_COLOR = "#444444"
+FONT = "Helvetica"
+
+
+def quote(text: str) -> str:
+    """A DOT double-quoted string."""
+    return '"' + str(text).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def html_escape(text: str) -> str:
+    """Escape text for a Graphviz HTML-like label."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+
+
+def edge_label(edge) -> str | None:
+    """The label node's HTML-like label: value, a rule (the edge itself), gradient; None if unlabelled.
+
+    The edge is drawn in two pieces that meet at this label's left and right ends, so the rule in
+    the middle continues the edge's line: the value sits above the line and the gradient below it,
+    as in the notes' figures. Without a gradient the lower row is left blank (the line stays
+    centred).
+    """
+    if edge.constant:
+        return None  # the constant's node already shows its value
+    value = f'<FONT COLOR="{VALUE_COLOR}">{html_escape(edge.value_text)}</FONT>'
+    grad = f'<FONT COLOR="{GRAD_COLOR}">{html_escape(edge.grad_text)}</FONT>' if edge.grad_text is not None else " "
+    return (
+        f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="{EDGE_COLOR}">'
+        f"<TR><TD>{value}</TD></TR><HR/><TR><TD>{grad}</TD></TR></TABLE>>"
+    )
+
+
+def _node_attributes(node) -> dict:
+    label = node.label
+    if node.kind == OP:
+        attrs = {"label": quote(label), "tooltip": quote(f"{node.layer_name}: {node.rule}" if node.rule else node.layer_name)}
+        if len(label) <= 3:
+            attrs.update(shape="circle", width="0.5", fixedsize="true", fontsize="14")
+        else:
+            attrs.update(shape="box", style='"rounded,filled"', fillcolor='"#ffffff"', fontsize="13")
+        return attrs
+    if node.kind == INPUT:
+        return {"label": quote(label), "shape": "plaintext", "fontsize": "14"}
+    if node.kind == PARAM:
+        return {"label": quote(label), "shape": "box", "style": "filled", "fillcolor": '"#fff3d6"',
+                "color": '"#c9a45c"', "fontsize": "11", "height": "0.3"}
+    if node.kind == CONSTANT:
+        attrs = {"label": quote(label), "style": "filled", "fillcolor": '"#eeeeee"', "color": '"#999999"',
+                 "fontsize": "10", "tooltip": quote("constant (no gradient)")}
+        if len(label) <= 4:
+            attrs.update(shape="circle", width="0.35", fixedsize="true")
+        else:
+            attrs.update(shape="box", height="0.25")
+        return attrs
+    if node.kind == OUTPUT:
+        return {"label": quote(label), "shape": "plaintext", "fontsize": "14"}
+    return {"label": quote(label)}
+
+
+def _attr_list(attrs: dict) -> str:
+    return ", ".join(f"{k}={v}" for k, v in attrs.items())
+
+
+def to_dot(target, *, title: str | None = None, legend: bool = True, **options) -> str:
+    """Graphviz DOT text of ``target``'s computational graph.
+
+    ``target`` — a Variable, a list or ``{title: Variable}`` dict of them, a network, or a
+    :class:`~layerprop.viz.model.GraphModel` (see :func:`~layerprop.viz.model.build_model`, which
+    also takes ``digits``, ``x`` and ``t`` through ``options``). ``legend`` adds a line saying
+    which colour is which.
+    """
+    model = build_model(target, title=title, **options)
+    lines = [
+        "digraph computational_graph {",
+        f'  graph [rankdir=LR, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25];',
+        f'  node [fontname="{FONT}"];',
+        f'  edge [fontname="{FONT}", fontsize=12, arrowsize=0.7, color="{EDGE_COLOR}"];',
+    ]
+    heading = []
+    if model.title:
+        heading.append(f"<b>{html_escape(model.title)}</b>")
+    if legend:
+        text = f'<font color="{VALUE_COLOR}">forward value</font>'
+        if model.has_gradients:
+            text += f' (above) · <font color="{GRAD_COLOR}">gradient</font> (below)'
+        heading.append(f'<font point-size="11">{text}</font>')
+    if heading:
+        lines.append(f'  labelloc="t"; label=<{"<br/>".join(heading)}>;')
+    clustered = {}
+    for node in model.nodes:
+        clustered.setdefault(node.cluster, []).append(node)
+    for cluster, nodes in clustered.items():
+        indent = "  "
+        if cluster is not None:
+            lines.append(f"  subgraph cluster_{cluster} {{")
+            lines.append(f'    label={quote(model.clusters[cluster])}; style="rounded,dashed"; color="#999999"; fontsize=13;')
+            indent = "    "
+        for node in nodes:
+            lines.append(f"{indent}{node.id} [{_attr_list(_node_attributes(node))}];")
+        if cluster is not None:
+            lines.append("  }")
+    for edge in model.edges:
+        tip = edge.name or edge.role
+        tooltip = quote(f"{tip} = {edge.value_text}" + (f", gradient {edge.grad_text}" if edge.grad_text else ""))
+        label = edge_label(edge)
+        if label is None:
+            lines.append(f'  {edge.source} -> {edge.target} [style=dashed, color="#999999", tooltip={tooltip}];')
+            continue
+        lines.append(f"  {edge.id} [shape=plaintext, margin=0, width=0, height=0, fontsize=12, label={label}, tooltip={tooltip}];")
+        lines.append(f"  {edge.source} -> {edge.id}:w [arrowhead=none, tooltip={tooltip}];")
+        lines.append(f"  {edge.id}:e -> {edge.target} [tooltip={tooltip}];")
+    lines.append("}")
+    return "\n".join(lines) + "\n"

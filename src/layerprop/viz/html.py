@@ -1,0 +1,83 @@
+"""A self-contained HTML page that steps through forward and backward propagation.
+
+The page holds everything inline — the SVG drawing (laid out by :mod:`.layout`, no Graphviz), its
+CSS (``page.css``) and script (``page.js``) and the steps as JSON — so it opens from disk with no
+network access. Next/Previous buttons and the arrow keys move one node at a time (see
+:mod:`.steps`): first the forward values appear on the edges, then, node by node from the output
+back, the gradients, each with the node's local rule and its numbers.
+
+Hooks for scripts and tests: ``#layerprop-page[data-step]``, ``#status`` (``data-step``,
+``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``; edge texts with the classes
+``value visible`` and ``grad visible`` once revealed.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from importlib import resources
+
+from .dot import GRAD_COLOR, VALUE_COLOR
+from .model import build_model
+from .steps import build_steps
+from .svg import svg_markup
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _script_json(data) -> str:
+    """JSON that is safe inside a <script> element (no '</script>' can appear)."""
+    return json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def to_html(target, *, title: str | None = None, **options) -> str:
+    """The step-through page of ``target``'s graph as one HTML string (options as for ``build_model``)."""
+    model = build_model(target, title=title, **options)
+    steps = build_steps(model)
+    page_title = model.title or "Computational graph"
+    drawing_model = model
+    if model.title:  # the page shows the title as its heading, not inside the drawing
+        drawing_model = type(model)(model.nodes, model.edges, model.clusters, None, model.digits)
+    legend = f'<span class="v" style="color:{VALUE_COLOR}">forward values</span> appear above the edges'
+    if model.has_gradients:
+        legend += f', then <span class="g" style="color:{GRAD_COLOR}">gradients</span> below them'
+    else:
+        legend += " (run backward() before drawing to step through the gradients too)"
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(page_title)} — layerprop</title>
+<style>
+{_asset("page.css")}
+</style>
+</head>
+<body>
+<main id="layerprop-page" data-step="0" data-steps="{len(steps)}">
+<h1>{escape(page_title)}</h1>
+<p class="legend">{legend}.</p>
+<div class="controls">
+<button type="button" id="prev" aria-label="previous step">◀ Previous</button>
+<button type="button" id="next" aria-label="next step">Next ▶</button>
+<span id="counter">Step 0 / {len(steps) - 1}</span>
+</div>
+<div id="status" data-step="0" data-phase="start" aria-live="polite">
+<div id="step-heading">{escape(steps[0]["heading"])}</div>
+<div id="step-rule">{escape(steps[0]["rule"])}</div>
+<div id="step-numbers">{escape(steps[0]["numbers"])}</div>
+</div>
+<div class="drawing">
+{svg_markup(drawing_model, reveal=False)}
+</div>
+<p class="hint">Keys: → next step, ← previous step, Home / End first / last step.</p>
+</main>
+<script type="application/json" id="layerprop-steps">{_script_json({"steps": steps})}</script>
+<script>
+{_asset("page.js")}
+</script>
+</body>
+</html>
+"""

@@ -1,0 +1,357 @@
+"""A neutral description of a drawn computational graph: nodes, edges, forward values, gradients.
+
+Every output format (DOT in :mod:`.dot`, the step-through page in :mod:`.html`, the self-laid-out
+SVG in :mod:`.svg`) is written from one :class:`GraphModel`, built by :func:`build_model` from
+
+- a :class:`~layerprop.graph.Variable` (the output of recorded operations),
+- several Variables (a list, or a dict ``{cluster title: Variable}``), drawn side by side,
+- a network (anything with ``layers`` and ``last_layer``, e.g. ``TwoLayerNet``), whose forward
+  pass is recorded layer by layer (see :func:`model_from_network`), or
+- a :class:`GraphModel` (returned unchanged).
+
+The picture follows the notes: **nodes** are the operations — the layers (``×``, ``+``, ``exp``,
+``/``, ``Affine``, ``Relu``, ``SoftmaxWithLoss`` …) — and **edges** are the values flowing between
+them. Inputs are small nodes labelled by their Variables' names, constants (Variables with
+``requires_grad=False`` such as the 1 in ``1 + x``, and a layer's fixed arguments such as the labels
+``t`` of a loss) are small nodes labelled by their value, and each output ends in a node labelled by
+its name. Each edge carries its forward value and, once ``backward`` has run, its gradient.
+
+Where does an edge's gradient come from? The gradient along the edge *into* a node is what that
+node's own layer sends back: ``node.backward(dout)`` with ``dout`` the gradient of the node's
+output (stored by ``Variable.backward``). Asking the layer again is what makes a branch readable:
+when a value feeds two nodes, each edge shows its own share and the Variable's ``grad`` is their sum.
+(Calling a layer's ``backward`` again only recomputes what it computed before, e.g. Affine's dW.)
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .values import DEFAULT_DIGITS, describe_value
+
+INPUT, PARAM, CONSTANT, OP, OUTPUT = "input", "param", "constant", "op", "output"
+
+
+@dataclass
+class DrawnNode:
+    """One node of the drawing.
+
+    ``kind``  'op' (a layer), 'input' (a Variable with a name), 'param' (a layer's parameter such
+              as W1), 'constant' (a value that receives no gradient) or 'output' (where an output
+              edge ends)
+    ``label`` what is written in it: the layer's ``symbol``, the input's name, the constant's value
+    ``layer`` the layer object (op nodes); ``rule`` its ``backward_rule``; ``forward_rule`` the
+              ``forward:`` line of its docstring
+    ``cluster`` index into :attr:`GraphModel.clusters`, or ``None``
+    """
+
+    id: str
+    kind: str
+    label: str
+    layer: object = None
+    layer_name: str = ""
+    rule: str = ""
+    forward_rule: str = ""
+    cluster: int | None = None
+    step: int | None = None  # forward position of an op node (0, 1, …)
+
+
+@dataclass
+class DrawnEdge:
+    """One edge: a value going from ``source`` to ``target`` (node ids).
+
+    ``role``  the name the target's layer gives this input in its rules: 'x', 'y', 'W', 'b', 't', …
+              ('out' for an edge into an output node)
+    ``name``  the Variable's name, if it has one
+    ``value``/``grad`` the arrays; ``value_text``/``grad_text`` how they are written (``grad_text``
+              is ``None`` when there is no gradient: before backward, or for a constant)
+    """
+
+    id: str
+    source: str
+    target: str
+    role: str
+    name: str | None
+    value: object
+    grad: object
+    value_text: str
+    grad_text: str | None
+    constant: bool = False
+
+
+@dataclass
+class GraphModel:
+    """Nodes, edges and cluster titles of one drawing, plus ``title`` and the forward order of ops."""
+
+    nodes: list = field(default_factory=list)
+    edges: list = field(default_factory=list)
+    clusters: list = field(default_factory=list)
+    title: str | None = None
+    digits: int = DEFAULT_DIGITS
+
+    def node(self, node_id: str) -> DrawnNode:
+        return self._by_id()[node_id]
+
+    def _by_id(self):
+        return {n.id: n for n in self.nodes}
+
+    def in_edges(self, node_id: str) -> list:
+        return [e for e in self.edges if e.target == node_id]
+
+    def out_edges(self, node_id: str) -> list:
+        return [e for e in self.edges if e.source == node_id]
+
+    @property
+    def ops(self) -> list:
+        """The op nodes in forward (topological) order."""
+        return sorted((n for n in self.nodes if n.kind == OP), key=lambda n: n.step)
+
+    @property
+    def has_gradients(self) -> bool:
+        return any(e.grad_text is not None for e in self.edges)
+
+    def find_edges(self, name: str) -> list:
+        """Edges whose Variable is called ``name`` (handy in tests and notebooks)."""
+        return [e for e in self.edges if e.name == name]
+
+
+def forward_rule_of(layer) -> str:
+    """The ``forward:`` line of a layer's docstring (e.g. ``out = x · y``), or ''."""
+    doc = type(layer).__doc__ or ""
+    for line in doc.splitlines():
+        line = line.strip()
+        if line.lower().startswith("forward:"):
+            text = line.split(":", 1)[1].strip()
+            return re.split(r"\s{3,}", text)[0]  # drop the shape notes set off by wide spaces
+    return ""
+
+
+def _roles(node) -> list:
+    """Names of a node's inputs as its layer's rules call them: x, y … then the parameter keys."""
+    n_data = len(node.inputs) - len(node.params)
+    if n_data == 1:
+        data = ["x"]
+    elif n_data == 2:
+        data = ["x", "y"]
+    else:
+        data = [f"x{i + 1}" for i in range(n_data)]
+    return data + list(node.params)
+
+
+def _constant_roles(node) -> list:
+    count = len(node.constants)
+    return ["t"] if count == 1 else [f"t{i + 1}" for i in range(count)]
+
+
+class _Builder:
+    def __init__(self, digits: int):
+        self.model = GraphModel(digits=digits)
+        self.op_ids: dict = {}  # id(graph Node) → node id
+        self.source_ids: dict = {}  # id(Variable) → node id of an input/param/constant
+        self.node_clusters: dict = {}  # node id → set of cluster indices
+        self.counter = {"n": 0, "in": 0, "c": 0, "out": 0, "e": 0}
+
+    def new_id(self, prefix: str) -> str:
+        number = self.counter[prefix]
+        self.counter[prefix] += 1
+        return f"{prefix}{number}"
+
+    def text(self, value) -> str:
+        return describe_value(value, self.model.digits)
+
+    def add_targets(self, targets):
+        from ..graph import Variable
+
+        for cluster, var in targets:
+            if not isinstance(var, Variable):
+                raise TypeError(f"cannot draw a {type(var).__name__}: expected a Variable or a network")
+            self.add_graph(var, cluster)
+        # a node reached from several clusters is drawn outside them
+        for node in self.model.nodes:
+            clusters = self.node_clusters.get(node.id, set())
+            node.cluster = next(iter(clusters)) if len(clusters) == 1 else None
+
+    def mark(self, node_id: str, cluster):
+        if cluster is not None:
+            self.node_clusters.setdefault(node_id, set()).add(cluster)
+
+    def source_of(self, var, cluster, param_names: dict) -> str:
+        """Node id of what produces ``var``: its op node, or an input/param/constant node."""
+        if var.creator is not None and id(var.creator) in self.op_ids:
+            return self.op_ids[id(var.creator)]
+        key = id(var)
+        if key not in self.source_ids:
+            if not var.requires_grad:
+                node = DrawnNode(self.new_id("c"), CONSTANT, self.text(var.data))
+            elif key in param_names:
+                node = DrawnNode(self.new_id("in"), PARAM, var.name or param_names[key])
+            else:
+                node_id = self.new_id("in")
+                node = DrawnNode(node_id, INPUT, var.name or node_id.replace("in", "input "))
+            self.model.nodes.append(node)
+            self.source_ids[key] = node.id
+        self.mark(self.source_ids[key], cluster)
+        return self.source_ids[key]
+
+    def add_graph(self, output, cluster):
+        graph_nodes = output.nodes()
+        for gnode in graph_nodes:
+            if id(gnode) in self.op_ids:  # shared with an output drawn before
+                self.mark(self.op_ids[id(gnode)], cluster)
+                for var in gnode.inputs:
+                    if id(var) in self.source_ids:
+                        self.mark(self.source_ids[id(var)], cluster)
+                continue
+            layer = gnode.layer
+            node = DrawnNode(
+                self.new_id("n"),
+                OP,
+                gnode.label,
+                layer=layer,
+                layer_name=type(layer).__name__,
+                rule=getattr(layer, "backward_rule", ""),
+                forward_rule=forward_rule_of(layer),
+                step=len(self.op_ids),
+            )
+            self.model.nodes.append(node)
+            self.mark(node.id, cluster)
+            param_names = {id(v): k for k, v in gnode.params.items()}
+            grads = self.input_gradients(gnode)
+            for role, var, grad in zip(_roles(gnode), gnode.inputs, grads):
+                source = self.source_of(var, cluster, param_names)
+                wanted = var.requires_grad and grad is not None
+                self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
+                              constant=not var.requires_grad)
+            for role, value in zip(_constant_roles(gnode), gnode.constants):
+                const = DrawnNode(self.new_id("c"), CONSTANT, self.text(value))
+                self.model.nodes.append(const)
+                self.mark(const.id, cluster)
+                self.add_edge(const.id, node.id, role, None, value, None, constant=True)
+            self.op_ids[id(gnode)] = node.id
+        source = self.source_of(output, cluster, {})
+        sink = DrawnNode(self.new_id("out"), OUTPUT, output.name or "out")
+        self.model.nodes.append(sink)
+        self.mark(sink.id, cluster)
+        self.add_edge(source, sink.id, "out", output.name, output.data, output.grad)
+
+    def add_edge(self, source, target, role, name, value, grad, constant=False):
+        edge = DrawnEdge(
+            id=self.new_id("e"),
+            source=source,
+            target=target,
+            role=role,
+            name=name,
+            value=value,
+            grad=grad,
+            value_text=self.text(value),
+            grad_text=None if grad is None else self.text(grad),
+            constant=constant,
+        )
+        self.model.edges.append(edge)
+
+    @staticmethod
+    def input_gradients(gnode) -> list:
+        """What the node's layer sends back to each input, given its output's stored gradient."""
+        gy = gnode.output.grad
+        if gy is None:
+            return [None] * len(gnode.inputs)
+        grads = [gx for _, gx in gnode.backward(gy)]
+        return grads + [None] * (len(gnode.inputs) - len(grads))
+
+
+def _targets(target) -> list:
+    """Normalise what may be drawn into [(cluster title or None, Variable), …]."""
+    if isinstance(target, dict):
+        return list(target.items())
+    if isinstance(target, (list, tuple)):
+        return [(None, v) for v in target]
+    return [(None, target)]
+
+
+def is_network(obj) -> bool:
+    """Duck test for a network: an ordered ``layers`` dict and a ``last_layer``."""
+    return hasattr(obj, "layers") and hasattr(obj, "last_layer") and hasattr(obj.layers, "items")
+
+
+def build_model(target, *, title: str | None = None, digits: int = DEFAULT_DIGITS, x=None, t=None) -> GraphModel:
+    """Describe ``target``'s computational graph (see the module docstring for what it may be).
+
+    ``digits`` — significant digits of the numbers on the edges; ``x``, ``t`` — the batch to push
+    through a network (default: a small fixed random batch, see :func:`model_from_network`).
+    """
+    if isinstance(target, GraphModel):
+        return target
+    if is_network(target):
+        return model_from_network(target, x, t, title=title, digits=digits)
+    targets = _targets(target)
+    builder = _Builder(digits)
+    titled = [(title_ is not None) for title_, _ in targets]
+    if any(titled):
+        builder.model.clusters = [str(title_) for title_, _ in targets]
+        builder.add_targets([(i, var) for i, (_, var) in enumerate(targets)])
+    else:
+        builder.add_targets([(None, var) for _, var in targets])
+    builder.model.title = title
+    return builder.model
+
+
+def record_network(net, x=None, t=None):
+    """Record one forward pass of ``net``'s layers and loss as a graph; run backward; return the loss.
+
+    Each layer is recorded with :func:`layerprop.graph.apply` on the output of the one before —
+    a layer with parameters (Affine) gets them as named Variables (``W1``, ``b1`` … from
+    ``net.params``) through ``params=``, so their gradients come from the layer itself. The loss
+    layer (``net.last_layer``) gets the targets ``t`` as a constant. The network is copied first
+    (``copy.deepcopy``): drawing never changes its arrays or its layers' saved state.
+
+    Without ``x``, a fixed batch of 2 random samples (seed 0) is used; without ``t``, the labels
+    0, 1, … (modulo the number of classes).
+    """
+    from ..graph import Variable, apply
+
+    net = copy.deepcopy(net)
+    layers = list(net.layers.items())
+    if x is None:
+        first = layers[0][1] if layers else None
+        weights = getattr(first, "W", None)
+        if weights is None:
+            raise ValueError("cannot guess the input size of this network: pass x=… to draw it")
+        dtype = getattr(net, "dtype", weights.dtype)
+        x = np.random.default_rng(0).standard_normal((2, weights.shape[0])).astype(dtype)
+    names = {}
+    for key, (layer, layer_key) in getattr(net, "_param_sources", {}).items():
+        names[(id(layer), layer_key)] = key
+    if layers and hasattr(layers[0][1], "input_grad"):
+        layers[0][1].input_grad = True  # show dx at the input too (training skips it)
+    h = Variable(np.asarray(x), name="x")
+    for layer_name, layer in layers:
+        params = {
+            key: Variable(array, name=names.get((id(layer), key), f"{layer_name}.{key}"))
+            for key, array in layer.params.items()
+        }
+        constants = (True,) if getattr(layer, "has_train_mode", False) else ()
+        h = apply(layer, h, constants=constants, params=params or None)
+        h.name = None
+    if t is None:
+        classes = h.shape[-1] if h.ndim else 1
+        t = np.arange(h.shape[0] if h.ndim > 1 else 1) % max(classes, 1)
+    loss = apply(net.last_layer, h, constants=(np.asarray(t),))
+    loss.name = "loss"
+    loss.backward()
+    return loss
+
+
+def model_from_network(net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS) -> GraphModel:
+    """Draw a network: record its forward pass (:func:`record_network`), then describe the graph."""
+    loss = record_network(net, x, t)
+    model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits)
+    # the train flag passed to Dropout/BatchNorm is a detail, not a value worth a node
+    flags = {e.source for e in model.edges if e.constant and e.role.startswith("t") and e.value is True}
+    if flags:
+        model.edges = [e for e in model.edges if e.source not in flags]
+        model.nodes = [n for n in model.nodes if n.id not in flags]
+    return model
