@@ -40,19 +40,21 @@ if ARGS.threads is not None:  # must happen before NumPy loads its BLAS
     for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_name] = str(ARGS.threads)
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from layerprop.nets import SimpleConvNet  # noqa: E402
+from layerprop.nets import SimpleConvNet
 
 
 def blas_threads() -> int:
     """Threads NumPy's BLAS uses: asked of the loaded OpenBLAS library itself when possible."""
     try:
         from threadpoolctl import threadpool_info
-
-        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
-    except Exception:  # noqa: BLE001 - threadpoolctl is optional
-        pass
+    except ImportError:  # optional: ask OpenBLAS directly below
+        threadpool_info = None
+    if threadpool_info is not None:
+        counts = [info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas"]
+        if counts:
+            return max(counts)
     try:
         import ctypes
 
@@ -179,8 +181,8 @@ def profile_layers(net, batches, rounds=20):
             bwd.setdefault(name, []).append(time.perf_counter() - start)
     print(f"\nlayerprop per layer (median ms)   {'forward':>8}{'backward':>10}")
     total = 0.0
-    for name in fwd:
-        f, b = statistics.median(fwd[name]) * 1e3, statistics.median(bwd[name]) * 1e3
+    for name, times in fwd.items():
+        f, b = statistics.median(times) * 1e3, statistics.median(bwd[name]) * 1e3
         total += f + b
         print(f"  {name:<31}{f:>8.2f}{b:>10.2f}")
     print(f"  {'sum':<31}{total:>18.2f}")

@@ -48,7 +48,7 @@ def naive_col2im(col, shape, fh, fw, stride, pad):
 
 
 def naive_conv(x, W, b, stride, pad):
-    n, c, h, w = x.shape
+    n, _, h, w = x.shape
     fn, _, fh, fw = W.shape
     oh, ow = out_size(h, fh, stride, pad), out_size(w, fw, stride, pad)
     xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
@@ -266,8 +266,31 @@ def test_max_pooling_routes_gradient_to_one_maximum_per_window():
     pool.forward(readonly(x))
     dx = pool.backward(readonly(np.ones((1, 1, 2, 2))))
     assert dx.sum() == 4.0
-    assert dx[0, 0, 0, 1] == 1.0 and dx[0, 0, 1, 0] == 0.0  # the first maximum in row-major order
-    assert pool.arg_max[0, 0, 0, 0] == 1 and pool.arg_max[0, 0, 1, 1] == 0
+    assert dx[0, 0, 1, 0] == 1.0 and dx[0, 0, 0, 1] == 0.0  # the first maximum in column-major order
+    assert pool.arg_max[0, 0, 0, 0] == 2 and pool.arg_max[0, 0, 1, 1] == 0
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=POOL_IDS)
+def test_max_pooling_with_many_ties_matches_naive_routing(case):
+    n, c, h, w, ph, pw, s, p = case
+    x = np.random.default_rng(4).integers(0, 3, (n, c, h, w)).astype(np.float64)  # plenty of ties
+    pool = Pooling(ph, pw, stride=s, pad=p)
+    out = pool.forward(x)
+    dout = np.random.default_rng(5).standard_normal(out.shape)
+    dx = pool.backward(dout)
+    xp = np.pad(x, ((0, 0), (0, 0), (p, p), (p, p)), constant_values=-np.inf)
+    expected = np.zeros_like(xp)
+    arg = np.empty(out.shape, dtype=int)
+    for b in range(n):
+        for ch in range(c):
+            for i in range(out.shape[2]):
+                for j in range(out.shape[3]):
+                    window = xp[b, ch, i * s:i * s + ph, j * s:j * s + pw]
+                    u, v = np.unravel_index(np.argmax(window.T), (pw, ph))[::-1]  # column-major first
+                    expected[b, ch, i * s + u, j * s + v] += dout[b, ch, i, j]
+                    arg[b, ch, i, j] = u * pw + v
+    np.testing.assert_allclose(dx, expected[:, :, p:p + h, p:p + w], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(pool.arg_max, arg)
 
 
 def test_pooling_default_stride_is_two():

@@ -148,3 +148,24 @@ def test_networks_reject_inputs_that_do_not_fit():
     with pytest.raises(ValueError, match="conv_param"):
         SimpleConvNet(conv_param={"filter_num": 3})
     assert isinstance(tiny_simple().layers["Conv1"], Convolution)
+
+
+def test_sequential_saves_and_rebuilds_conv_layers():
+    from layerprop.layers import Affine, AvgPooling, Flatten, Relu
+    from layerprop.nets import Sequential
+
+    rng = np.random.default_rng(0)
+    f32 = np.float32
+    net = Sequential([
+        Convolution(rng.standard_normal((3, 2, 3, 3)).astype(f32), rng.standard_normal(3).astype(f32), 1, 1),
+        Relu(), Pooling(2, 2), AvgPooling(2, 1, stride=1), Flatten(),
+        Affine(rng.standard_normal((3 * 2 * 3, 4)).astype(f32), np.zeros(4, f32)),
+    ])
+    assert net.layers["Convolution1"].input_grad is False
+    config = json.loads(json.dumps(net.to_config()))
+    clone = build_network(config)
+    clone.load_state_dict(net.state_dict())
+    x = rng.standard_normal((2, 2, 6, 7)).astype(f32)
+    np.testing.assert_array_equal(clone.predict(x), net.predict(x))
+    assert [type(layer).__name__ for layer in clone.layers.values()] == [
+        "Convolution", "Relu", "Pooling", "AvgPooling", "Flatten", "Affine"]

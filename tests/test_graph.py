@@ -249,9 +249,8 @@ def test_no_grad_records_nothing():
 
 
 def test_no_grad_restores_recording_after_an_exception():
-    with pytest.raises(ZeroDivisionError):
-        with no_grad():
-            raise ZeroDivisionError
+    with pytest.raises(ZeroDivisionError), no_grad():
+        raise ZeroDivisionError
     assert is_recording()
     with no_grad():
         with no_grad():

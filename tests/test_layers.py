@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from layerprop import (
-    Affine,
     AddLayer,
+    Affine,
     DivLayer,
     ExpLayer,
     LogLayer,
@@ -217,7 +217,7 @@ def test_float32_values_match_float64(name):
 
 @pytest.mark.parametrize("name", CASES)
 def test_backward_before_forward_is_a_clear_error(name):
-    layer, inputs = make_case(name)
+    layer, _ = make_case(name)
     with pytest.raises(BackwardBeforeForwardError, match="before forward") as info:
         layer.backward(np.ones(3))
     assert isinstance(info.value, RuntimeError)

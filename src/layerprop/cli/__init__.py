@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd"]
+COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd"]
 
 
 class UsageError(Exception):

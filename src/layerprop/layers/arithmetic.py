@@ -38,7 +38,7 @@ class _BinaryLayer(Layer):
         return np.broadcast_shapes(_shape(self.x), _shape(self.y))
 
     def _dout(self, dout):
-        """``dout`` as an array of the output's shape when it is a Python number and the inputs are arrays."""
+        """A Python-number ``dout`` as an array of the output's shape and the inputs' dtype."""
         if hasattr(dout, "dtype"):
             return dout
         x, y = self.x, self.y

@@ -233,14 +233,14 @@ class Convolution(Layer):
 
     def output_shape(self, input_shape):
         """Shape of the output for an input of shape (N, C, H, W) (checks that it fits)."""
-        N, C, H, W = input_shape
+        N, _, H, W = input_shape
         self._check_channels(tuple(input_shape))
         FN, _, FH, FW = self.W.shape
         out_h, out_w = _output_size("Convolution", (H, W), (FH, FW), self.stride, self.pad)
         return (N, FN, out_h, out_w)
 
     def _check_channels(self, shape):
-        FN, C, FH, FW = self.W.shape
+        C = self.W.shape[1]
         if shape[1] != C:
             raise ShapeError(
                 f"Convolution: input x of shape {shape} has {shape[1]} channels, but the filters W of "
@@ -265,7 +265,7 @@ class Convolution(Layer):
     def backward(self, dout):
         col = self._forward_value("col")
         xp = get_array_module(dout, col)
-        N, K, P = col.shape
+        N, _, P = col.shape
         FN = self.W.shape[0]
         expected = (N, FN) + self._out_hw
         if getattr(dout, "shape", None) != expected:
@@ -287,8 +287,43 @@ class Convolution(Layer):
         return f"Convolution(W{tuple(self.W.shape)}, b{tuple(self.b.shape)}, stride={self.stride}, pad={self.pad})"
 
 
+def _axis_slices(ndim, axis, offset, stride, count):
+    """Index selecting ``count`` entries ``offset, offset + stride, …`` along ``axis``."""
+    index = [slice(None)] * ndim
+    index[axis] = slice(offset, offset + stride * (count - 1) + 1, stride)
+    return tuple(index)
+
+
+def _max_select(xp, views):
+    """Elementwise maximum of ``views`` and which view gave it.
+
+    Returns (maximum, wins) where wins[u - 1] is a bool array, True where view u holds the maximum
+    and no earlier view does (ties go to the earliest view); view 0 wins where no wins[·] is True.
+    """
+    if len(views) == 1:
+        return views[0].copy(), []
+    best = xp.maximum(views[0], views[1])
+    better = [xp.greater(views[1], views[0])]  # view u beats every earlier view
+    for view in views[2:]:
+        better.append(xp.greater(view, best))
+        xp.maximum(best, view, out=best)
+    # the winner is the last view that beat all earlier ones
+    wins = list(better)
+    later = None
+    for u in range(len(better) - 1, 0, -1):
+        later = better[u].copy() if later is None else xp.logical_or(later, better[u], out=later)
+        wins[u - 1] = xp.logical_and(better[u - 1], xp.logical_not(later))
+    return best, wins
+
+
 class _PoolingBase(Layer):
-    """What max and average pooling share: window size, stride, padding, output size."""
+    """What max and average pooling share: window size, stride, padding, output size.
+
+    Both are computed separably, without im2col: first over the pool_h rows of each window (slices
+    of whole image rows, which are contiguous in memory), then over the pool_w columns of that
+    result. Backward spreads the gradient back through the two stages in reverse order.
+    Integer inputs are converted to float64.
+    """
 
     _pad_fill = 0.0
 
@@ -310,20 +345,23 @@ class _PoolingBase(Layer):
         return (N, C, out_h, out_w)
 
     def _prepare(self, x):
+        """Validate x; return xp and the pool_h row slices of the padded x (the first stage's inputs)."""
         owner = type(self).__name__
         xp = get_array_module(x)
         x = xp.asarray(x)
         _check_image_batch(owner, x)
         if x.dtype.kind != "f":
             x = x.astype(xp.float64)
-        N, C, out_h, out_w = self.output_shape(x.shape)
+        _, _, out_h, out_w = self.output_shape(x.shape)
         self.x = x
         self._x_shape = x.shape
         self._out_hw = (out_h, out_w)
-        return xp, x, _padded(xp, x, self.pad, self._pad_fill)
+        xpad = _padded(xp, x, self.pad, self._pad_fill)
+        rows = [xpad[_axis_slices(4, 2, u, self.stride, out_h)] for u in range(self.pool_h)]
+        return xp, rows
 
-    def _offsets(self):
-        return [(i, j) for i in range(self.pool_h) for j in range(self.pool_w)]
+    def _columns(self, r):
+        return [r[_axis_slices(4, 3, v, self.stride, self._out_hw[1])] for v in range(self.pool_w)]
 
     def _check_dout(self, dout):
         shape = self._forward_value("_x_shape")
@@ -335,19 +373,26 @@ class _PoolingBase(Layer):
             )
         return shape
 
-    def _scatter(self, xp, shape, dout, pieces):
-        """dx from one gradient piece per window offset: add each onto the pixels it came from."""
-        N, C, H, W = shape
-        p = self.pad
-        dx = xp.zeros((N, C, H + 2 * p, W + 2 * p), dtype=dout.dtype)
-        overlapping = self.stride < self.pool_h or self.stride < self.pool_w
-        for (i, j), piece in zip(self._offsets(), pieces):
-            target = dx[_offset_slices(i, j, self.stride, *self._out_hw)]
+    def _spread(self, xp, grad, shape, axis, size, selectors):
+        """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape)."""
+        out = xp.zeros(shape, dtype=grad.dtype)
+        count = grad.shape[axis]
+        overlapping = self.stride < size
+        for u in range(size):
+            dest = out[_axis_slices(4, axis, u, self.stride, count)]
+            select = selectors[u] if selectors is not None else None
             if overlapping:
-                target += piece()
+                dest += grad if select is None else grad * select
+            elif select is None:
+                dest[...] = grad
             else:  # each pixel belongs to one window at most: write in place, no temporary
-                piece(target)
+                xp.multiply(grad, select, out=dest)
+        return out
+
+    def _unpad(self, dx):
+        p = self.pad
         if p:
+            H, W = self._x_shape[2:]
             dx = dx[:, :, p:p + H, p:p + W]
         return dx
 
@@ -360,14 +405,15 @@ class Pooling(_PoolingBase):
 
     forward:  y[n, c, i, j] = max_{u < ph, v < pw} xₚ[n, c, i·s + u, j·s + v]
     backward: dx[n, c, i·s + u*, j·s + v*] += dout[n, c, i, j], where (u*, v*) is the position of
-              the window's maximum (the first one in row-major order when several are equal);
-              every other pixel of the window gets 0
+              the window's maximum; every other pixel of the window gets 0. When several pixels
+              share the maximum, one gets the gradient: the first in column-major order (lowest
+              v, then lowest u)
 
     Padding pads with −∞, so a padded pixel is never the maximum (``pad`` must be smaller than the
     window). The stride defaults to 2 (the book's default is 1), so Pooling(2, 2) halves H and W.
-    No im2col is built: the maximum is taken over the pool_h·pool_w strided slices of x, one
-    offset at a time, and ``mask`` (pool_h·pool_w, N, C, OH, OW) records which offset won each
-    window; ``arg_max`` gives the same as an index u·pool_w + v into the window.
+    No im2col is built: the maximum is taken over the window's rows (strided slices of whole
+    rows), then over its columns, and each stage keeps boolean masks of which offset won, for
+    backward; ``arg_max`` gives the winner as an index u·pool_w + v into the window.
     """
 
     symbol = "MaxPool"
@@ -381,43 +427,57 @@ class Pooling(_PoolingBase):
                 f"Pooling: pad ({self.pad}) must be smaller than the {self.pool_h}×{self.pool_w} window, "
                 "or some windows would hold nothing but padding"
             )
-        self.mask = None
+        self.row_wins = None  # pool_h − 1 masks (N, C, OH, W + 2p): which window row won
+        self.col_wins = None  # pool_w − 1 masks (N, C, OH, OW): which window column won
 
     def forward(self, x):
-        xp, x, xpad = self._prepare(x)
-        out_h, out_w = self._out_hw
-        slices = [xpad[_offset_slices(i, j, self.stride, out_h, out_w)] for i, j in self._offsets()]
-        out = slices[0].copy() if len(slices) == 1 else xp.maximum(slices[0], slices[1])
-        for piece in slices[2:]:
-            xp.maximum(out, piece, out=out)
-        # which offset holds each window's maximum (the first one, if several are equal)
-        mask = xp.empty((len(slices),) + out.shape, dtype=bool)
-        taken = None
-        for k, piece in enumerate(slices):
-            xp.equal(piece, out, out=mask[k])
-            if k:
-                xp.greater(mask[k], taken, out=mask[k])  # True only where no earlier offset won
-                if k + 1 < len(slices):
-                    xp.logical_or(taken, mask[k], out=taken)
-            elif len(slices) > 1:
-                taken = mask[0].copy()
-        self.mask = mask
+        xp, rows = self._prepare(x)
+        r, row_wins = _max_select(xp, rows)
+        out, col_wins = _max_select(xp, self._columns(r))
+        self.row_wins, self.col_wins = row_wins, col_wins
         return out
+
+    @staticmethod
+    def _selectors(xp, wins):
+        if not wins:
+            return None
+        taken = wins[0]
+        for won in wins[1:]:
+            taken = xp.logical_or(taken, won)
+        return [xp.logical_not(taken), *wins]  # offset 0 wins where no other offset did
 
     @property
     def arg_max(self):
         """Index u·pool_w + v of each window's maximum, shape (N, C, OH, OW) (None before forward)."""
-        return None if self.mask is None else self.mask.argmax(axis=0)
+        if self.col_wins is None:
+            return None
+        xp = get_array_module(self.x)
+
+        def winner(wins, shape):
+            index = xp.zeros(shape, dtype=xp.intp)
+            for k, won in enumerate(wins, 1):
+                index[won] = k
+            return index
+
+        N, C = self._x_shape[:2]
+        out_h, out_w = self._out_hw
+        v = winner(self.col_wins, (N, C, out_h, out_w))
+        if not self.row_wins:
+            return v
+        u_full = winner(self.row_wins, self.row_wins[0].shape)
+        u = xp.take_along_axis(u_full, xp.arange(out_w) * self.stride + v, axis=3)
+        return u * self.pool_w + v
 
     def backward(self, dout):
-        mask = self._forward_value("mask")
+        self._forward_value("row_wins")
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
-
-        def piece(k):
-            return lambda out=None: xp.multiply(dout, mask[k], out=out) if out is not None else dout * mask[k]
-
-        return self._scatter(xp, shape, dout, [piece(k) for k in range(mask.shape[0])])
+        N, C, H, W = shape
+        Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
+        out_h = self._out_hw[0]
+        dr = self._spread(xp, dout, (N, C, out_h, Wp), 3, self.pool_w, self._selectors(xp, self.col_wins))
+        dx = self._spread(xp, dr, (N, C, Hp, Wp), 2, self.pool_h, self._selectors(xp, self.row_wins))
+        return self._unpad(dx)
 
 
 class AvgPooling(_PoolingBase):
@@ -427,33 +487,33 @@ class AvgPooling(_PoolingBase):
     backward: dx[n, c, i·s + u, j·s + v] += dout[n, c, i, j] / (ph·pw) for every pixel of the window
 
     Padding pads with zeros and the padded pixels count in the average (divisor always ph·pw).
+    Computed separably (sum over the window's rows, then its columns), without im2col.
     """
 
     symbol = "AvgPool"
     backward_rule = "dx = dout/(ph·pw) on every pixel of the window"
 
+    @staticmethod
+    def _sum(xp, views):
+        total = views[0].copy() if len(views) == 1 else xp.add(views[0], views[1])
+        for view in views[2:]:
+            xp.add(total, view, out=total)
+        return total
+
     def forward(self, x):
-        xp, x, xpad = self._prepare(x)
-        out_h, out_w = self._out_hw
-        slices = [xpad[_offset_slices(i, j, self.stride, out_h, out_w)] for i, j in self._offsets()]
-        out = slices[0].copy() if len(slices) == 1 else xp.add(slices[0], slices[1])
-        for piece in slices[2:]:
-            xp.add(out, piece, out=out)
-        out *= 1.0 / len(slices)
+        xp, rows = self._prepare(x)
+        out = self._sum(xp, self._columns(self._sum(xp, rows)))
+        out *= 1.0 / (self.pool_h * self.pool_w)
         return out
 
     def backward(self, dout):
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
+        N, C, H, W = shape
+        Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
         share = dout * (1.0 / (self.pool_h * self.pool_w))
-
-        def piece(out=None):
-            if out is None:
-                return share
-            out[...] = share
-            return out
-
-        return self._scatter(xp, shape, dout, [piece] * (self.pool_h * self.pool_w))
+        dr = self._spread(xp, share, (N, C, self._out_hw[0], Wp), 3, self.pool_w, None)
+        return self._unpad(self._spread(xp, dr, (N, C, Hp, Wp), 2, self.pool_h, None))
 
 
 class Flatten(Layer):

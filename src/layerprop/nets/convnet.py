@@ -4,12 +4,36 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import Affine, Convolution, Dropout, Pooling, Relu
+from ..layers import Affine, AvgPooling, Convolution, Dropout, Flatten, Pooling, Relu
 from .base import Network
 from .init import init_scale, random_source, standard_normal
 from .registry import register_network
+from .sequential import LAYER_SPECS
 
 CONV_PARAM_KEYS = ("filter_num", "filter_size", "pad", "stride")
+
+
+def _conv_spec(layer) -> dict:
+    return {"shape": list(layer.W.shape), "stride": layer.stride, "pad": layer.pad}
+
+
+def _conv_from_spec(spec, dt):
+    return Convolution(np.zeros(spec["shape"], dt), np.zeros(spec["shape"][0], dt), spec["stride"], spec["pad"])
+
+
+def _pool_spec(layer) -> dict:
+    return {"pool_h": layer.pool_h, "pool_w": layer.pool_w, "stride": layer.stride, "pad": layer.pad}
+
+
+def _pool_from_spec(cls):
+    return lambda spec, dt: cls(spec["pool_h"], spec["pool_w"], spec["stride"], spec["pad"])
+
+
+# How Sequential saves and rebuilds the convolutional layers (parameters zero until loaded).
+LAYER_SPECS.setdefault("Convolution", (_conv_spec, _conv_from_spec))
+LAYER_SPECS.setdefault("Pooling", (_pool_spec, _pool_from_spec(Pooling)))
+LAYER_SPECS.setdefault("AvgPooling", (_pool_spec, _pool_from_spec(AvgPooling)))
+LAYER_SPECS.setdefault("Flatten", (lambda layer: {}, lambda spec, dt: Flatten()))
 
 
 def _conv_param(value, owner, name) -> dict:
@@ -47,8 +71,8 @@ class SimpleConvNet(Network):
         owner = type(self).__name__
         input_dim = _input_dim(input_dim, owner)
         conv_param = _conv_param(conv_param, owner, "conv_param")
-        self._config = dict(input_dim=list(input_dim), conv_param=dict(conv_param), hidden_size=int(hidden_size),
-                            output_size=int(output_size), weight_init_std=weight_init_std)
+        self._config = {"input_dim": list(input_dim), "conv_param": dict(conv_param), "hidden_size": int(hidden_size),
+                        "output_size": int(output_size), "weight_init_std": weight_init_std}
         rng = random_source(seed)
         dt = self.dtype
         C = input_dim[0]

@@ -14,9 +14,10 @@ In Jupyter a Variable (with a recorded graph) and a network display themselves a
 Nodes are the operations (the layers' ``symbol``: ×, +, exp, /, Affine, Relu, SoftmaxWithLoss …),
 edges the values between them: forward value above the line, gradient below it, in the notes' style.
 
-Modules: :mod:`.model` (what is drawn), :mod:`.dot` (Graphviz text), :mod:`.render` (pictures via
-``dot``), :mod:`.layout` and :mod:`.svg` (a drawing without Graphviz), :mod:`.steps` and
-:mod:`.html` (the step-through page), :mod:`.expr` (the user's expressions), :mod:`.examples`.
+Modules: :mod:`.model` (what is drawn), :mod:`.values` (how numbers are written), :mod:`.dot`
+(Graphviz text), :mod:`.rendering` (pictures via ``dot``), :mod:`.layout` and :mod:`.svg` (a
+drawing without Graphviz), :mod:`.steps` and :mod:`.html` (the step-through page), :mod:`.expr`
+(the user's expressions), :mod:`.examples` (the notes' graphs).
 """
 
 from .dot import to_dot
@@ -24,7 +25,7 @@ from .examples import EXAMPLES, example
 from .expr import Expression, ExpressionError, parse_assignment, parse_expression
 from .html import to_html
 from .model import DrawnEdge, DrawnNode, GraphModel, build_model, model_from_network, record_network
-from .render import GraphvizNotFoundError, dot_available, render, to_png, to_svg
+from .rendering import FORMATS, GraphvizNotFoundError, dot_available, render, to_png, to_svg
 from .svg import to_inline_svg
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "to_inline_svg",
     "render",
     "dot_available",
+    "FORMATS",
     "GraphvizNotFoundError",
     "build_model",
     "model_from_network",
@@ -66,7 +68,7 @@ def repr_svg(obj):
         return None
     try:
         return to_svg(obj)
-    except Exception:  # a notebook should fall back to the repr, not show a traceback
+    except Exception:  # noqa: BLE001 - a notebook should fall back to the repr, not show a traceback
         return None
 
 
@@ -79,5 +81,5 @@ def repr_html(obj):
         return None
     try:
         return f'<div class="layerprop-drawing">{to_inline_svg(obj)}</div>'
-    except Exception:
+    except Exception:  # noqa: BLE001 - as in repr_svg
         return None

@@ -90,7 +90,7 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
     model = build_model(target, title=title, **options)
     lines = [
         "digraph computational_graph {",
-        f'  graph [rankdir=LR, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25];',
+        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25];',
         f'  node [fontname="{FONT}"];',
         f'  edge [fontname="{FONT}", fontsize=12, arrowsize=0.7, color="{EDGE_COLOR}"];',
     ]
@@ -104,28 +104,33 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
         heading.append(f'<font point-size="11">{text}</font>')
     if heading:
         lines.append(f'  labelloc="t"; label=<{"<br/>".join(heading)}>;')
-    clustered = {}
+    cluster_of = {node.id: node.cluster for node in model.nodes}
+    blocks = {}  # cluster (or None) → lines of the nodes declared in it
     for node in model.nodes:
-        clustered.setdefault(node.cluster, []).append(node)
-    for cluster, nodes in clustered.items():
-        indent = "  "
-        if cluster is not None:
-            lines.append(f"  subgraph cluster_{cluster} {{")
-            lines.append(f'    label={quote(model.clusters[cluster])}; style="rounded,dashed"; color="#999999"; fontsize=13;')
-            indent = "    "
-        for node in nodes:
-            lines.append(f"{indent}{node.id} [{_attr_list(_node_attributes(node))}];")
-        if cluster is not None:
-            lines.append("  }")
+        blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(_node_attributes(node))}];")
+    edge_lines = []
     for edge in model.edges:
         tip = edge.name or edge.role
         tooltip = quote(f"{tip} = {edge.value_text}" + (f", gradient {edge.grad_text}" if edge.grad_text else ""))
         label = edge_label(edge)
         if label is None:
-            lines.append(f'  {edge.source} -> {edge.target} [style=dashed, color="#999999", tooltip={tooltip}];')
+            edge_lines.append(f'{edge.source} -> {edge.target} [style=dashed, color="#999999", tooltip={tooltip}];')
             continue
-        lines.append(f"  {edge.id} [shape=plaintext, margin=0, width=0, height=0, fontsize=12, label={label}, tooltip={tooltip}];")
-        lines.append(f"  {edge.source} -> {edge.id}:w [arrowhead=none, tooltip={tooltip}];")
-        lines.append(f"  {edge.id}:e -> {edge.target} [tooltip={tooltip}];")
+        # the label node belongs to the cluster its two ends share, so the frame stays around it
+        home = cluster_of[edge.source] if cluster_of[edge.source] == cluster_of[edge.target] else None
+        blocks.setdefault(home, []).append(
+            f"{edge.id} [shape=plaintext, margin=0, width=0, height=0, fontsize=12, label={label}, tooltip={tooltip}];"
+        )
+        edge_lines.append(f"{edge.source} -> {edge.id}:w [arrowhead=none, tooltip={tooltip}];")
+        edge_lines.append(f"{edge.id}:e -> {edge.target} [tooltip={tooltip}];")
+    for cluster, block in blocks.items():
+        if cluster is None:
+            lines.extend("  " + line for line in block)
+            continue
+        lines.append(f"  subgraph cluster_{cluster} {{")
+        lines.append(f'    label={quote(model.clusters[cluster])}; style="rounded,dashed"; color="#999999"; fontsize=13;')
+        lines.extend("    " + line for line in block)
+        lines.append("  }")
+    lines.extend("  " + line for line in edge_lines)
     lines.append("}")
     return "\n".join(lines) + "\n"

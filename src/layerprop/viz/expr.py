@@ -231,6 +231,8 @@ class _Parser:
             return inner
         if token.kind == "end":
             self.fail("missing operand at end of expression", token.column)
+        if token.kind == "op" and token.text == ")":
+            self.fail("unexpected ')'", token.column)
         self.fail(f"missing operand before {token.describe()}", token.column)
 
     def call(self, name: Token):

@@ -22,6 +22,9 @@ from .model import build_model
 from .steps import build_steps
 from .svg import svg_markup
 
+#: the page shows the drawing this much larger than its layout units
+PAGE_SCALE = 1.35
+
 
 def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
@@ -70,7 +73,7 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <div id="step-numbers">{escape(steps[0]["numbers"])}</div>
 </div>
 <div class="drawing">
-{svg_markup(drawing_model, reveal=False)}
+{svg_markup(drawing_model, reveal=False, scale=PAGE_SCALE)}
 </div>
 <p class="hint">Keys: → next step, ← previous step, Home / End first / last step.</p>
 </main>

@@ -221,19 +221,21 @@ def _order(columns, neighbours):
             col = columns[c]
             if not col:
                 continue
-            adjacent = set(columns[neighbour_column(c)]) if 0 <= neighbour_column(c) < len(columns) else set()
-
-            def barycentre(key):
-                near = [index[n] for n in neighbours[key] if n in adjacent]
-                return sum(near) / len(near) if near else index[key]
-
-            col.sort(key=barycentre)
+            other = neighbour_column(c)
+            adjacent = set(columns[other]) if 0 <= other < len(columns) else set()
+            col.sort(key=lambda key, adjacent=adjacent: _barycentre(key, neighbours, adjacent, index))
             for i, key in enumerate(col):
                 index[key] = i
 
     for _ in range(SWEEPS // 2):
         sweep(range(1, len(columns)), lambda c: c - 1)
         sweep(range(len(columns) - 2, -1, -1), lambda c: c + 1)
+
+
+def _barycentre(key, neighbours, adjacent, index) -> float:
+    """Mean position of ``key``'s neighbours in the adjacent column (its own position if none)."""
+    near = [index[n] for n in neighbours[key] if n in adjacent]
+    return sum(near) / len(near) if near else index[key]
 
 
 def _positions(columns, neighbours, boxes) -> dict:

@@ -311,6 +311,11 @@ def record_network(net, x=None, t=None):
     Without ``x``, a fixed batch of 2 random samples (seed 0) is used; without ``t``, the labels
     0, 1, … (modulo the number of classes).
     """
+    return _record_network(net, x, t)[0]
+
+
+def _record_network(net, x=None, t=None):
+    """:func:`record_network`, also returning {id(layer): the network's name for it}."""
     from ..graph import Variable, apply
 
     net = copy.deepcopy(net)
@@ -318,8 +323,8 @@ def record_network(net, x=None, t=None):
     if x is None:
         first = layers[0][1] if layers else None
         weights = getattr(first, "W", None)
-        if weights is None:
-            raise ValueError("cannot guess the input size of this network: pass x=… to draw it")
+        if getattr(weights, "ndim", None) != 2:  # only a fully connected first layer tells the input size
+            raise ValueError("cannot guess the input shape of this network: pass x=… to draw it")
         dtype = getattr(net, "dtype", weights.dtype)
         x = np.random.default_rng(0).standard_normal((2, weights.shape[0])).astype(dtype)
     names = {}
@@ -342,13 +347,20 @@ def record_network(net, x=None, t=None):
     loss = apply(net.last_layer, h, constants=(np.asarray(t),))
     loss.name = "loss"
     loss.backward()
-    return loss
+    layer_names = {id(layer): name for name, layer in layers}
+    return loss, layer_names
 
 
 def model_from_network(net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS) -> GraphModel:
-    """Draw a network: record its forward pass (:func:`record_network`), then describe the graph."""
-    loss = record_network(net, x, t)
+    """Draw a network: record its forward pass (:func:`record_network`), then describe the graph.
+
+    Its layers are labelled with the network's names for them (``Affine1``, ``Relu1`` …).
+    """
+    loss, layer_names = _record_network(net, x, t)
     model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits)
+    for node in model.nodes:  # the network's own names: Affine1, Relu1, …
+        if node.kind == OP and id(node.layer) in layer_names:
+            node.label = layer_names[id(node.layer)]
     # the train flag passed to Dropout/BatchNorm is a detail, not a value worth a node
     flags = {e.source for e in model.edges if e.constant and e.role.startswith("t") and e.value is True}
     if flags:

@@ -11,6 +11,7 @@ id="node-n0" data-node="n0">``, an edge ``<g class="edge" id="edge-e0" data-edge
 
 from __future__ import annotations
 
+import uuid
 from html import escape
 
 from .dot import EDGE_COLOR, GRAD_COLOR, VALUE_COLOR
@@ -50,7 +51,7 @@ def _node_markup(node, box) -> str:
     return "".join(parts)
 
 
-def _edge_markup(edge, path, label, reveal: bool) -> str:
+def _edge_markup(edge, path, label, reveal: bool, arrow: str) -> str:
     shown = " visible" if reveal else ""
     kind = " constant" if edge.constant else ""
     parts = [
@@ -58,7 +59,7 @@ def _edge_markup(edge, path, label, reveal: bool) -> str:
         f'data-target="{edge.target}" data-role="{_attr(edge.role)}"'
         + (f' data-name="{_attr(edge.name)}"' if edge.name else "")
         + ">",
-        f'<path class="line" d="{path}" marker-end="url(#lp-arrow)"/>',
+        f'<path class="line" d="{path}" marker-end="url(#{arrow})"/>',
     ]
     if label is not None:
         parts.append(
@@ -75,31 +76,43 @@ def _edge_markup(edge, path, label, reveal: bool) -> str:
     return "".join(parts)
 
 
-def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg") -> str:
+def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg", scale: float = 1.0) -> str:
     """``<svg>`` markup of ``model`` laid out by :func:`~layerprop.viz.layout.layout`.
 
     ``reveal`` — mark every value and gradient ``visible`` (a static drawing); the page passes
     ``False`` and reveals them itself. Colours are set inline, so the markup also stands alone.
+    ``scale`` enlarges the displayed size (the coordinates stay the same).
     """
     box = layout(model)
+    arrow = f"{element_id}-arrow"  # ids stay unique when several drawings share a page
     top = 26 if model.title else 0  # room for the title above the drawing
     height = box.height + top
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" id="{element_id}" class="layerprop-graph" '
-        f'width="{box.width:.0f}" height="{height:.0f}" viewBox="0 0 {box.width:.0f} {height:.0f}" '
-        f'font-family="{_attr(FONT_STACK)}" role="img">',
+    style = (
         "<style>"
-        f".layerprop-graph .shape{{fill:#fff;stroke:#333;stroke-width:1.3}}"
-        f".layerprop-graph .constant .shape{{fill:#eee;stroke:#999}}"
-        f".layerprop-graph .param .shape{{fill:#fff3d6;stroke:#c9a45c}}"
+        ".layerprop-graph .shape{fill:#fff;stroke:#333;stroke-width:1.3}"
+        ".layerprop-graph .constant .shape{fill:#eee;stroke:#999}"
+        ".layerprop-graph .param .shape{fill:#fff3d6;stroke:#c9a45c}"
         f".layerprop-graph .line{{fill:none;stroke:{EDGE_COLOR};stroke-width:1.3}}"
-        f".layerprop-graph .edge.constant .line{{stroke:#999;stroke-dasharray:4 3}}"
+        ".layerprop-graph .edge.constant .line{stroke:#999;stroke-dasharray:4 3}"
         f".layerprop-graph .value{{fill:{VALUE_COLOR}}}"
         f".layerprop-graph .grad{{fill:{GRAD_COLOR}}}"
-        f".layerprop-graph .cluster{{fill:none;stroke:#999;stroke-dasharray:5 4}}"
-        "</style>",
-        '<defs><marker id="lp-arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
-        f'orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/></marker></defs>',
+        ".layerprop-graph .cluster{fill:none;stroke:#999;stroke-dasharray:5 4}"
+        "</style>"
+    )
+    defs = (
+        f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
+        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/>'
+        "</marker></defs>"
+    )
+    opening = (
+        f'<svg xmlns="http://www.w3.org/2000/svg" id="{element_id}" class="layerprop-graph" '
+        f'width="{box.width * scale:.0f}" height="{height * scale:.0f}" viewBox="0 0 {box.width:.0f} {height:.0f}" '
+        f'font-family="{_attr(FONT_STACK)}" role="img">'
+    )
+    out = [
+        opening,
+        style,
+        defs,
     ]
     if model.title:
         out.append(
@@ -114,7 +127,7 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg")
             f'font-size="13" fill="#555">{escape(title)}</text></g>'
         )
     for edge in model.edges:
-        out.append(_edge_markup(edge, box.paths[edge.id], box.labels.get(edge.id), reveal))
+        out.append(_edge_markup(edge, box.paths[edge.id], box.labels.get(edge.id), reveal, arrow))
     for node in model.nodes:
         out.append(_node_markup(node, box.nodes[node.id]))
     out.append("</g>")
@@ -125,4 +138,5 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg")
 def to_inline_svg(target, **options) -> str:
     """A static SVG drawing of ``target`` (every value and gradient shown), laid out without Graphviz."""
     title = options.pop("title", None)
-    return svg_markup(build_model(target, title=title, **options), reveal=True)
+    element_id = f"layerprop-{uuid.uuid4().hex[:10]}"
+    return svg_markup(build_model(target, title=title, **options), reveal=True, element_id=element_id)

@@ -80,7 +80,7 @@ def to_png(target, *, dpi: int = PNG_DPI, **options) -> bytes:
     return run_dot(to_dot(target, **options), "png", [f"-Gdpi={int(dpi)}"])
 
 
-def render(target, path, *, format: str | None = None, **options) -> Path:  # noqa: A002 - the natural name
+def render(target, path, *, format: str | None = None, **options) -> Path:
     """Write ``target``'s graph to ``path``; the extension (or ``format``) picks what is written.
 
     ``.dot``/``.gv`` DOT text and ``.html`` the step-through page need nothing; ``.svg``, ``.png``

@@ -1,0 +1,30 @@
+"""Shared test set-up.
+
+The whole session uses a fresh layerprop cache folder (``LAYERPROP_CACHE``), so tests never read
+or write the user's ``~/.cache/layerprop``; subprocesses started by the tests inherit it. Tests
+that need their own cache (tests/test_datasets.py, tests/test_download.py) still override it per
+test with ``monkeypatch.setenv``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_layerprop_cache(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("layerprop-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("LAYERPROP_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="session")
+def mnist_data():
+    """MNIST as the CLI uses it: flat float32 images in [0, 1] and integer labels."""
+    from layerprop.datasets import load_mnist
+
+    assert os.environ.get("LAYERPROP_CACHE")
+    return load_mnist(normalize=True, flatten=True)

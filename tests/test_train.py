@@ -1,0 +1,434 @@
+"""Trainer (issue 3): history, shuffling, determinism, resuming, early stopping, divergence, output.
+
+Everything runs on a small synthetic 20-feature, 3-class problem, so each training takes well
+under a second.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from layerprop.errors import LabelError, TrainingDiverged
+from layerprop.io import read_model_file, save_model
+from layerprop.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
+from layerprop.optim import SGD, Adam, Momentum
+from layerprop.train import Trainer
+
+N_FEATURES, N_CLASSES = 20, 3
+
+
+def make_data(n=300, seed=0, noise=0.0):
+    """3 Gaussian blobs in 20 dimensions; ``noise`` = fraction of labels replaced at random."""
+    centres = np.random.default_rng(1234).standard_normal((N_CLASSES, N_FEATURES)) * 0.6
+    rng = np.random.default_rng(seed)
+    t = rng.integers(0, N_CLASSES, n)
+    x = centres[t] + rng.standard_normal((n, N_FEATURES))
+    if noise:
+        flip = rng.random(n) < noise
+        t = np.where(flip, rng.integers(0, N_CLASSES, n), t)
+    return x, t
+
+
+X, T = make_data()
+X_TEST, T_TEST = make_data(n=100, seed=1)
+
+
+def small_net(kind="plain", seed=0, dtype="float64"):
+    if kind == "plain":
+        return MultiLayerNet(N_FEATURES, [16], N_CLASSES, dtype=dtype, seed=seed)
+    if kind == "dropout":
+        return MultiLayerNetExtend(N_FEATURES, [16, 8], N_CLASSES, use_dropout=True, dropout_ration=0.3,
+                                   dtype=dtype, seed=seed)
+    if kind == "dropout+batchnorm":
+        return MultiLayerNetExtend(N_FEATURES, [16, 8], N_CLASSES, use_dropout=True, dropout_ration=0.3,
+                                   use_batchnorm=True, dtype=dtype, seed=seed)
+    raise ValueError(kind)
+
+
+def trainer(net, epochs=3, **kwargs):
+    options = dict(mini_batch_size=32, optimizer="sgd", optimizer_param={"lr": 0.1}, verbose=False, seed=0)
+    options.update(kwargs)
+    return Trainer(net, X, T, X_TEST, T_TEST, epochs=epochs, **options)
+
+
+def state_equal(a, b):
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(np.array_equal(sa[k], sb[k]) for k in sa)
+
+
+def record_batches(net, x):
+    """Wrap ``net.gradient`` to record, for every call, the row numbers (in ``x``) of its batch."""
+    rows = {row.tobytes(): i for i, row in enumerate(np.asarray(x, dtype=net.dtype))}
+    assert len(rows) == len(x)
+    batches = []
+    original = net.gradient
+
+    def gradient(x_batch, t_batch):
+        batches.append(np.array([rows[row.tobytes()] for row in x_batch]))
+        return original(x_batch, t_batch)
+
+    net.gradient = gradient
+    return batches
+
+
+# --------------------------------------------------------------------------- history
+@pytest.mark.parametrize("n, batch", [(300, 32), (300, 100), (300, 300), (300, 1000)])
+def test_history_lengths(n, batch):
+    net = small_net()
+    tr = Trainer(net, X[:n], T[:n], X_TEST, T_TEST, epochs=3, mini_batch_size=batch, verbose=False, seed=0)
+    history = tr.train()
+    iters = math.ceil(n / batch)
+    assert tr.iter_per_epoch == iters
+    assert len(history["train_loss_list"]) == 3 * iters == tr.current_iter
+    assert len(history["train_acc_list"]) == len(history["test_acc_list"]) == 3
+    assert len(history["epoch_seconds"]) == 3
+    assert history["val_acc_list"] == []
+    assert tr.epoch == 3
+    # the book's attribute names
+    assert tr.train_loss_list is history["train_loss_list"]
+    assert tr.train_acc_list == history["train_acc_list"] and tr.test_acc_list == history["test_acc_list"]
+    assert all(np.isfinite(history["train_loss_list"]))
+
+
+def test_training_learns():
+    tr = trainer(small_net(), epochs=5)
+    history = tr.train()
+    assert history["train_acc_list"][-1] > 0.9
+    assert history["test_acc_list"][-1] > 0.85
+    first, last = np.mean(history["train_loss_list"][:5]), np.mean(history["train_loss_list"][-5:])
+    assert last < 0.5 * first
+
+
+def test_without_test_data():
+    tr = Trainer(small_net(), X, T, epochs=2, verbose=False, seed=0)
+    history = tr.train()
+    assert history["test_acc_list"] == [] and len(history["train_acc_list"]) == 2
+
+
+def test_every_epoch_is_a_fresh_permutation():
+    net = small_net()
+    batches = record_batches(net, X)
+    tr = trainer(net, epochs=4, mini_batch_size=32)
+    tr.train()
+    per_epoch = tr.iter_per_epoch
+    assert len(batches) == 4 * per_epoch
+    orders = []
+    for e in range(4):
+        epoch_batches = batches[e * per_epoch:(e + 1) * per_epoch]
+        assert [len(b) for b in epoch_batches] == [32] * 9 + [300 - 9 * 32]
+        order = np.concatenate(epoch_batches)
+        # without replacement: every sample exactly once per epoch
+        assert np.array_equal(np.sort(order), np.arange(300))
+        orders.append(order)
+    assert not np.array_equal(orders[0], np.arange(300))  # shuffled …
+    for i in range(4):
+        for j in range(i):
+            assert not np.array_equal(orders[i], orders[j])  # … and differently every epoch
+
+
+def test_sample_order_follows_seed():
+    orders = []
+    for seed in (3, 3, 4):
+        net = small_net()
+        batches = record_batches(net, X)
+        trainer(net, epochs=1, seed=seed).train()
+        orders.append(np.concatenate(batches))
+    assert np.array_equal(orders[0], orders[1])
+    assert not np.array_equal(orders[0], orders[2])
+
+
+# --------------------------------------------------------------------------- determinism
+@pytest.mark.parametrize("kind", ["plain", "dropout", "dropout+batchnorm"])
+def test_same_seed_same_weights(kind):
+    runs = {}
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        net = small_net(kind, seed=0)
+        trainer(net, epochs=2, seed=seed, optimizer="adam", optimizer_param={"lr": 0.01}).train()
+        runs[name] = net
+    assert state_equal(runs["a"], runs["b"])  # bit for bit
+    assert not np.array_equal(runs["a"].params["W1"], runs["c"].params["W1"])
+
+
+def test_dropout_masks_differ_between_epochs_but_follow_the_seed():
+    net = small_net("dropout")
+    trainer(net, epochs=1, seed=1).train()
+    mask_epoch1 = net.layers["Dropout1"].mask.copy()
+    net2 = small_net("dropout")
+    trainer(net2, epochs=1, seed=2).train()
+    assert mask_epoch1.shape == net2.layers["Dropout1"].mask.shape
+    assert not np.array_equal(mask_epoch1, net2.layers["Dropout1"].mask)
+
+
+def test_random_seed_when_none_given():
+    a, b = small_net(), small_net()
+    ta, tb = trainer(a, epochs=1, seed=None), trainer(b, epochs=1, seed=None)
+    assert isinstance(ta.seed, int) and ta.seed != tb.seed
+    assert ta.history["seed"] == ta.seed
+    ta.train()
+    tb.train()
+    assert not np.array_equal(a.params["W1"], b.params["W1"])
+
+
+# --------------------------------------------------------------------------- resuming
+RESUME_CASES = [
+    ("plain", "adam", {"lr": 0.01}),
+    ("dropout+batchnorm", "adam", {"lr": 0.01}),
+    ("dropout+batchnorm", "momentum", {"lr": 0.05}),
+    ("dropout", "sgd", {"lr": 0.1}),
+]
+
+
+@pytest.mark.parametrize("kind, optimizer, param", RESUME_CASES, ids=[f"{k}-{o}" for k, o, _ in RESUME_CASES])
+def test_resume_equals_uninterrupted(tmp_path, kind, optimizer, param):
+    options = dict(optimizer=optimizer, optimizer_param=param, seed=11)
+    straight = small_net(kind)
+    straight_history = trainer(straight, epochs=3, **options).train()
+
+    path = str(tmp_path / "checkpoint.npz")
+    first = small_net(kind)
+    trainer(first, epochs=2, checkpoint_path=path, **options).train()
+    # the checkpoint holds the state after epoch 2 …
+    header, arrays, optim_arrays = read_model_file(path)
+    assert header["metadata"]["trainer"]["epoch"] == 2
+    assert all(np.array_equal(arrays[k], v) for k, v in first.state_dict().items())
+    if optimizer != "sgd":
+        assert optim_arrays  # the optimizer's state travels with it
+
+    # … and a NEW trainer on a NEW network (other initial weights) continues from it
+    resumed = small_net(kind, seed=99)
+    tr = trainer(resumed, epochs=3, checkpoint_path=path, **options)
+    tr.load_checkpoint(path)
+    assert tr.epoch == 2 and tr.current_iter == 2 * tr.iter_per_epoch
+    history = tr.train()
+    assert tr.epoch == 3
+    assert state_equal(resumed, straight)
+    assert history["train_loss_list"] == straight_history["train_loss_list"]
+    assert history["test_acc_list"] == straight_history["test_acc_list"]
+    assert read_model_file(path)[0]["metadata"]["trainer"]["epoch"] == 3
+
+
+def test_load_checkpoint_refuses_mismatch(tmp_path):
+    path = str(tmp_path / "ck.npz")
+    trainer(small_net(), epochs=1, checkpoint_path=path, seed=1).train()
+    with pytest.raises(ValueError, match="seed"):
+        trainer(small_net(), epochs=2, seed=2).load_checkpoint(path)
+    with pytest.raises(ValueError, match="batch size"):
+        trainer(small_net(), epochs=2, seed=1, mini_batch_size=50).load_checkpoint(path)
+    plain = str(tmp_path / "plain.npz")
+    save_model(plain, small_net())
+    with pytest.raises(ValueError, match="checkpoint"):
+        trainer(small_net(), epochs=2, seed=1).load_checkpoint(plain)
+
+
+# --------------------------------------------------------------------------- early stopping
+class RecordingTrainer(Trainer):
+    """Keeps a copy of the network's state after every epoch."""
+
+    def train_epoch(self):
+        super().train_epoch()
+        self.states = getattr(self, "states", [])
+        self.states.append({k: v.copy() for k, v in self.network.state_dict().items()})
+
+
+def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
+    x, t = make_data(n=400, seed=5, noise=0.35)  # noisy labels: validation accuracy goes up and down
+    net = MultiLayerNet(N_FEATURES, [32], N_CLASSES, seed=0)
+    tr = RecordingTrainer(net, x, t, X_TEST, T_TEST, epochs=40, mini_batch_size=20, optimizer="sgd",
+                          optimizer_param={"lr": 0.5}, verbose=False, seed=3, validation_split=0.25,
+                          early_stopping_patience=2, checkpoint_path=str(tmp_path / "ck.npz"))
+    # the split: 100 validation samples held out, 300 to train on
+    assert len(tr.x_val) == 100 and tr.train_size == 300
+    assert tr.iter_per_epoch == 15
+    history = tr.train()
+    val = history["val_acc_list"]
+    assert tr.stopped_early
+    assert tr.epoch < 40 and len(val) == tr.epoch == len(history["train_acc_list"])
+    best = int(np.argmax(val))  # the first epoch with the best validation accuracy
+    assert tr.best_val_acc == val[best] == max(val)
+    # stopped after `patience` epochs without improvement
+    assert tr.epoch - 1 - best == 2
+    assert all(v <= val[best] for v in val[best + 1:])
+    # the network holds the best epoch's weights, not the last epoch's
+    assert all(np.array_equal(tr.states[best][k], v) for k, v in net.state_dict().items())
+    assert not np.array_equal(tr.states[-1]["W1"], net.params["W1"])
+    assert net.accuracy(tr.x_val, tr.t_val) == pytest.approx(val[best])
+    # the best weights are saved next to the checkpoint
+    _, best_arrays, _ = read_model_file(str(tmp_path / "ck.npz") + ".best.npz")
+    assert all(np.array_equal(best_arrays[k], v) for k, v in net.state_dict().items())
+
+
+def test_validation_split_is_disjoint_and_seeded():
+    x = np.arange(200, dtype=float).reshape(100, 2)
+    t = np.arange(100) % 3
+    net = MultiLayerNet(2, [4], 3, seed=0)
+    a = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=1)
+    b = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=1)
+    c = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=2)
+    assert len(a.x_val) == 20 and len(a.x_train) == 80
+    ids = np.concatenate([a.x_val[:, 0], a.x_train[:, 0]]) / 2
+    assert np.array_equal(np.sort(ids), np.arange(100))
+    assert np.array_equal(a.x_val, b.x_val) and not np.array_equal(a.x_val, c.x_val)
+    assert np.array_equal(a.t_val, (a.x_val[:, 0] / 2).astype(int) % 3)  # labels stay with their samples
+
+
+def test_validation_accuracy_without_patience_does_not_stop():
+    tr = trainer(small_net(), epochs=4, validation_split=0.2)
+    history = tr.train()
+    assert len(history["val_acc_list"]) == 4 and not tr.stopped_early
+
+
+# --------------------------------------------------------------------------- divergence
+def test_divergence_raises_and_restores_the_last_good_weights():
+    net = small_net()
+    weights_before_step = []
+    original = net.gradient
+
+    def gradient(x_batch, t_batch):
+        weights_before_step.append({k: v.copy() for k, v in net.params.items()})
+        return original(x_batch, t_batch)
+
+    net.gradient = gradient
+    # a learning rate of 1e6 really blows the weights up: the loss overflows to NaN within an epoch
+    tr = trainer(net, epochs=5, optimizer_param={"lr": 1e6}, snapshot_every=1)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as info:
+        tr.train()
+    message = str(info.value)
+    assert "loss became" in message and ("nan" in message or "inf" in message)
+    assert "learning rate" in message
+    assert isinstance(info.value, FloatingPointError)  # subclass of a built-in
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    losses = tr.history["train_loss_list"]
+    assert losses and all(np.isfinite(losses))  # only finite losses are recorded
+    # with a snapshot every iteration, the weights are those of the last finite loss
+    last_good = weights_before_step[len(losses) - 1]
+    assert all(np.array_equal(last_good[k], net.params[k]) for k in net.params)
+
+
+def test_divergence_with_default_snapshots_leaves_finite_weights():
+    net = small_net("dropout+batchnorm", dtype="float32")
+    tr = trainer(net, epochs=5, optimizer_param={"lr": 1e6})
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        tr.train()
+    assert all(np.isfinite(v).all() for v in net.state_dict().values())
+
+
+def test_non_finite_loss_at_the_first_iteration():
+    x = X.copy()
+    x[:] = np.inf  # every batch gives a NaN loss, so the very first step diverges
+    net = small_net()
+    before = {k: v.copy() for k, v in net.params.items()}
+    tr = Trainer(net, x, T, epochs=1, verbose=False, seed=0)
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged, match="loss became"):
+        tr.train()
+    assert all(np.array_equal(before[k], net.params[k]) for k in before)
+
+
+def test_divergence_after_resume_restores_finite_weights(tmp_path):
+    path = str(tmp_path / "ck.npz")
+    trainer(small_net(), epochs=1, checkpoint_path=path, seed=4).train()
+    net = small_net(seed=5)
+    tr = trainer(net, epochs=5, seed=4)
+    tr.load_checkpoint(path)
+    assert tr.current_iter % tr.snapshot_every != 0
+    saved = {k: v.copy() for k, v in net.params.items()}
+    tr.optimizer.lr = 1e6
+    with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
+        tr.train()
+    assert all(np.isfinite(p).all() for p in net.params.values())
+    # diverged within 100 iterations of the restart: back to the weights it was resumed with
+    assert all(np.array_equal(saved[k], net.params[k]) for k in saved)
+
+
+# --------------------------------------------------------------------------- optimizers
+@pytest.mark.parametrize("name, cls", [("SGD", SGD), ("adam", Adam), ("Momentum", Momentum)])
+def test_optimizer_by_name(name, cls):
+    tr = trainer(small_net(), epochs=1, optimizer=name, optimizer_param={"lr": 0.02})
+    assert isinstance(tr.optimizer, cls) and tr.optimizer.lr == 0.02
+    tr.train()
+    assert tr.optimizer.step_count == tr.iter_per_epoch
+
+
+def test_optimizer_object_is_used():
+    opt = Momentum(lr=0.05, momentum=0.8)
+    net = small_net()
+    tr = Trainer(net, X, T, epochs=2, mini_batch_size=50, optimizer=opt, verbose=False, seed=0)
+    assert tr.optimizer is opt
+    before = net.params["W1"].copy()
+    tr.train()
+    assert opt.step_count == 12 and set(opt.v) == set(net.params)
+    assert not np.array_equal(before, net.params["W1"])
+    with pytest.raises(ValueError):
+        Trainer(net, X, T, optimizer=opt, optimizer_param={"lr": 1.0}, verbose=False)
+
+
+def test_book_default_optimizer():
+    tr = Trainer(small_net(), X, T, X_TEST, T_TEST, verbose=False)
+    assert isinstance(tr.optimizer, SGD) and tr.optimizer.lr == 0.01
+    assert tr.epochs == 20 and tr.batch_size == 100
+
+
+def test_unknown_optimizer():
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        trainer(small_net(), optimizer="adamw")
+
+
+# --------------------------------------------------------------------------- the rest
+def test_verbose_false_prints_nothing(capsys):
+    trainer(small_net(), epochs=2, verbose=False, validation_split=0.2, early_stopping_patience=1).train()
+    out, err = capsys.readouterr()
+    assert out == "" and err == ""
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    lines = []
+    trainer(small_net(), epochs=2, verbose=True, log=lines.append).train()
+    assert len(lines) == 2
+    assert lines[0].startswith("epoch   1/2") and "test acc" in lines[0] and "loss" in lines[0]
+    tr = trainer(small_net(), epochs=1, verbose=True)
+    tr.train()
+    assert "epoch   1/1" in capsys.readouterr().out
+
+
+def test_evaluate_sample_num_per_epoch():
+    net = small_net()
+    sizes = []
+    original = net.accuracy
+
+    def accuracy(x, t, batch_size=1000):
+        sizes.append(len(x))
+        return original(x, t, batch_size)
+
+    net.accuracy = accuracy
+    trainer(net, epochs=1, evaluate_sample_num_per_epoch=50).train()
+    assert sizes == [50, 50]
+
+
+def test_float32_training_keeps_float32():
+    net = small_net("dropout+batchnorm", dtype="float32")
+    tr = trainer(net, epochs=1, optimizer="adam", optimizer_param={"lr": 0.01})
+    assert tr.x_train.dtype == np.float32
+    tr.train()
+    assert all(v.dtype == np.float32 for v in net.state_dict().values())
+
+
+def test_bad_arguments():
+    with pytest.raises(LabelError):
+        Trainer(small_net(), X, T[:-1], verbose=False)
+    with pytest.raises(LabelError):
+        Trainer(small_net(), X, T, X_TEST, T_TEST[:10], verbose=False)
+    with pytest.raises(ValueError):
+        Trainer(small_net(), X, T, mini_batch_size=0, verbose=False)
+    with pytest.raises(ValueError):
+        Trainer(small_net(), X, T, validation_split=1.0, verbose=False)
+
+
+def test_book_two_layer_net_with_one_hot_labels():
+    t_onehot = np.eye(N_CLASSES)[T]
+    net = TwoLayerNet(N_FEATURES, 10, N_CLASSES, seed=0)
+    tr = Trainer(net, X, t_onehot, X_TEST, np.eye(N_CLASSES)[T_TEST], epochs=3, mini_batch_size=30,
+                 optimizer="SGD", optimizer_param={"lr": 0.5}, verbose=False, seed=0)
+    tr.train()
+    assert tr.test_acc_list[-1] > 0.8
