@@ -280,6 +280,34 @@ def test_html_exp_node_rule():
     assert steps[-1]["numbers"] == "dout = 1: dx = 1 (→ x)"
 
 
+def test_html_before_backward_steps_through_the_forward_pass_only():
+    a, b = Variable(3.0, name="a"), Variable(4.0, name="b")
+    page = viz.to_html(a * b)
+    steps = json.loads(re.search(r'id="layerprop-steps">(.*?)</script>', page, re.DOTALL).group(1))["steps"]
+    assert [s["phase"] for s in steps] == ["start", "forward"]
+    assert steps[1]["numbers"] == "x = 3, y = 4 → 12"
+    assert "run backward()" in page
+
+
+def test_inline_svg_shows_everything_without_graphviz():
+    svg = viz.to_inline_svg(apple_orange())
+    parser = _Texts()
+    parser.feed(svg)
+    assert sorted(parser.values) == sorted(FORWARD)
+    assert svg.count('class="grad visible"') == 9
+    assert svg.count('class="value visible"') == 9
+    assert "<svg" in svg and "url(#layerprop-" in svg
+
+
+def test_a_model_can_be_redrawn_with_other_digits_and_title():
+    model = viz.example("two-layer-net")
+    assert isinstance(model, viz.GraphModel)
+    short = viz.build_model(model, digits=2, title="short")
+    assert short.title == "short" and model.title != "short"
+    loss = short.find_edges("loss")[0]
+    assert loss.value_text == describe_value(loss.value, 2) and len(loss.value_text) <= 4
+
+
 # -- the sigmoid example -------------------------------------------------------------------------
 def test_sigmoid_example_has_equal_gradients_in_both_graphs():
     graphs = viz.example("sigmoid")

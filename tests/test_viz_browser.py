@@ -157,7 +157,6 @@ class DevTools:
 @pytest.fixture
 def browser(tmp_path):
     """A headless Chromium with remote debugging; yields a function connecting to a URL's page."""
-    program = find_browser()
     profile = tmp_path / "profile"
     profile.mkdir()
     process = None
@@ -165,6 +164,7 @@ def browser(tmp_path):
 
     def open_page(url: str) -> DevTools:
         nonlocal process
+        program = find_browser()  # here, not at set-up, so that CI reports a failure, not an error
         process = subprocess.Popen(
             [program, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -130,13 +130,16 @@ class Trainer:
         grads = self.network.gradient(x_batch, t_batch)
         loss = float(self.network.last_loss)
         if not np.isfinite(loss):
-            self._restore_snapshot()
+            if self._snapshot is not None:
+                self._restore_snapshot()
+                restored = f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored"
+            else:  # the first step of this run: nothing was updated yet
+                restored = "the weights were left as they were before this step"
             raise TrainingDiverged(
                 f"the training loss became {loss} at epoch {self.epoch + 1}, iteration {self.current_iter + 1}; "
-                f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored. "
-                "Try a smaller learning rate."
+                f"{restored}. Try a smaller learning rate."
             )
-        if self.current_iter % self.snapshot_every == 0:
+        if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
             self._take_snapshot()
         self.optimizer.update(self.network.params, grads)
         self.current_iter += 1
@@ -280,6 +283,7 @@ class Trainer:
         self.best_val_acc = state["best_val_acc"]
         self.epochs_without_improvement = state["epochs_without_improvement"]
         self.stopped_early = state["stopped_early"]
+        self._snapshot = None  # weights from before the checkpoint must not be restored on divergence
         self.best_state = None
         if self.best_val_acc is not None:
             _, arrays, _ = read_model_file(_best_path(path))

@@ -24,8 +24,22 @@ from .dot import to_dot
 from .examples import EXAMPLES, example
 from .expr import Expression, ExpressionError, parse_assignment, parse_expression
 from .html import to_html
-from .model import DrawnEdge, DrawnNode, GraphModel, build_model, model_from_network, record_network
-from .rendering import FORMATS, GraphvizNotFoundError, dot_available, render, to_png, to_svg
+from .model import (
+    DrawnEdge,
+    DrawnNode,
+    GraphModel,
+    build_model,
+    model_from_network,
+    record_network,
+)
+from .rendering import (
+    FORMATS,
+    GraphvizNotFoundError,
+    dot_available,
+    render,
+    to_png,
+    to_svg,
+)
 from .svg import to_inline_svg
 
 __all__ = [

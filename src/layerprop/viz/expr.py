@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from ..errors import LayerpropError
 
-#: the functions an expression may call, by name → the name of the layerprop.graph function
+#: the functions an expression may call (each is the layerprop.graph function of that name)
 FUNCTIONS = ("exp", "log", "sigmoid", "relu", "tanh")
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")

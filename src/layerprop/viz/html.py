@@ -13,6 +13,7 @@ Hooks for scripts and tests: ``#layerprop-page[data-step]``, ``#status`` (``data
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html import escape
 from importlib import resources
@@ -42,7 +43,7 @@ def to_html(target, *, title: str | None = None, **options) -> str:
     page_title = model.title or "Computational graph"
     drawing_model = model
     if model.title:  # the page shows the title as its heading, not inside the drawing
-        drawing_model = type(model)(model.nodes, model.edges, model.clusters, None, model.digits)
+        drawing_model = dataclasses.replace(model, title=None)
     legend = f'<span class="v" style="color:{VALUE_COLOR}">forward values</span> appear above the edges'
     if model.has_gradients:
         legend += f', then <span class="g" style="color:{GRAD_COLOR}">gradients</span> below them'

@@ -26,6 +26,7 @@ when a value feeds two nodes, each edge shows its own share and the Variable's `
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -58,6 +59,7 @@ class DrawnNode:
     forward_rule: str = ""
     cluster: int | None = None
     step: int | None = None  # forward position of an op node (0, 1, …)
+    value: object = None  # a constant's value (its label is this value written out)
 
 
 @dataclass
@@ -186,7 +188,7 @@ class _Builder:
         key = id(var)
         if key not in self.source_ids:
             if not var.requires_grad:
-                node = DrawnNode(self.new_id("c"), CONSTANT, self.text(var.data))
+                node = DrawnNode(self.new_id("c"), CONSTANT, self.text(var.data), value=var.data)
             elif key in param_names:
                 node = DrawnNode(self.new_id("in"), PARAM, var.name or param_names[key])
             else:
@@ -227,7 +229,7 @@ class _Builder:
                 self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
                               constant=not var.requires_grad)
             for role, value in zip(_constant_roles(gnode), gnode.constants):
-                const = DrawnNode(self.new_id("c"), CONSTANT, self.text(value))
+                const = DrawnNode(self.new_id("c"), CONSTANT, self.text(value), value=value)
                 self.model.nodes.append(const)
                 self.mark(const.id, cluster)
                 self.add_edge(const.id, node.id, role, None, value, None, constant=True)
@@ -284,7 +286,7 @@ def build_model(target, *, title: str | None = None, digits: int = DEFAULT_DIGIT
     through a network (default: a small fixed random batch, see :func:`model_from_network`).
     """
     if isinstance(target, GraphModel):
-        return target
+        return _restyled(target, title, digits)
     if is_network(target):
         return model_from_network(target, x, t, title=title, digits=digits)
     targets = _targets(target)
@@ -297,6 +299,27 @@ def build_model(target, *, title: str | None = None, digits: int = DEFAULT_DIGIT
         builder.add_targets([(None, var) for _, var in targets])
     builder.model.title = title
     return builder.model
+
+
+def _restyled(model: GraphModel, title, digits) -> GraphModel:
+    """``model`` itself, or a copy with another title and its numbers rewritten with ``digits``."""
+    if (title is None or title == model.title) and digits == model.digits:
+        return model
+    copy_ = dataclasses.replace(model, title=model.title if title is None else title, digits=digits)
+    if digits != model.digits:
+        copy_.nodes = [
+            dataclasses.replace(n, label=describe_value(n.value, digits)) if n.kind == CONSTANT and n.value is not None else n
+            for n in model.nodes
+        ]
+        copy_.edges = [
+            dataclasses.replace(
+                e,
+                value_text=describe_value(e.value, digits),
+                grad_text=None if e.grad_text is None else describe_value(e.grad, digits),
+            )
+            for e in model.edges
+        ]
+    return copy_
 
 
 def record_network(net, x=None, t=None):

@@ -122,7 +122,7 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     out.append(f'<g transform="translate(0 {top})">')
     for index, (title, x, y, w, h) in enumerate(box.clusters):
         out.append(
-            f'<g class="cluster-frame" id="cluster-{index}"><rect class="cluster" x="{x:.1f}" y="{y:.1f}" '
+            f'<g class="cluster-frame" id="{element_id}-cluster-{index}"><rect class="cluster" x="{x:.1f}" y="{y:.1f}" '
             f'width="{w:.1f}" height="{h:.1f}" rx="8"/><text x="{x + 10:.1f}" y="{y + 17:.1f}" '
             f'font-size="13" fill="#555">{escape(title)}</text></g>'
         )
