@@ -89,7 +89,7 @@ def build_network(settings: dict):
             784, settings["hidden"], 10, activation=activation,
             weight_init_std="relu" if activation == "relu" else "xavier",
             weight_decay_lambda=settings["weight_decay"], use_dropout=settings["dropout"] is not None,
-            dropout_ration=settings["dropout"] or 0.5, use_batchnorm=settings["batchnorm"], dtype=dtype, seed=seed)
+            dropout_ration=0.5 if settings["dropout"] is None else settings["dropout"], use_batchnorm=settings["batchnorm"], dtype=dtype, seed=seed)
     from ..nets import DeepConvNet, SimpleConvNet
 
     if model == "convnet":
