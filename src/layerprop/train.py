@@ -45,7 +45,8 @@ class Trainer:
     ``optimizer`` is a name ('sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', 'adam') with
     ``optimizer_param`` for its constructor, or an optimizer object. ``history`` (a dict) holds
     ``train_loss_list`` (one loss per iteration), ``train_acc_list``, ``test_acc_list``,
-    ``val_acc_list`` (one per epoch) and ``epoch_seconds``; the book's attribute names
+    ``val_acc_list`` (one per epoch) and ``epoch_seconds``; ``train_acc_samples`` limits the training
+    accuracy to the first samples (it costs a forward pass over them every epoch); the book's attribute names
     ``train_loss_list``, ``train_acc_list`` and ``test_acc_list`` are kept too.
     """
 
@@ -53,7 +54,7 @@ class Trainer:
                  mini_batch_size: int = 100, optimizer="SGD", optimizer_param=None,
                  evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
                  validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
-                 checkpoint_metadata=None, snapshot_every: int = 100, log=None):
+                 checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None, log=None):
         self.network = network
         self.epochs = int(epochs)
         self.batch_size = int(mini_batch_size)
@@ -63,6 +64,7 @@ class Trainer:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         self.optimizer = get_optimizer(optimizer, **dict(optimizer_param or {}))
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
+        self.train_acc_samples = train_acc_samples
         self.verbose = verbose
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
         self.early_stopping_patience = early_stopping_patience
@@ -201,7 +203,8 @@ class Trainer:
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)
-        train_acc = self._accuracy(self.x_train, self.t_train)
+        limit = self.train_acc_samples
+        train_acc = self._accuracy(self.x_train[:limit], self.t_train[:limit])
         self.history["train_acc_list"].append(train_acc)
         line = f"epoch {self.epoch:>3}/{self.epochs}  loss {np.mean(losses[-self.iter_per_epoch:]):.4f}  train acc {train_acc:.4f}"
         if self.x_test is not None:

@@ -89,7 +89,8 @@ def build_network(settings: dict):
             784, settings["hidden"], 10, activation=activation,
             weight_init_std="relu" if activation == "relu" else "xavier",
             weight_decay_lambda=settings["weight_decay"], use_dropout=settings["dropout"] is not None,
-            dropout_ration=0.5 if settings["dropout"] is None else settings["dropout"], use_batchnorm=settings["batchnorm"], dtype=dtype, seed=seed)
+            dropout_ration=0.5 if settings["dropout"] is None else settings["dropout"],
+            use_batchnorm=settings["batchnorm"], dtype=dtype, seed=seed)
     from ..nets import DeepConvNet, SimpleConvNet
 
     if model == "convnet":
@@ -152,6 +153,7 @@ def _make_trainer(network, settings, checkpoint, verbose, log):
         seed=settings["seed"], validation_split=settings["validation_split"],
         early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
         checkpoint_metadata={"run": settings}, log=log,
+        train_acc_samples=None if settings["model"] == "mlp" else 10000,  # a conv net's forward pass is costly
     )
 
 
