@@ -12,8 +12,6 @@ Targets (issue 3): layerprop ≤ 1.15× the bare loop; ≤ 0.7× PyTorch at 784-
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -24,22 +22,10 @@ import numpy as np
 from layerprop.datasets import load_mnist
 from layerprop.nets import TwoLayerNet
 from layerprop.optim import SGD
+from timing import blas_threads, measure  # benchmarks/timing.py
 
 BATCH = 100
 LR = 0.1
-
-
-def blas_threads() -> int:
-    """Threads NumPy's BLAS uses (threadpoolctl when installed, else the usual environment variables)."""
-    try:
-        from threadpoolctl import threadpool_info
-
-        return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
-    except Exception:
-        for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-            if os.environ.get(name):
-                return int(os.environ[name])
-        return os.cpu_count() or 1
 
 
 class LayerpropStep:
@@ -112,24 +98,6 @@ class TorchStep:
         loss = self.loss(self.model(x), t)
         loss.backward()
         self.optimizer.step()
-
-
-def measure(steps, batches, repeats, block):
-    """Median seconds per step of each implementation, measured in interleaved blocks."""
-    samples = {step.name: [] for step in steps}
-    inputs = {step.name: [step.convert(x, t) if hasattr(step, "convert") else (x, t) for x, t in batches]
-              for step in steps}
-    for step in steps:  # warm-up
-        for x, t in inputs[step.name][:block]:
-            step(x, t)
-    for r in range(repeats):
-        for step in steps[r % len(steps):] + steps[:r % len(steps)]:  # rotate who goes first
-            data = inputs[step.name]
-            start = time.perf_counter()
-            for i in range(block):
-                step(*data[(r * block + i) % len(data)])
-            samples[step.name].append((time.perf_counter() - start) / block)
-    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 CHILD = """

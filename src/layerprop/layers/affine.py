@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..errors import ShapeError
-from .base import Layer, input_dtype, typed_dout
+from .base import WeightBiasLayer, input_dtype, typed_dout
 
 
-class Affine(Layer):
+class Affine(WeightBiasLayer):
     """Fully connected layer.
 
     forward:  y = x · W + b             x: (N, D), W: (D, M), b: (M,) → y: (N, M)
@@ -40,14 +40,6 @@ class Affine(Layer):
         self.dW = None
         self.db = None
         self.input_grad = True
-
-    @property
-    def params(self):
-        return {"W": self.W, "b": self.b}
-
-    @property
-    def grads(self):
-        return {"W": self.dW, "b": self.db}
 
     def forward(self, x):
         xp = get_array_module(x, self.W)

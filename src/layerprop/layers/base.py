@@ -70,3 +70,18 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+class WeightBiasLayer(Layer):
+    """A layer whose parameters are a weight ``W`` and a bias ``b`` (Affine, Convolution).
+
+    ``params`` are the very arrays ``W`` and ``b``; ``grads`` are ``dW`` and ``db`` from ``backward``.
+    """
+
+    @property
+    def params(self):
+        return {"W": self.W, "b": self.b}
+
+    @property
+    def grads(self):
+        return {"W": self.dW, "b": self.db}

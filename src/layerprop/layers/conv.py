@@ -28,7 +28,7 @@ import operator
 
 from ..backend import get_array_module
 from ..errors import ShapeError
-from .base import Layer
+from .base import Layer, WeightBiasLayer
 
 # --------------------------------------------------------------------------- helpers
 
@@ -175,7 +175,7 @@ def col2im(col, input_shape, filter_h, filter_w, stride=1, pad=0):
 # --------------------------------------------------------------------------- layers
 
 
-class Convolution(Layer):
+class Convolution(WeightBiasLayer):
     """2-D convolution (cross-correlation, as in the book) of an NCHW batch.
 
     forward:  y[n, f, i, j] = Σ_{c, u, v} W[f, c, u, v] · xₚ[n, c, i·s + u, j·s + v] + b[f]
@@ -222,14 +222,6 @@ class Convolution(Layer):
         self.dW = None
         self.db = None
         self._out_hw = None
-
-    @property
-    def params(self):
-        return {"W": self.W, "b": self.b}
-
-    @property
-    def grads(self):
-        return {"W": self.dW, "b": self.db}
 
     def output_shape(self, input_shape):
         """Shape of the output for an input of shape (N, C, H, W) (checks that it fits)."""
