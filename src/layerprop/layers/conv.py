@@ -33,24 +33,22 @@ from .base import Layer, WeightBiasLayer
 # --------------------------------------------------------------------------- helpers
 
 
-def _positive_int(owner, name, value):
+def _int_at_least(owner, name, value, minimum):
     try:
         number = operator.index(value)
     except TypeError:
         raise TypeError(f"{owner}: {name} must be an integer, got {value!r}") from None
-    if number < 1:
-        raise ValueError(f"{owner}: {name} must be at least 1, got {number}")
+    if number < minimum:
+        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {number}")
     return number
+
+
+def _positive_int(owner, name, value):
+    return _int_at_least(owner, name, value, 1)
 
 
 def _non_negative_int(owner, name, value):
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{owner}: {name} must be an integer, got {value!r}") from None
-    if number < 0:
-        raise ValueError(f"{owner}: {name} must be 0 or more, got {number}")
-    return number
+    return _int_at_least(owner, name, value, 0)
 
 
 def _check_image_batch(owner, x):
