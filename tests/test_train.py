@@ -49,7 +49,7 @@ def small_net(kind="plain", seed=0, dtype="float64"):
 
 
 def trainer(net, epochs=3, **kwargs):
-    options = dict(mini_batch_size=32, optimizer="sgd", optimizer_param={"lr": 0.1}, verbose=False, seed=0)
+    options = {"mini_batch_size": 32, "optimizer": "sgd", "optimizer_param": {"lr": 0.1}, "verbose": False, "seed": 0}
     options.update(kwargs)
     return Trainer(net, X, T, X_TEST, T_TEST, epochs=epochs, **options)
 
@@ -183,7 +183,7 @@ RESUME_CASES = [
 
 @pytest.mark.parametrize("kind, optimizer, param", RESUME_CASES, ids=[f"{k}-{o}" for k, o, _ in RESUME_CASES])
 def test_resume_equals_uninterrupted(tmp_path, kind, optimizer, param):
-    options = dict(optimizer=optimizer, optimizer_param=param, seed=11)
+    options = {"optimizer": optimizer, "optimizer_param": param, "seed": 11}
     straight = small_net(kind)
     straight_history = trainer(straight, epochs=3, **options).train()
 
@@ -419,6 +419,8 @@ def test_bad_arguments():
         Trainer(small_net(), X, T[:-1], verbose=False)
     with pytest.raises(LabelError):
         Trainer(small_net(), X, T, X_TEST, T_TEST[:10], verbose=False)
+    with pytest.raises(LabelError, match="no labels"):
+        Trainer(small_net(), X, T, X_TEST, None, verbose=False)
     with pytest.raises(ValueError):
         Trainer(small_net(), X, T, mini_batch_size=0, verbose=False)
     with pytest.raises(ValueError):

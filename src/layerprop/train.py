@@ -119,9 +119,11 @@ class Trainer:
         dtype = self.network.dtype
         x = np.asarray(x)
         x = x if x.dtype == dtype else x.astype(dtype)
+        if t is None:
+            raise LabelError(f"{what} data: {len(x)} samples but no labels")
         t = np.asarray(t)
-        if t is None or len(t) != len(x):
-            raise LabelError(f"{what} data: {len(x)} samples but {0 if t is None else len(t)} labels")
+        if t.ndim == 0 or len(t) != len(x):
+            raise LabelError(f"{what} data: {len(x)} samples but {t.size if t.ndim == 0 else len(t)} labels")
         if len(x) == 0:
             raise ShapeError(f"{what} data is empty")
         return x, t

@@ -27,10 +27,24 @@ def load_digit_image(path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             image.load()
-            grey = np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+            grey = _grey_levels(image)
     except (OSError, ValueError) as exc:
         raise DataFileError(f"{path}: not a readable image ({exc})") from None
     return mnist_like(grey, Image, str(path))
+
+
+def _grey_levels(image) -> np.ndarray:
+    """The picture as grey levels in [0, 1].
+
+    A picture with transparency (a digit drawn on a transparent canvas) is read by its opacity,
+    ink = opaque, whatever the ink's colour: its colour channels under the transparent pixels are
+    arbitrary (often black, which would hide black ink).
+    """
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        alpha = np.asarray(image.convert("RGBA").getchannel("A"), dtype=np.float32) / 255.0
+        if alpha.min() < alpha.max():
+            return alpha
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
 
 
 def mnist_like(grey: np.ndarray, Image=None, name: str = "image") -> np.ndarray:
