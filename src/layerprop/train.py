@@ -14,11 +14,14 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
 - ``checkpoint_path``: a model file written after every epoch (with ``checkpoint_metadata`` in its
   header); :meth:`Trainer.load_checkpoint` continues from it and reaches the same final weights as
   an uninterrupted run;
+- ``lr_schedule``: 'constant' (the book's) or 'cosine' (the learning rate decays from its initial
+  value to 0 over the run, which settles the weights and gains a few tenths of a percent);
 - a progress bar (tqdm when installed) unless ``verbose=False``.
 """
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 
@@ -39,6 +42,17 @@ def _progress(total: int, description: str, enabled: bool):
     return tqdm(total=total, desc=description, unit="it", leave=False, dynamic_ncols=True, mininterval=0.25)
 
 
+def _cosine(iteration: int, total: int) -> float:
+    """Cosine decay from 1 at the first iteration to 0 after the last: ½·(1 + cos(π·i/total))."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(iteration, total) / max(total, 1)))
+
+
+LR_SCHEDULES = {
+    "constant": lambda iteration, total: 1.0,
+    "cosine": _cosine,
+}
+
+
 class Trainer:
     """Train ``network`` on (``x_train``, ``t_train``) and evaluate on (``x_test``, ``t_test``) each epoch.
 
@@ -54,7 +68,8 @@ class Trainer:
                  mini_batch_size: int = 100, optimizer="SGD", optimizer_param=None,
                  evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
                  validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
-                 checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None, log=None):
+                 checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None,
+                 lr_schedule: str = "constant", log=None):
         self.network = network
         self.epochs = int(epochs)
         self.batch_size = int(mini_batch_size)
@@ -63,6 +78,10 @@ class Trainer:
         if not 0.0 <= validation_split < 1.0:
             raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
         self.optimizer = get_optimizer(optimizer, **dict(optimizer_param or {}))
+        if lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
+        self.lr_schedule = lr_schedule
+        self.base_lr = getattr(self.optimizer, "lr", None)
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self.train_acc_samples = train_acc_samples
         self.verbose = verbose
@@ -145,6 +164,9 @@ class Trainer:
             )
         if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
             self._take_snapshot()
+        if self.lr_schedule != "constant" and self.base_lr is not None:
+            total = self.epochs * self.iter_per_epoch
+            self.optimizer.lr = self.base_lr * LR_SCHEDULES[self.lr_schedule](self.current_iter, total)
         self.optimizer.update(self.network.params, grads)
         self.current_iter += 1
         return loss
