@@ -434,3 +434,50 @@ def test_book_two_layer_net_with_one_hot_labels():
                  optimizer="SGD", optimizer_param={"lr": 0.5}, verbose=False, seed=0)
     tr.train()
     assert tr.test_acc_list[-1] > 0.8
+
+
+# --------------------------------------------------------------------------- learning-rate schedule
+def test_cosine_schedule_decays_the_learning_rate_to_zero():
+    net = small_net()
+    tr = trainer(net, epochs=2, optimizer="adam", optimizer_param={"lr": 0.01}, lr_schedule="cosine")
+    seen = []
+    update = tr.optimizer.update
+
+    def recording_update(params, grads):
+        seen.append(tr.optimizer.lr)
+        update(params, grads)
+
+    tr.optimizer.update = recording_update
+    tr.train()
+    total = 2 * tr.iter_per_epoch
+    expected = [0.01 * 0.5 * (1 + np.cos(np.pi * i / total)) for i in range(total)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12)
+    assert seen[0] == 0.01 and seen[-1] < 0.01 * 1e-2
+
+
+def test_constant_schedule_is_the_default():
+    tr = trainer(small_net(), epochs=1)
+    tr.train()
+    assert tr.optimizer.lr == 0.1
+
+
+def test_unknown_schedule():
+    with pytest.raises(ValueError, match="lr_schedule"):
+        trainer(small_net(), lr_schedule="linear")
+
+
+def test_resume_with_cosine_schedule_equals_uninterrupted(tmp_path):
+    options = {"optimizer": "adam", "optimizer_param": {"lr": 0.01}, "seed": 5, "lr_schedule": "cosine"}
+    straight = small_net("dropout")
+    trainer(straight, epochs=3, **options).train()
+
+    path = str(tmp_path / "checkpoint.npz")
+    interrupted = trainer(small_net("dropout"), epochs=3, checkpoint_path=path, **options)
+    interrupted.train_epoch()
+    interrupted.train_epoch()  # … and the run stops here, after its checkpoint of epoch 2
+
+    resumed_net = small_net("dropout", seed=42)
+    resumed = trainer(resumed_net, epochs=3, checkpoint_path=path, **options)
+    resumed.load_checkpoint(path)
+    resumed.train()
+    assert state_equal(resumed_net, straight)
