@@ -29,17 +29,7 @@ import numpy as np
 
 from .errors import LabelError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
-
-
-def _progress(total: int, description: str, enabled: bool):
-    """A tqdm bar over ``total`` iterations when tqdm is installed and ``enabled``; else ``None``."""
-    if not enabled:
-        return None
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, desc=description, unit="it", leave=False, dynamic_ncols=True, mininterval=0.25)
+from .progress import progress_bar
 
 
 def _cosine(iteration: int, total: int) -> float:
@@ -210,20 +200,19 @@ class Trainer:
         start = time.perf_counter()
         self.network.reseed([self.seed, 2, self.epoch])
         order = self._shuffle_rng.permutation(self.train_size)
-        bar = _progress(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}", self.verbose)
+        bar = progress_bar(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}",
+                           enabled=None if self.verbose else False, unit="it")
         losses = self.history["train_loss_list"]
         try:
             for i in range(self.iter_per_epoch):
                 batch = order[i * self.batch_size:(i + 1) * self.batch_size]
                 loss = self.train_step(self.x_train[batch], self.t_train[batch])
                 losses.append(loss)
-                if bar is not None:
-                    bar.update(1)
-                    if i % 50 == 0:
-                        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                bar.update(1)
+                if i % 50 == 0:
+                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
         finally:
-            if bar is not None:
-                bar.close()
+            bar.close()
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ..errors import ChecksumError, DownloadError
 from .atomic import atomic_write
-from .progress import progress_bar
+from ..progress import progress_bar
 
 _CHUNK = 1 << 16
 _USER_AGENT = "layerprop (Python urllib)"
