@@ -24,7 +24,7 @@ DEFAULT_LR = {"sgd": 0.1, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.01, "
 ADAPTIVE = ("adagrad", "rmsprop", "adam")  # optimizers whose default schedule is cosine
 MODEL_DEFAULTS = {
     "mlp": {"optimizer": "sgd", "epochs": 17, "lr": {}},
-    "convnet": {"optimizer": "adam", "epochs": 8, "lr": {"adam": 0.001}},
+    "convnet": {"optimizer": "adam", "epochs": 10, "lr": {}},
     "deepconvnet": {"optimizer": "adam", "epochs": 12, "lr": {"adam": 0.001}},
 }
 CHECKPOINT = "checkpoint.npz"
@@ -45,7 +45,7 @@ def add_parser(subparsers):
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                    help="default sgd for mlp, adam for the convolutional networks")
     p.add_argument("--lr", type=float, default=None,
-                   help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.001 for the conv nets), "
+                   help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.001 for deepconvnet), "
                         "0.001 for rmsprop, 0.01 otherwise)")
     p.add_argument("--lr-schedule", choices=("cosine", "constant"), default=None,
                    help="cosine: decay the learning rate to 0 over the run (default for adam, rmsprop, adagrad); "
