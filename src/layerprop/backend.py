@@ -14,14 +14,19 @@ from .errors import ShapeError
 xp = numpy  # the default array module
 
 
+_PLAIN = (int, float, bool, complex, type(None))
+
+
 def get_array_module(*arrays):
     """Return the array module (``numpy`` or ``cupy``) that owns ``arrays``.
 
     Python scalars and NumPy arrays give NumPy; a CuPy array, when CuPy is installed, gives CuPy.
     """
     for a in arrays:
-        module = type(a).__module__
-        if module.startswith("cupy"):
+        kind = type(a)
+        if kind is numpy.ndarray or kind in _PLAIN:  # the common case, decided without string work
+            continue
+        if kind.__module__.startswith("cupy"):
             import cupy  # noqa: PLC0415 - only reached when a CuPy array was passed in
 
             return cupy

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy
+
 from ..backend import get_array_module
 from ..errors import ShapeError
 from .base import WeightBiasLayer, input_dtype, typed_dout
@@ -42,8 +44,8 @@ class Affine(WeightBiasLayer):
         self.input_grad = True
 
     def forward(self, x):
-        xp = get_array_module(x, self.W)
-        x = xp.asarray(x)
+        if type(x) is not numpy.ndarray:  # NumPy arrays (the hot path) need no conversion
+            x = get_array_module(x, self.W).asarray(x)
         self.original_x_shape = x.shape
         rows = self.W.shape[0]
         if x.ndim == 1:
@@ -67,7 +69,8 @@ class Affine(WeightBiasLayer):
     def backward(self, dout):
         x = self._forward_value("x")
         expected = x.shape[:-1] + (self.W.shape[1],)
-        dout = typed_dout(dout, expected, input_dtype(x, self.W), get_array_module(x, self.W))
+        if not hasattr(dout, "dtype"):  # a Python number: an array of the output's shape and dtype
+            dout = typed_dout(dout, expected, input_dtype(x, self.W), get_array_module(x, self.W))
         if dout.shape != expected:
             raise ShapeError(f"Affine.backward: dout must have shape {expected} (the output's), got {dout.shape}")
         if x.ndim == 1:

@@ -14,6 +14,8 @@ from ..errors import BackwardBeforeForwardError
 def input_dtype(*inputs):
     """The floating dtype of a layer's array inputs (float64 for integer arrays), or None when every
     input is a plain Python number."""
+    if len(inputs) == 1 and getattr(inputs[0], "dtype", None) is not None and inputs[0].dtype.kind == "f":
+        return inputs[0].dtype  # the common case: one float array
     typed = [v for v in inputs if hasattr(v, "dtype")]
     return float_dtype_of(*typed) if typed else None
 

@@ -46,6 +46,7 @@ class Network:
         self.layers: OrderedDict = OrderedDict()
         self.last_layer = SoftmaxWithLoss()
         self._param_sources: dict = {}  # params key → (layer, the layer's key)
+        self._plan = None  # _grad_plan's cache, rebuilt after add_layer
         self._decayed: list = []  # params keys that weight decay applies to
         self.last_loss = None  # the loss of the last gradient() call
 
@@ -58,6 +59,7 @@ class Network:
         if name in self.layers:
             raise ValueError(f"a layer named {name!r} already exists")
         self.layers[name] = layer
+        self._plan = None
         for layer_key, key in (param_names or {}).items():
             array = layer.params[layer_key]
             if key in self.params and self.params[key] is not array:
@@ -67,6 +69,15 @@ class Network:
             if layer_key in decay:
                 self._decayed.append(key)
         return layer
+
+    def _grad_plan(self):
+        """[(layer, [(layer's key, params key), …]), …]: where gradient() finds each parameter's gradient."""
+        if self._plan is None:
+            plan = {}
+            for key, (layer, layer_key) in self._param_sources.items():
+                plan.setdefault(id(layer), (layer, []))[1].append((layer_key, key))
+            self._plan = list(plan.values())
+        return self._plan
 
     @property
     def lastLayer(self):  # noqa: N802 - the book's TwoLayerNet spells it so
@@ -133,7 +144,11 @@ class Network:
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
-        grads = {key: layer.grads[layer_key] for key, (layer, layer_key) in self._param_sources.items()}
+        grads = {}
+        for layer, pairs in self._grad_plan():
+            layer_grads = layer.grads  # one dict per layer, not one per parameter
+            for layer_key, key in pairs:
+                grads[key] = layer_grads[layer_key]
         if self.weight_decay_lambda:
             lam = self.weight_decay_lambda
             for key in self._decayed:
