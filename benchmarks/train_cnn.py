@@ -36,6 +36,8 @@ def parse_args():
 
 
 ARGS = parse_args()
+# PyTorch's OpenMP threads would otherwise spin after each parallel region and slow NumPy's turn.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 if ARGS.threads is not None:  # must happen before NumPy loads its BLAS
     for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[_name] = str(ARGS.threads)
