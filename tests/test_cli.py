@@ -14,8 +14,10 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -453,3 +455,29 @@ def test_acceptance_fashion_mnist(tmp_path):
     _, accuracy = _train_and_read(tmp_path, "--dataset", "fashion-mnist", "--hidden", "100",
                                   "--optimizer", "adam", "--epochs", "10", "--seed", "0")
     assert accuracy >= 0.88
+
+
+@pytest.mark.slow
+def test_interrupt_with_ctrl_c_then_resume_equals_uninterrupted(tmp_path):
+    """Ctrl-C in the middle of a run: exit 130 with a hint; --resume then ends where a straight run ends."""
+    args = ["--hidden", "10", "--epochs", "12", "--seed", "4", "--quiet"]
+    straight = train_process(*args, "--out", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr
+
+    out = tmp_path / "interrupted"
+    proc = subprocess.Popen([sys.executable, "-m", "layerprop", "train", *args, "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, **SINGLE_THREAD})
+    deadline = time.monotonic() + 120
+    while not (out / "checkpoint.npz").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    if proc.returncode == 0:
+        pytest.skip("the run finished before it could be interrupted")
+    assert proc.returncode == 130, err
+    assert "Continue with:  layerprop train --resume" in err and "Traceback" not in err
+
+    resumed = train_process("--resume", out, "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert same_model_arrays(out / "model.npz", tmp_path / "straight" / "model.npz")

@@ -110,6 +110,7 @@ class Trainer:
         self.epochs_without_improvement = 0
         self.stopped_early = False
         self._snapshot = None
+        self.checkpointed_epoch = None  # the epoch the last checkpoint written or read holds
 
     # the book's attribute names
     @property
@@ -273,6 +274,7 @@ class Trainer:
 
         meta = {**self.checkpoint_metadata, **(metadata or {}), "trainer": self.trainer_state()}
         save_model(path, self.network, optimizer=self.optimizer, history=self.history, metadata=meta)
+        self.checkpointed_epoch = self.epoch
         if self.best_state is not None:
             save_model(_best_path(path), _FixedState(self.network, self.best_state))
 
@@ -293,7 +295,7 @@ class Trainer:
         if loaded.optimizer is not None:
             self.optimizer = loaded.optimizer
         self.history = loaded.history
-        self.epoch = state["epoch"]
+        self.epoch = self.checkpointed_epoch = state["epoch"]
         self.current_iter = state["current_iter"]
         self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
         self.best_val_acc = state["best_val_acc"]

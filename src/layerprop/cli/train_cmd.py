@@ -199,8 +199,11 @@ def run(args) -> int:
         save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
         raise TrainingDiverged(f"{exc} The last good weights are in {model_path}.") from None
     except KeyboardInterrupt:
-        print(f"\ninterrupted after epoch {trainer.epoch}; continue with:  layerprop train --resume {out_dir}",
-              file=sys.stderr)
+        if trainer.checkpointed_epoch:
+            print(f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
+                  f"Continue with:  layerprop train --resume {out_dir}", file=sys.stderr)
+        else:
+            print("\ninterrupted before the first epoch ended: no checkpoint to resume from", file=sys.stderr)
         return 130
 
     trainer.release_data()  # the data sets are not needed for saving and plotting: free their memory
