@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_helpers import spec_for_gz
 
 from layerprop import datasets
 from layerprop.datasets import cache as cache_module
@@ -557,18 +558,7 @@ def synthetic_fashion_spec(folder: Path, seed: int = 0) -> known.DatasetSpec:
     arrays = write_idx_set(folder, seed=seed)
     files = []
     for spec in fashion_mnist.FASHION_MNIST.files:
-        gz = folder / (spec.filename + ".gz")
-        content = gzip.decompress(gz.read_bytes())
-        files.append(
-            known.IdxFileSpec(
-                spec.role,
-                spec.filename,
-                arrays[spec.role].shape,
-                hashlib.md5(content).hexdigest(),
-                len(content),
-                gz_md5=hashlib.md5(gz.read_bytes()).hexdigest(),
-            )
-        )
+        files.append(spec_for_gz(spec, folder / (spec.filename + ".gz"), arrays[spec.role].shape))
     return known.DatasetSpec("fashion-mnist", tuple(files))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import http.server
 import shutil
@@ -15,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from idx_helpers import spec_for_gz
 
 from layerprop.datasets import download as download_module
 from layerprop.datasets import (
@@ -239,17 +239,7 @@ def synthetic_fashion(tmp_path, monkeypatch, server):
     for spec in fashion_mnist.FASHION_MNIST.files:
         gz = write_idx(source / (spec.filename + ".gz"), arrays[spec.role])
         handler.files[gz.name] = gz.read_bytes()
-        content = gzip.decompress(gz.read_bytes())
-        specs.append(
-            known.IdxFileSpec(
-                spec.role,
-                spec.filename,
-                arrays[spec.role].shape,
-                hashlib.md5(content).hexdigest(),
-                len(content),
-                gz_md5=hashlib.md5(gz.read_bytes()).hexdigest(),
-            )
-        )
+        specs.append(spec_for_gz(spec, gz, arrays[spec.role].shape))
     monkeypatch.setattr(fashion_mnist, "FASHION_MNIST", known.DatasetSpec("fashion-mnist", tuple(specs)))
     return base, handler, arrays
 
