@@ -5,19 +5,14 @@ from __future__ import annotations
 from . import UsageError
 
 DATASETS = ("mnist", "fashion-mnist")
-CLASS_NAMES = {
-    "mnist": [str(d) for d in range(10)],
-}
 
 
-def load_dataset(name: str, data_dir=None, flatten: bool = True, quiet: bool = False):
+def load_dataset(name: str, data_dir=None, flatten: bool = True):
     """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1]."""
     from ..datasets import load_fashion_mnist, load_mnist
 
     if name == "mnist":
-        if data_dir:
-            return load_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
-        return load_mnist(normalize=True, flatten=flatten)
+        return load_mnist(normalize=True, flatten=flatten, data_dir=data_dir or None)
     if name == "fashion-mnist":
         return load_fashion_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
     raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")

@@ -183,7 +183,7 @@ def run(args) -> int:
 
     network = build_network(settings)
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say)
-    metadata = {"run": settings}
+    metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
         trainer.load_checkpoint(checkpoint)
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
