@@ -9,6 +9,14 @@ class LayerpropError(Exception):
     """Base class of every error that layerprop raises on purpose."""
 
 
+class ArgumentError(LayerpropError, ValueError):
+    """A numeric argument is out of its range (a negative learning rate, a NaN ratio, …)."""
+
+
+class ArgumentTypeError(LayerpropError, TypeError):
+    """An argument has the wrong type (a string where a number belongs, a float where a count does)."""
+
+
 class ShapeError(LayerpropError, ValueError):
     """An array has a shape that the layer or function cannot take."""
 
