@@ -45,6 +45,14 @@ class ModelFileError(LayerpropError, ValueError):
     """A model file is corrupt, foreign, or would need code execution (pickle) to load."""
 
 
+class UnsafePickleError(ModelFileError):
+    """A pickle holds something other than a plain dict of float arrays, or is damaged; it was not run."""
+
+
+class ExportError(LayerpropError, ValueError):
+    """A network holds a layer that the export format cannot express."""
+
+
 class TrainingDiverged(LayerpropError, FloatingPointError):
     """The training loss became NaN or infinite; the last good weights were restored."""
 

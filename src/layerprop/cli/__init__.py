@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd"]
+COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd", "import_book_cmd", "export_cmd"]
 
 
 class UsageError(Exception):

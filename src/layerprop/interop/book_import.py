@@ -1,0 +1,102 @@
+"""The book's trained weights as layerprop networks and model files.
+
+The book (*Deep Learning from Scratch*, oreilly-japan/deep-learning-from-scratch) ships three pickles
+of trained parameters; each fits one of layerprop's networks, built with the book's architecture:
+
+=================  =============================  ========================================
+``--model``        book file                      network
+=================  =============================  ========================================
+``ch03``           ch03/sample_weight.pkl         :class:`~layerprop.nets.ThreeLayerNet` 784-50-100-10, sigmoid
+``simpleconvnet``  ch07/params.pkl                :class:`~layerprop.nets.SimpleConvNet` (30 filters 5×5, hidden 100)
+``deepconvnet``    ch08/deep_convnet_params.pkl   :class:`~layerprop.nets.DeepConvNet`
+=================  =============================  ========================================
+
+The file is read by :func:`~layerprop.interop.book_pickle.load_book_pickle` (no code from it runs);
+its names must be exactly the network's parameter names and every shape must be the network's
+before a single value is copied. All three networks take MNIST normalised to [0, 1] (the book's
+``normalize=True``); ``ch03`` takes flat 784-vectors, the convolutional ones (N, 1, 28, 28).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ArgumentError, ModelFileError, ShapeError
+from ..nets import DeepConvNet, SimpleConvNet, ThreeLayerNet
+from .book_pickle import DEFAULT_MAX_BYTES, load_book_pickle
+
+__all__ = ["BOOK_MODELS", "book_network", "import_book", "import_book_weights"]
+
+# --model name → (what the book file is, a function building the network with the book's architecture)
+BOOK_MODELS = {
+    "ch03": ("ch03/sample_weight.pkl", lambda dtype: ThreeLayerNet(784, (50, 100), 10, dtype=dtype, seed=0)),
+    "simpleconvnet": ("ch07/params.pkl", lambda dtype: SimpleConvNet(dtype=dtype, seed=0)),
+    "deepconvnet": ("ch08/deep_convnet_params.pkl", lambda dtype: DeepConvNet(dtype=dtype, seed=0)),
+}
+
+
+def book_network(model: str, dtype="float64"):
+    """A network of the book's architecture for ``model`` ('ch03', 'simpleconvnet', 'deepconvnet')."""
+    if model not in BOOK_MODELS:
+        raise ArgumentError(f"model must be one of {', '.join(BOOK_MODELS)}, got {model!r}")
+    return BOOK_MODELS[model][1](dtype)
+
+
+def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Build the ``model`` network and load the book's pickled weights from ``path`` into it.
+
+    ``dtype`` defaults to the file's own (float32 for ch03, float64 for the others), so the network
+    computes what the book's code computes. Raises UnsafePickleError for a hostile or damaged file,
+    ModelFileError for missing or extra names, ShapeError for a shape that is not the architecture's.
+    """
+    arrays = load_book_pickle(path, max_bytes=max_bytes)
+    dtypes = {a.dtype for a in arrays.values()}
+    if dtype is None:
+        dtype = max(dtypes, key=lambda d: d.itemsize) if dtypes else np.float64
+    network = book_network(model, dtype)
+    expected, found = set(network.params), set(arrays)
+    if expected != found:
+        missing = ", ".join(sorted(expected - found)) or "none"
+        extra = ", ".join(sorted(found - expected)) or "none"
+        raise ModelFileError(
+            f"{path}: the {model} network needs the parameters {', '.join(sorted(expected))}; "
+            f"missing: {missing}; not part of it: {extra}"
+        )
+    for key, target in network.params.items():
+        if arrays[key].shape != target.shape:
+            raise ShapeError(
+                f"{path}: parameter {key!r} has shape {arrays[key].shape}, but the book's {model} network "
+                f"needs {target.shape}"
+            )
+    for key, target in network.params.items():
+        np.copyto(target, arrays[key], casting="unsafe")
+    return network
+
+
+def _md5(path) -> str:
+    digest = hashlib.md5()  # noqa: S324 - identifies the file in the metadata, not a security check
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def import_book(path, model: str, out, dtype=None, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
+    """Import the book's weights from ``path`` and write them as a layerprop model file ``out``.
+
+    The file is what ``layerprop evaluate``, ``predict``, ``graph`` and ``export`` read; its metadata
+    names the source file and its MD5. Returns the path written.
+    """
+    from ..io import save_model
+
+    network = import_book_weights(path, model, dtype=dtype, max_bytes=max_bytes)
+    metadata = {
+        "imported_from": {"file": os.path.basename(os.fspath(path)), "md5": _md5(path),
+                          "book_file": BOOK_MODELS[model][0], "model": model},
+        "run": {"dataset": "mnist"},
+    }
+    return save_model(out, network, metadata=metadata)
