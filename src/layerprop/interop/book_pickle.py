@@ -124,7 +124,7 @@ def _array(raw, dtype, shape, fortran: bool) -> np.ndarray:
             f"but holds {len(raw)} bytes"
         )
     array = np.frombuffer(raw, dtype=resolved).reshape(shape, order="F" if fortran else "C")
-    return np.ascontiguousarray(array, dtype=resolved.newbyteorder("="))
+    return np.array(array, dtype=resolved.newbyteorder("="), order="C", copy=True)  # owned, writable
 
 
 class _ArrayShell:
@@ -193,6 +193,9 @@ def scan_pickle(data: bytes) -> None:
                 raise UnsafePickleError(
                     f"opcode {name} at byte {pos} is not used by a pickled dict of arrays; refusing the file"
                 )
+            if name == "FRAME" and arg > len(data) - pos - 9:
+                raise UnsafePickleError(f"not a complete pickle: a frame declares {arg} bytes, "
+                                        f"{len(data) - pos - 9} remain")
             if name == "PROTO" and not 2 <= arg <= 5:
                 raise UnsafePickleError(f"pickle protocol {arg} is not supported (2 to 5 are)")
             if name == "GLOBAL":
