@@ -51,7 +51,7 @@ def _onnx():
 
 def input_shape_of(network) -> tuple:
     """(None, D) or (None, C, H, W): the input of ``network``, batch size left open."""
-    config = network.to_config() if hasattr(network, "to_config") else {}
+    config = getattr(network, "_config", {})  # the constructor arguments of the book's networks
     if "input_dim" in config:
         return (None, *(int(d) for d in config["input_dim"]))
     first = next(iter(network.layers.values()), None)
@@ -124,7 +124,6 @@ def to_onnx(network, input_shape=None, opset: int = OPSET):
     """
     onnx = _onnx()
     helper = onnx.helper
-    shape = input_shape_of(network) if input_shape is None else (None, *(int(d) for d in input_shape))
     for name, layer in network.layers.items():  # refuse before computing anything
         kind = type(layer).__name__
         if kind not in EXPORTABLE_LAYERS:
@@ -132,6 +131,7 @@ def to_onnx(network, input_shape=None, opset: int = OPSET):
                               f"exportable layers: {', '.join(EXPORTABLE_LAYERS)}")
         if kind == "BatchNormalization" and layer.running_mean is None:
             raise ExportError(f"layer {name!r} (BatchNormalization) has no running mean yet: train or load it first")
+    shape = input_shape_of(network) if input_shape is None else (None, *(int(d) for d in input_shape))
     b = _Builder(onnx)
     probe = np.zeros((1, *shape[1:]), dtype=network.dtype)
     tensor = "x"
