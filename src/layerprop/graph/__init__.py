@@ -7,7 +7,7 @@
 >>> apple.grad, apple_num.grad, tax.grad    # 2.2, 110, 200
 
 Operators: ``+ - * / ** @`` and unary ``-`` (numbers allowed on either side); functions: ``exp``,
-``log``, ``sum``, ``mean``, ``reshape``, ``transpose``, ``relu``, ``sigmoid``, ``tanh``, ``affine``,
+``log``, ``sum``, ``mean``, ``max``, ``min``, ``reshape``, ``transpose``, ``relu``, ``sigmoid``, ``tanh``, ``affine``,
 ``softmax_cross_entropy`` (see :mod:`layerprop.graph.functions`); :func:`no_grad` switches
 recording off; :meth:`Variable.cleargrad` and :func:`clear_grads` clear gradients.
 """
@@ -20,7 +20,9 @@ from .functions import (
     exp,
     log,
     matmul,
+    max,
     mean,
+    min,
     mul,
     neg,
     power,
@@ -54,6 +56,8 @@ __all__ = [
     "log",
     "sum",
     "mean",
+    "max",
+    "min",
     "reshape",
     "transpose",
     "relu",

@@ -13,6 +13,7 @@ operation              layer it runs              backward (the layer's own)
 ``exp``                ExpLayer                   dx = dout·exp(x)
 ``log``                LogLayer                   dx = dout/x
 ``sum``, ``mean``      SumLayer, MeanLayer        dout spread back over x
+``max``, ``min``       MaxLayer, MinLayer         dout to the extreme element(s)
 ``reshape``            ReshapeLayer               dout reshaped back
 ``transpose``          TransposeLayer             dout transposed back
 ``relu``               Relu                       dout where x > 0
@@ -86,6 +87,16 @@ def sum(x, axis=None, keepdims=False) -> Variable:  # noqa: A001 - mirrors numpy
 def mean(x, axis=None, keepdims=False) -> Variable:
     """Mean over all elements or over ``axis`` (MeanLayer)."""
     return apply(L.MeanLayer(axis, keepdims), x)
+
+
+def max(x, axis=None, keepdims=False) -> Variable:  # noqa: A001 - mirrors numpy.max
+    """Maximum over all elements or over ``axis`` (MaxLayer)."""
+    return apply(L.MaxLayer(axis, keepdims), x)
+
+
+def min(x, axis=None, keepdims=False) -> Variable:  # noqa: A001 - mirrors numpy.min
+    """Minimum over all elements or over ``axis`` (MinLayer)."""
+    return apply(L.MinLayer(axis, keepdims), x)
 
 
 def reshape(x, shape) -> Variable:

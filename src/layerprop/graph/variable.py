@@ -9,11 +9,30 @@ Variable. ``backward`` visits the nodes in reverse topological order and calls e
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ..backend import get_array_module, sum_to
 from ..display import format_array
 from .config import is_recording
+
+
+class GradientAccumulationWarning(UserWarning):
+    """``backward()`` added to gradients left by an earlier ``backward()`` (no ``cleargrad()`` between)."""
+
+
+_accumulation_warned = False  # the warning is given once per process
+
+
+def _warn_accumulation():
+    global _accumulation_warned
+    if not _accumulation_warned:
+        _accumulation_warned = True
+        warnings.warn(
+            "backward() adds to the gradients left by an earlier backward(): call cleargrad() (or "
+            "clear_grads(output)) first unless you mean to accumulate them (shown once)",
+            GradientAccumulationWarning, stacklevel=3)
 
 
 def _as_float_array(data):
@@ -70,6 +89,66 @@ class Variable:
 
     def __len__(self):
         return len(self.data)
+
+    # -- methods: thin calls of the graph functions (layerprop.graph.functions) --------------
+    def sum(self, axis=None, keepdims=False):
+        from .functions import sum as sum_
+
+        return sum_(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        from .functions import mean
+
+        return mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        from .functions import max as max_
+
+        return max_(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        from .functions import min as min_
+
+        return min_(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        """``x.reshape(2, 3)`` or ``x.reshape((2, 3))``, as in NumPy."""
+        from .functions import reshape
+
+        return reshape(self, shape[0] if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape)
+
+    def transpose(self, *axes):
+        """``x.transpose()``, ``x.transpose(1, 0, 2)`` or ``x.transpose((1, 0, 2))``, as in NumPy."""
+        from .functions import transpose
+
+        if not axes:
+            return transpose(self)
+        return transpose(self, axes[0] if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes)
+
+    def exp(self):
+        from .functions import exp
+
+        return exp(self)
+
+    def log(self):
+        from .functions import log
+
+        return log(self)
+
+    def relu(self):
+        from .functions import relu
+
+        return relu(self)
+
+    def sigmoid(self):
+        from .functions import sigmoid
+
+        return sigmoid(self)
+
+    def tanh(self):
+        from .functions import tanh
+
+        return tanh(self)
 
     def item(self):
         """The value of a one-element Variable as a Python number."""
@@ -138,6 +217,8 @@ class Variable:
             if not var.requires_grad:
                 continue
             g = grads[key]
+            if var.grad is not None:
+                _warn_accumulation()
             var.grad = g if var.grad is None else var.grad + g
 
     def cleargrad(self):

@@ -378,3 +378,51 @@ class TransposeLayer(Layer):
         if self.axes is None:
             return xp.transpose(dout)
         return xp.transpose(dout, np.argsort(self.axes))
+
+
+class MaxLayer(Layer):
+    """Maximum node (over all elements, or over ``axis``).
+
+    forward:  out = max x
+    backward: dx = dout at the element(s) that are the maximum, 0 elsewhere; k elements tied for the
+              maximum share it, dout/k each (so the gradients still add up to dout)
+    """
+
+    symbol = "max"
+    backward_rule = "dx = dout at the maximum, 0 elsewhere"
+    _reduce = "max"
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis = axis
+        self.keepdims = keepdims
+        self.x = None
+        self.x_dtype = None
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.x = xp.asarray(x)
+        self.x_dtype = input_dtype(x)
+        return getattr(xp, self._reduce)(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, dout):
+        x = self._forward_value("x")
+        xp = get_array_module(x)
+        dtype = self.x_dtype or np.float64
+        y = getattr(xp, self._reduce)(x, axis=self.axis, keepdims=True)
+        dout = xp.asarray(dout, dtype=dtype)
+        if self.axis is not None and not self.keepdims:
+            axes = (self.axis,) if np.isscalar(self.axis) else tuple(self.axis)
+            dout = xp.expand_dims(dout, tuple(sorted(a % x.ndim for a in axes)))
+        elif self.axis is None and not self.keepdims:
+            dout = dout.reshape((1,) * x.ndim)
+        winners = (x == y)
+        ties = winners.sum(axis=self.axis, keepdims=True)
+        return (dout * winners / ties).astype(dtype, copy=False)
+
+
+class MinLayer(MaxLayer):
+    """Minimum node: :class:`MaxLayer` with min (dx = dout at the minimum, shared among ties)."""
+
+    symbol = "min"
+    backward_rule = "dx = dout at the minimum, 0 elsewhere"
+    _reduce = "min"
