@@ -378,6 +378,10 @@ def test_cli_import_then_predict_and_graph(tmp_path, capsys):
     loaded = load_model(out)
     assert type(loaded.model).__name__ == "ThreeLayerNet"
     assert loaded.metadata["imported_from"]["md5"] == BOOK_FILES["ch03_sample_weight.pkl"][1]
+    html = tmp_path / "ch03.html"
+    assert main(["graph", "--model", str(out), "-o", str(html)]) == 0
+    assert "Sigmoid1" in html.read_text(encoding="utf-8") and "Affine3" in html.read_text(encoding="utf-8")
+    capsys.readouterr()
     png = pytest.importorskip("PIL.Image")
     from layerprop.datasets import load_mnist
 

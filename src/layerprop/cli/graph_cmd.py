@@ -37,6 +37,7 @@ def add_parser(subparsers):
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--example", choices=EXAMPLE_NAMES, help="one of the notes' graphs")
     source.add_argument("--expr", metavar="EXPRESSION", help='your own expression, e.g. "(a*b + c*d)*t"')
+    source.add_argument("--model", metavar="MODEL", help="a model file (layerprop train / import-book): its layers")
     p.add_argument("--set", dest="values", metavar="NAME=NUMBER", nargs="+", action="extend", default=[],
                    help="values of the expression's names, e.g. --set a=100 b=2")
     p.add_argument("-o", "--output", metavar="FILE", help="output file; its extension picks the format (default: DOT on stdout)")
@@ -80,6 +81,13 @@ def run(args) -> int:
             raise UsageError("--set goes with --expr, not with --example")
         target = viz.example(args.example)
         title = args.title or viz.examples.TITLES[args.example]
+    elif args.model is not None:
+        from .common import load_model_file
+
+        if args.values:
+            raise UsageError("--set goes with --expr, not with --model")
+        target = load_model_file(args.model).model
+        title = args.title or f"{type(target).__name__} ({args.model})"
     else:
         target = expression_target(args.expr, args.values, backward=not args.no_backward)
         title = args.title or args.expr
