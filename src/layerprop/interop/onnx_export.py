@@ -36,7 +36,6 @@ from ..errors import ExportError, missing_extra
 __all__ = ["EXPORTABLE_LAYERS", "OPSET", "export_onnx", "to_onnx"]
 
 OPSET = 17
-IR_VERSION = 8  # the IR version of opset 17: readable by ONNX Runtime ≥ 1.13 and Netron
 EXPORTABLE_LAYERS = ("Affine", "Relu", "Sigmoid", "Tanh", "Convolution", "Pooling", "AvgPooling", "Flatten",
                      "Dropout", "BatchNormalization")
 
@@ -139,24 +138,21 @@ def to_onnx(network, input_shape=None, opset: int = OPSET):
         out = layer.forward(probe, False) if getattr(layer, "has_train_mode", False) else layer.forward(probe)
         tensor = _layer_nodes(b, name, layer, tensor, probe.shape, out.shape)
         probe = out
-    outputs = [helper.make_tensor_value_info(tensor, onnx.TensorProto.FLOAT, ["N", *probe.shape[1:]])]
+    b.nodes.append(helper.make_node("Identity", [tensor], ["scores"], name="scores"))
+    output_names = ["scores"]
     loss = type(getattr(network, "last_layer", None)).__name__
-    if loss in ("SoftmaxWithLoss", "SigmoidWithLoss"):
-        b.nodes.append(helper.make_node("Identity", [tensor], ["scores"], name="scores"))
-        if loss == "SoftmaxWithLoss":
-            b.node("Softmax", ["scores"], "probabilities", "Softmax", axis=-1)
-        else:
-            b.node("Sigmoid", ["scores"], "probabilities", "SigmoidOutput")
-        outputs = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["N", *probe.shape[1:]])
-                   for n in ("scores", "probabilities")]
-    else:
-        b.nodes.append(helper.make_node("Identity", [tensor], ["scores"], name="scores"))
-        outputs = [helper.make_tensor_value_info("scores", onnx.TensorProto.FLOAT, ["N", *probe.shape[1:]])]
+    if loss == "SoftmaxWithLoss":
+        output_names.append(b.node("Softmax", ["scores"], "probabilities", "Softmax", axis=-1))
+    elif loss == "SigmoidWithLoss":
+        output_names.append(b.node("Sigmoid", ["scores"], "probabilities", "SigmoidOutput"))
+    outputs = [helper.make_tensor_value_info(n, onnx.TensorProto.FLOAT, ["N", *probe.shape[1:]]) for n in output_names]
     inputs = [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", *shape[1:]])]
     graph = helper.make_graph(b.nodes, type(network).__name__, inputs, outputs, b.initializers)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", int(opset))],
-                              producer_name="layerprop", producer_version=_version())
-    model.ir_version = IR_VERSION
+    opset_imports = [helper.make_opsetid("", int(opset))]
+    model = helper.make_model(graph, opset_imports=opset_imports, producer_name="layerprop",
+                              producer_version=_version())
+    # the oldest IR version that knows the opset (8 for opset 17), so older runtimes read the file too
+    model.ir_version = helper.find_min_ir_version_for(opset_imports)
     model.doc_string = repr(network)
     onnx.checker.check_model(model)
     return model
