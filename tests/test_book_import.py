@@ -192,6 +192,9 @@ def test_the_hand_made_array_pickle_is_valid(tmp_path):
     (b"\x80\x02}K\x01K\x02s.", "key of type int"),
     (b"\x80\x02}X\x01\x00\x00\x00WK\x02s.", "not a float array"),
     (b"\x80\x02}.extra", "follow the pickle's STOP"),
+    # BUILD may fill arrays and dtypes only: it cannot change the allowed functions or the ndarray stand-in
+    (b"\x80\x02cnumpy\ndtype\n}X\x0c\x00\x00\x00__defaults__K\x01sb.", "BUILD applied to numpy.dtype"),
+    (b"\x80\x02cnumpy\nndarray\nN}X\x01\x00\x00\x00aK\x01s\x86b.", "BUILD applied to numpy.ndarray"),
 ])
 def test_malformed_and_oversized_declarations_are_refused(tmp_path, data, expected):
     path = tmp_path / "bad.pkl"

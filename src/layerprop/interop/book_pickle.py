@@ -66,11 +66,35 @@ STACK_NEUTRAL = frozenset({"PROTO", "FRAME"}) | MEMO_OPCODES
 
 
 # --------------------------------------------------------------------------- stand-ins
+def _no_build(self, state):
+    raise UnsafePickleError(f"BUILD applied to {self!r}: only arrays and dtypes take a state")
+
+
 class _NdarrayClass:
     """Stands for ``numpy.ndarray`` inside the pickle: only ``_reconstruct`` may receive it."""
 
+    __slots__ = ()
+    __setstate__ = _no_build
+
     def __repr__(self):
         return "numpy.ndarray"
+
+
+class _StandIn:
+    """A callable that find_class returns for an allowed global; a pickle cannot change it (no BUILD)."""
+
+    __slots__ = ("function", "name")
+    __setstate__ = _no_build
+
+    def __init__(self, function, name):
+        self.function = function
+        self.name = name
+
+    def __call__(self, *args):
+        return self.function(*args)
+
+    def __repr__(self):
+        return self.name
 
 
 _NDARRAY = _NdarrayClass()
@@ -165,13 +189,13 @@ def _latin1_bytes(text, encoding):
 
 # (module, name) → the stand-in that find_class returns for it.
 ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy.core.numeric", "_frombuffer"): _frombuffer,
-    ("numpy._core.numeric", "_frombuffer"): _frombuffer,
+    ("numpy.core.multiarray", "_reconstruct"): _StandIn(_reconstruct, "numpy.core.multiarray._reconstruct"),
+    ("numpy._core.multiarray", "_reconstruct"): _StandIn(_reconstruct, "numpy._core.multiarray._reconstruct"),
+    ("numpy.core.numeric", "_frombuffer"): _StandIn(_frombuffer, "numpy.core.numeric._frombuffer"),
+    ("numpy._core.numeric", "_frombuffer"): _StandIn(_frombuffer, "numpy._core.numeric._frombuffer"),
     ("numpy", "ndarray"): _NDARRAY,
-    ("numpy", "dtype"): _dtype,
-    ("_codecs", "encode"): _latin1_bytes,
+    ("numpy", "dtype"): _StandIn(_dtype, "numpy.dtype"),
+    ("_codecs", "encode"): _StandIn(_latin1_bytes, "_codecs.encode"),
 }
 
 
