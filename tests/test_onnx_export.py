@@ -148,3 +148,17 @@ def test_float64_networks_export_as_float32():
     assert all(init.data_type == onnx.TensorProto.FLOAT for init in model.graph.initializer)
     x = np.random.default_rng(0).random((2, 6))
     np.testing.assert_allclose(_run(model, x.astype(np.float32))[0], net.predict(x), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("loss, outputs", [(L.SigmoidWithLoss, ["scores", "probabilities"]),
+                                           (L.MeanSquaredError, ["scores"])])
+def test_outputs_follow_the_loss_layer(loss, outputs):
+    rng = np.random.default_rng(4)
+    net = Sequential([L.Affine(rng.standard_normal((6, 3)).astype(np.float32), np.zeros(3, np.float32))], loss())
+    model = to_onnx(net)
+    assert [o.name for o in model.graph.output] == outputs
+    x = rng.random((4, 6)).astype(np.float32)
+    results = _run(model, x)
+    np.testing.assert_allclose(results[0], net.predict(x), rtol=1e-5, atol=1e-5)
+    if len(results) == 2:
+        np.testing.assert_allclose(results[1], 1 / (1 + np.exp(-net.predict(x))), rtol=1e-5, atol=1e-6)
