@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..errors import ShapeError
+from ..validation import in_range
 from .base import Layer
 
 
@@ -29,9 +30,7 @@ class Dropout(Layer):
     has_train_mode = True
 
     def __init__(self, dropout_ratio: float = 0.5, seed=None):
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
-        self.dropout_ratio = float(dropout_ratio)
+        self.dropout_ratio = in_range("dropout_ratio", dropout_ratio, 0.0, 1.0, owner="Dropout")
         self.mask = None
         self.rng = np.random.default_rng(seed)
 
