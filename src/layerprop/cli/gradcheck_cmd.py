@@ -1,9 +1,9 @@
-"""``layerprop gradcheck``: the book's gradient check of a network on a few MNIST samples.
+"""layerprop gradcheck: the book's gradient check of a network on a few MNIST samples.
 
 Backpropagation and numerical differentiation (central differences, h = 1e-4) compute the same
 gradients in float64; the table shows, per parameter, the book's mean absolute difference and the
 largest absolute and relative errors, and the time each method took — numerical differentiation is
-very slow, backpropagation is not (note 003). Exits with 1 when an error is above ``--tol``.
+very slow, backpropagation is not (note 003). Exits with 1 when an error is above --tol.
 """
 
 from __future__ import annotations
