@@ -152,3 +152,12 @@ def test_fuzz_assignment_raises_only_its_own_errors(text):
     except ExpressionError:
         return
     assert name.isidentifier() and math.isfinite(value)
+
+
+def test_variable_backward_with_a_wrong_seed_is_a_shape_error():
+    from layerprop.errors import ShapeError
+
+    x = Variable([1.0, 2.0])
+    y = x * 2.0
+    with pytest.raises(ShapeError, match=r"Variable.backward: grad must have the Variable's shape \(2,\), got \(3,\)"):
+        y.backward([1.0, 1.0, 1.0])
