@@ -161,3 +161,9 @@ def test_variable_backward_with_a_wrong_seed_is_a_shape_error():
     y = x * 2.0
     with pytest.raises(ShapeError, match=r"Variable.backward: grad must have the Variable's shape \(2,\), got \(3,\)"):
         y.backward([1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), "abc", None, 10**400])
+def test_build_refuses_non_finite_values_like_set_does(value):
+    with pytest.raises(ExpressionError, match="the value for 'a' must be a finite number"):
+        parse_expression("a*2").build({"a": value})

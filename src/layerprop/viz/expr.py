@@ -386,7 +386,16 @@ class Expression:
                 raise ExpressionError(
                     f"no value for {name!r}", self.column_of(name), self.text, f"give one with --set {name}=NUMBER"
                 )
-            variables[name] = Variable(float(values[name]), name=name)
+            try:
+                value = float(values[name])
+            except (TypeError, ValueError, OverflowError):
+                value = None
+            if value is None or not math.isfinite(value):
+                raise ExpressionError(
+                    f"the value for {name!r} must be a finite number, got {values[name]!r}",
+                    self.column_of(name), _shown(self.text),
+                )
+            variables[name] = Variable(value, name=name)
         result = self._build(self.tree, variables)
         if not isinstance(result, Variable) or result.creator is None:
             raise ExpressionError("nothing to draw", None, self.text, "the expression has no operation")
