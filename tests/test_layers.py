@@ -916,3 +916,21 @@ def test_note_003_apple_example():
     dapple_price, dtax = mul_tax_layer.backward(1)
     dapple, dapple_num = mul_apple_layer.backward(dapple_price)
     assert (dapple, dapple_num, dtax) == pytest.approx((2.2, 110, 200))
+
+
+def test_layer_numbers_are_checked_by_the_validation_module():
+    from layerprop.errors import ArgumentError, ArgumentTypeError
+    from layerprop.layers import BatchNormalization, Convolution, Dropout
+
+    with pytest.raises(ArgumentError, match=r"Dropout: dropout_ratio must be in \[0, 1\)"):
+        Dropout(1.0)
+    with pytest.raises(ArgumentError, match=r"BatchNormalization: momentum must be in \[0, 1\]"):
+        BatchNormalization(np.ones(2), np.zeros(2), momentum=1.5)
+    with pytest.raises(ArgumentError, match="PowLayer: exponent must be a finite number"):
+        PowLayer(float("nan"))
+    with pytest.raises(ArgumentTypeError, match="PowLayer: exponent must be a real number"):
+        PowLayer(np.ones(2))
+    with pytest.raises(ArgumentError, match="Convolution: stride must be at least 1, got 0"):
+        Convolution(np.zeros((1, 1, 2, 2)), np.zeros(1), stride=0)
+    with pytest.raises(ArgumentTypeError, match="Convolution: pad must be an integer"):
+        Convolution(np.zeros((1, 1, 2, 2)), np.zeros(1), pad=1.5)

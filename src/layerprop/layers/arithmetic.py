@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backend import get_array_module, sum_to
 from ..errors import ShapeError
+from ..validation import real
 from .base import Layer, input_dtype, typed_dout
 
 
@@ -198,8 +199,7 @@ class PowLayer(Layer):
     backward_rule = "dx = dout·c·x^(c−1)"
 
     def __init__(self, exponent):
-        if not np.isscalar(exponent):
-            raise TypeError(f"PowLayer: the exponent must be a Python number, got {type(exponent).__name__}")
+        real("exponent", exponent, owner="PowLayer")  # a finite number (kept as given: 2 draws as **2)
         self.exponent = exponent
         self.symbol = f"**{exponent}"
         self.x = None

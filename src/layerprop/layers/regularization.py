@@ -79,7 +79,7 @@ class BatchNormalization(Layer):
             )
         self.gamma = gamma
         self.beta = beta
-        self.momentum = momentum
+        self.momentum = in_range("momentum", momentum, 0.0, 1.0, owner="BatchNormalization", include_high=True)
         self.running_mean = running_mean
         self.running_var = running_var
         self.input_shape = None
