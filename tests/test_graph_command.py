@@ -141,3 +141,11 @@ def test_no_backward_draws_no_gradients_for_the_examples(capsys, example):
 def test_no_backward_for_an_expression(capsys):
     code, out, _ = run_cli(capsys, "graph", "--expr", "a*b", "--set", "a=2", "b=3", "--no-backward")
     assert code == 0 and ", gradient " not in out and "out = 6" in out
+
+
+@pytest.mark.parametrize("option, value, message", [("--tol", "nan", "--tol must be a finite number"),
+                                                    ("--tol", "-1", "--tol must be > 0"),
+                                                    ("--samples", "0", "--samples must be at least 1")])
+def test_gradcheck_numbers_are_usage_errors(capsys, option, value, message):
+    code, out, err = run_cli(capsys, "gradcheck", option, value)
+    assert code == 2 and message in err and err.count("\n") == 1

@@ -30,8 +30,13 @@ def run(args) -> int:
     from ..gradcheck import check_network
     from ..nets import MultiLayerNetExtend, TwoLayerNet
 
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, got {args.samples}")
+    from ..validation import integer, positive
+
+    try:
+        integer("--samples", args.samples, minimum=1)
+        positive("--tol", args.tol)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     hidden = parse_int_list(args.hidden, "--hidden")
     (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True)
     x, t = x_train[: args.samples].astype(np.float64), t_train[: args.samples]
