@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Affine, AvgPooling, Convolution, Dropout, Flatten, Pooling, Relu
-from ..validation import in_range, integer
 from .base import Network
 from .init import init_scale, random_source, standard_normal
 from .registry import register_network
@@ -43,15 +42,14 @@ def _conv_param(value, owner, name) -> dict:
         raise ValueError(
             f"{owner}: {name} must be a dict with the keys {', '.join(CONV_PARAM_KEYS)}, got {value!r}"
         )
-    least = {"filter_num": 1, "filter_size": 1, "pad": 0, "stride": 1}
-    return {key: integer(f"{name}['{key}']", value[key], minimum=least[key], owner=owner) for key in CONV_PARAM_KEYS}
+    return {key: int(value[key]) for key in CONV_PARAM_KEYS}
 
 
 def _input_dim(value, owner) -> tuple:
-    dims = tuple(value)
-    if len(dims) != 3:
+    dims = tuple(int(d) for d in value)
+    if len(dims) != 3 or min(dims) < 1:
         raise ValueError(f"{owner}: input_dim must be (C, H, W) with positive sizes, got {value!r}")
-    return tuple(integer(f"input_dim[{i}]", d, minimum=1, owner=owner) for i, d in enumerate(dims))
+    return dims
 
 
 @register_network
@@ -73,9 +71,6 @@ class SimpleConvNet(Network):
         owner = type(self).__name__
         input_dim = _input_dim(input_dim, owner)
         conv_param = _conv_param(conv_param, owner, "conv_param")
-        hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
-        output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        init_scale(weight_init_std, 1)  # refuses a bad weight_init_std before any layer is built
         self._config = {"input_dim": list(input_dim), "conv_param": dict(conv_param), "hidden_size": int(hidden_size),
                         "output_size": int(output_size), "weight_init_std": weight_init_std}
         rng = random_source(seed)
@@ -136,9 +131,6 @@ class DeepConvNet(Network):
         input_dim = _input_dim(input_dim, owner)
         conv_params = [_conv_param(p, owner, f"conv_param_{i}") for i, p in enumerate(
             (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6), 1)]
-        hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
-        output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        dropout_ratio = in_range("dropout_ratio", dropout_ratio, 0.0, 1.0, owner=owner)
         self._config = dict(input_dim=list(input_dim),
                             **{f"conv_param_{i}": dict(p) for i, p in enumerate(conv_params, 1)},
                             hidden_size=int(hidden_size), output_size=int(output_size),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, Tanh
-from ..validation import in_range, integer
 from .base import Network
 from .init import init_scale, random_source, standard_normal
 from .registry import register_network
@@ -35,12 +34,7 @@ class MultiLayerNetExtend(Network):
                  weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False,
                  dtype="float64", seed=None):
         super().__init__(dtype, weight_decay_lambda)
-        owner = type(self).__name__
-        input_size = integer("input_size", input_size, minimum=1, owner=owner)
-        output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        hidden = [integer(f"hidden_size_list[{i}]", h, minimum=1, owner=owner) for i, h in enumerate(hidden_size_list)]
-        dropout_ration = in_range("dropout_ration", dropout_ration, 0.0, 1.0, owner=owner)
-        init_scale(weight_init_std, 1)  # refuses a bad weight_init_std before any layer is built
+        hidden = [int(h) for h in hidden_size_list]
         self._config = dict(input_size=int(input_size), hidden_size_list=hidden, output_size=int(output_size),
                             activation=activation, weight_init_std=weight_init_std,
                             weight_decay_lambda=float(weight_decay_lambda))
