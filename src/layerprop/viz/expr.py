@@ -403,9 +403,10 @@ class Expression:
             result.name = output_name
         return result
 
-    def _build(self, tree, variables):
+    def _build(self, node, variables):
         from .. import graph as G
 
+        tree = node  # the root: the tree is walked with an explicit stack (see _fold)
         operations = {"+": G.add, "-": G.sub, "*": G.mul, "/": G.div}
 
         def combine(node, operands):
