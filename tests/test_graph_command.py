@@ -144,7 +144,7 @@ def test_no_backward_for_an_expression(capsys):
 
 
 @pytest.mark.parametrize("option, value, message", [("--tol", "nan", "--tol must be a finite number"),
-                                                    ("--tol", "-1", "--tol must be > 0"),
+                                                    ("--tol", "-1", "--tol must be >= 0"),
                                                     ("--samples", "0", "--samples must be at least 1")])
 def test_gradcheck_numbers_are_usage_errors(capsys, option, value, message):
     code, out, err = run_cli(capsys, "gradcheck", option, value)

@@ -30,11 +30,11 @@ def run(args) -> int:
     from ..gradcheck import check_network
     from ..nets import MultiLayerNetExtend, TwoLayerNet
 
-    from ..validation import integer, positive
+    from ..validation import integer, non_negative
 
     try:
         integer("--samples", args.samples, minimum=1)
-        positive("--tol", args.tol)
+        non_negative("--tol", args.tol)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     hidden = parse_int_list(args.hidden, "--hidden")
