@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from layerprop import graph as G
+from layerprop.errors import ShapeError
 from layerprop.gradcheck import check_graph, check_layer
 from layerprop.graph import Variable
 from layerprop.graph import variable as variable_module
@@ -63,6 +64,8 @@ def test_max_layer_splits_ties_and_keeps_dtype_and_input():
     assert layer.forward(x).tolist() == [3.0, 2.0]
     dx = layer.backward(np.array([1.0, 4.0], dtype=np.float32))
     assert dx.dtype == np.float32 and dx.tolist() == [[0.0, 0.5, 0.5], [4.0, 0.0, 0.0]]
+    with pytest.raises(ShapeError, match=r"MaxLayer.backward: dout must have shape \(2,\).*got \(2, 1\)"):
+        layer.backward(np.ones((2, 1), np.float32))
     whole = MinLayer()
     whole.forward(x)
     assert whole.backward(1.0).tolist() == [[0, 0, 0], [0, 1, 0]]
