@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
+
 import numpy as np
+
+from ..errors import ModelFileError
+
+# While a saved network is rebuilt (see :func:`rebuilding`): how many more parameter values the
+# constructor may still draw, or None outside a rebuild.
+_rebuild_budget: contextvars.ContextVar = contextvars.ContextVar("rebuild_budget", default=None)
 
 
 def random_source(seed=None):
@@ -14,8 +24,35 @@ def random_source(seed=None):
     return np.random if seed is None else np.random.default_rng(seed)
 
 
+@contextlib.contextmanager
+def rebuilding(max_values: int):
+    """Rebuild a saved network whose file holds ``max_values`` parameter values.
+
+    Inside this context :func:`standard_normal` draws no random numbers (the weights are
+    overwritten by the saved ones anyway) and refuses, before allocating anything, a configuration
+    that asks for more values than the file holds: a forged ``hidden_size_list: [10**9]`` then
+    costs nothing instead of gigabytes.
+    """
+    token = _rebuild_budget.set([int(max_values)])
+    try:
+        yield
+    finally:
+        _rebuild_budget.reset(token)
+
+
 def standard_normal(rng, shape, dtype):
-    """Standard-normal draws of ``shape`` as ``dtype`` from either kind of random source."""
+    """Standard-normal draws of ``shape`` as ``dtype`` from either kind of random source
+    (zeros, within a budget, while a saved network is rebuilt: see :func:`rebuilding`)."""
+    budget = _rebuild_budget.get()
+    if budget is not None:
+        count = math.prod(int(n) for n in shape)
+        if count > budget[0]:
+            raise ModelFileError(
+                f"the configuration asks for a weight array of shape {tuple(shape)} ({count} values), "
+                f"more than the {budget[0]} parameter values left in the file"
+            )
+        budget[0] -= count
+        return np.zeros(shape, dtype)
     draw = rng.randn(*shape) if rng is np.random else rng.standard_normal(shape)
     return np.asarray(draw).astype(dtype)
 

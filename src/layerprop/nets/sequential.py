@@ -37,6 +37,8 @@ def layer_spec(layer) -> dict:
 
 def layer_from_spec(spec: dict, dtype):
     """Rebuild a layer from :func:`layer_spec`'s description (parameters zero until loaded)."""
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"a saved Sequential layer must be an object such as {{\"type\": \"Relu\"}}, got {spec!r}")
     kind = spec.get("type")
     if kind not in LAYER_SPECS:
         raise ModelFileError(f"unknown layer type {kind!r} in a saved Sequential; known: {', '.join(LAYER_SPECS)}")
