@@ -19,6 +19,7 @@ from pathlib import Path
 from ..errors import ChecksumError, DownloadError
 from .atomic import atomic_write
 from ..progress import progress_bar
+from ..validation import integer, non_negative, positive
 
 _CHUNK = 1 << 16
 _USER_AGENT = "layerprop (Python urllib)"
@@ -35,21 +36,49 @@ def mirror_urls(filename: str, mirrors: Sequence[str]) -> list[str]:
     return [mirror.rstrip("/") + "/" + filename for mirror in mirrors]
 
 
-def _fetch(url: str, destination: Path, md5: str | None, timeout: float, progress: bool | None) -> None:
+class _TooLarge(OSError):
+    """The server sends (or announces) more bytes than the file can have."""
+
+
+class _DeadlineExceeded(TimeoutError):
+    """The whole transfer took longer than its deadline (a server that drips bytes)."""
+
+
+def _fetch(
+    url: str,
+    destination: Path,
+    md5: str | None,
+    timeout: float,
+    progress: bool | None,
+    deadline: float,
+    max_bytes: int | None,
+) -> None:
+    give_up_at = time.monotonic() + deadline
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if total is not None and max_bytes is not None and total > max_bytes:
+            raise _TooLarge(f"the server announces {total} bytes, but the file has at most {max_bytes}")
         hasher = hashlib.md5()
         received = 0
         with atomic_write(destination, suffix=".part") as handle:
             bar = progress_bar(total, destination.name, progress)
             try:
-                while chunk := response.read(_CHUNK):
+                # read1: whatever has arrived (at most one chunk), so the deadline is checked
+                # even when a server sends one byte at a time
+                while chunk := response.read1(_CHUNK):
+                    received += len(chunk)
+                    if max_bytes is not None and received > max_bytes:
+                        raise _TooLarge(f"the server sent more than the file's {max_bytes} bytes")
                     handle.write(chunk)
                     hasher.update(chunk)
-                    received += len(chunk)
                     bar.update(len(chunk))
+                    if time.monotonic() > give_up_at:
+                        raise _DeadlineExceeded(
+                            f"gave up after {deadline:g} s with {received} bytes received"
+                            + (f" of {total}" if total is not None else "")
+                        )
             finally:
                 bar.close()
             if total is not None and received != total:
@@ -69,6 +98,8 @@ def download_file(
     retries: int = 2,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = 600.0,
+    max_bytes: int | None = None,
     progress: bool | None = None,
 ) -> Path:
     """Download the first URL that works to ``destination`` and return its path.
@@ -76,13 +107,18 @@ def download_file(
     The URLs are tried in order. On a transient failure (connection refused or reset, timeout,
     truncated transfer, HTTP 5xx/408/429) the same URL is retried up to ``retries`` more times,
     waiting ``backoff * 2**attempt`` seconds before each retry (``backoff=0`` retries at once);
-    a checksum mismatch or a permanent HTTP error such as 404 moves on to the next URL at once.
+    a checksum mismatch, too many bytes, a transfer past its ``deadline`` or a permanent HTTP error
+    such as 404 moves on to the next URL at once.
 
     :param urls: one URL or several (mirrors of the same file); see :func:`mirror_urls`.
     :param destination: the file to create; its directory is created if needed. An existing file
         is replaced only by a complete, verified download.
     :param md5: the hex MD5 digest the downloaded bytes must have (strongly recommended).
     :param timeout: seconds to wait for the server on connecting and on each read.
+    :param deadline: seconds one attempt at one URL may take in all; a server that keeps sending
+        a byte now and then is given up after it (and, like a timeout, retried or skipped).
+    :param max_bytes: the most bytes the file can have: a server announcing or sending more is
+        cut off at once (a body without length can otherwise fill the disk).
     :param progress: show a progress bar (tqdm if installed, else text): ``True``, ``False``, or
         ``None`` for "only when stderr is a terminal".
     :raises DownloadError: every URL failed; the message lists each URL and why.
@@ -90,8 +126,12 @@ def download_file(
     url_list = [urls] if isinstance(urls, str) else list(urls)
     if not url_list:
         raise ValueError("download_file needs at least one URL")
-    if retries < 0 or backoff < 0:
-        raise ValueError(f"retries and backoff must be >= 0, got retries={retries}, backoff={backoff}")
+    retries = integer("retries", retries, minimum=0, owner="download_file")
+    backoff = non_negative("backoff", backoff, owner="download_file")
+    timeout = positive("timeout", timeout, owner="download_file")
+    deadline = positive("deadline", deadline, owner="download_file")
+    if max_bytes is not None:
+        max_bytes = integer("max_bytes", max_bytes, minimum=1, owner="download_file")
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
 
@@ -99,10 +139,10 @@ def download_file(
     for url in url_list:
         for attempt in range(retries + 1):
             try:
-                _fetch(url, destination, md5, timeout, progress)
+                _fetch(url, destination, md5, timeout, progress, deadline, max_bytes)
                 return destination
-            except ChecksumError as error:
-                failures.append(str(error))
+            except (ChecksumError, _TooLarge, _DeadlineExceeded) as error:
+                failures.append(str(error) if isinstance(error, ChecksumError) else f"{url}: {error}")
                 break
             except urllib.error.HTTPError as error:
                 failures.append(f"{url}: HTTP {error.code} {error.reason}")
@@ -116,5 +156,5 @@ def download_file(
                 time.sleep(backoff * 2**attempt)
     raise DownloadError(
         f"could not download {destination.name}: every mirror failed (expected a complete file"
-        f"{' with MD5 ' + md5.lower() if md5 else ''}):\n  " + "\n  ".join(failures)
+        f"{' with MD5 ' + md5.lower() if md5 else ''}) -- " + "; ".join(failures)
     )
