@@ -92,7 +92,8 @@ config_keys = st.sampled_from(["input_size", "hidden_size_list", "output_size", 
 
 
 @FUZZ
-@given(changes=st.dictionaries(config_keys, json_values, min_size=1, max_size=3),
+@given(changes=st.dictionaries(config_keys, odd_numbers | st.lists(odd_numbers, min_size=1, max_size=3) | json_values,
+                               min_size=1, max_size=3),
        top=st.dictionaries(st.sampled_from(["dtype", "format_version", "optimizer_config", "metadata", "arrays"]),
                            json_values, max_size=2))
 def test_model_loader_on_odd_headers(tmp_path, model_bytes, changes, top):
