@@ -332,3 +332,18 @@ def test_gz_declaring_1_5e9_items_fails_fast(tmp_path):
 def test_project_errors_are_the_builtin_kinds():
     assert issubclass(ModelFileError, ValueError) and issubclass(DataFileError, ValueError)
     assert issubclass(ModelFileError, LayerpropError) and math.isfinite(1.0)
+
+
+@pytest.mark.parametrize("field, value", [("size", 10**9), ("shape", [784, 10**9])])
+def test_forged_sequential_sizes_refused_before_allocating(tmp_path, field, value):
+    from layerprop.layers import BatchNormalization
+
+    rng = np.random.default_rng(0)
+    net = Sequential([Affine(rng.random((784, 5)), np.zeros(5)), BatchNormalization(np.ones(5), np.zeros(5))])
+    header, arrays = contents(save_model(tmp_path / "seq.npz", net))
+    layer = 1 if field == "size" else 0
+    header["model_config"]["layers"][layer][field] = value
+    path = write(tmp_path / "forged.npz", header, arrays, listed=False)
+    with pytest.raises(ModelFileError, match="parameter values") as caught:
+        load_model(path)
+    assert str(path) in str(caught.value)

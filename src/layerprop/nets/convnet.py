@@ -6,7 +6,7 @@ import numpy as np
 
 from ..layers import Affine, AvgPooling, Convolution, Dropout, Flatten, Pooling, Relu
 from .base import Network
-from .init import init_scale, random_source, standard_normal
+from .init import init_scale, parameter_array, random_source, standard_normal
 from .registry import register_network
 from .sequential import LAYER_SPECS
 
@@ -18,7 +18,8 @@ def _conv_spec(layer) -> dict:
 
 
 def _conv_from_spec(spec, dt):
-    return Convolution(np.zeros(spec["shape"], dt), np.zeros(spec["shape"][0], dt), spec["stride"], spec["pad"])
+    return Convolution(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][0], dt), spec["stride"],
+                       spec["pad"])
 
 
 def _pool_spec(layer) -> dict:
