@@ -347,3 +347,27 @@ def test_forged_sequential_sizes_refused_before_allocating(tmp_path, field, valu
     with pytest.raises(ModelFileError, match="parameter values") as caught:
         load_model(path)
     assert str(path) in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        ({"input_dim": [1, float("inf"), 28]}, "input_dim\\[1\\]"),
+        ({"input_dim": 5}, "input_dim"),
+        ({"conv_param": {"filter_num": 4, "filter_size": 0, "pad": 0, "stride": 1}}, "filter_size"),
+        ({"conv_param": {"filter_num": 4, "filter_size": 3, "pad": -1, "stride": 1}}, "pad"),
+        ({"hidden_size": -3}, "hidden_size"),
+        ({"output_size": float("nan")}, "output_size"),
+    ],
+)
+def test_bad_convnet_config_values(tmp_path, change, expected):
+    from layerprop.nets import SimpleConvNet
+
+    net = SimpleConvNet(conv_param={"filter_num": 4, "filter_size": 3, "pad": 0, "stride": 1}, hidden_size=8,
+                        dtype="float32", seed=0)
+    header, arrays = contents(save_model(tmp_path / "conv.npz", net))
+    header["model_config"].update(change)
+    path = write(tmp_path / "bad.npz", header, arrays, listed=False)
+    with pytest.raises(ModelFileError, match=expected) as caught:
+        load_model(path)
+    assert str(path) in str(caught.value)
