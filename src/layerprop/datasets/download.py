@@ -135,25 +135,27 @@ def download_file(
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
 
-    failures: list[str] = []
+    failures: list[str] = []  # one entry per URL: its last reason, and how many attempts failed
     for url in url_list:
+        reason = ""
         for attempt in range(retries + 1):
             try:
                 _fetch(url, destination, md5, timeout, progress, deadline, max_bytes)
                 return destination
             except (ChecksumError, _TooLarge, _DeadlineExceeded) as error:
-                failures.append(str(error) if isinstance(error, ChecksumError) else f"{url}: {error}")
+                reason = str(error).removeprefix(f"{url}: ")
                 break
             except urllib.error.HTTPError as error:
-                failures.append(f"{url}: HTTP {error.code} {error.reason}")
+                reason = f"HTTP {error.code} {error.reason}"
                 if error.code not in _TRANSIENT_STATUSES:
                     break
             except (OSError, http.client.HTTPException, ValueError) as error:
                 # URLError (refused, DNS, bad scheme), timeouts, resets and truncation are OSErrors.
-                reason = getattr(error, "reason", None) or error
-                failures.append(f"{url}: {type(error).__name__}: {reason}")
+                reason = f"{type(error).__name__}: {getattr(error, 'reason', None) or error}"
             if attempt < retries and backoff > 0:
                 time.sleep(backoff * 2**attempt)
+        tries = f" ({attempt + 1} attempts)" if attempt else ""
+        failures.append(f"{url}: {reason}{tries}")
     raise DownloadError(
         f"could not download {destination.name}: every mirror failed (expected a complete file"
         f"{' with MD5 ' + md5.lower() if md5 else ''}) -- " + "; ".join(failures)
