@@ -60,6 +60,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "flaky" and self.requests[(mode, name)] <= self.flaky_failures:
             self.send_error(503)
             return
+        if mode == "slowheaders":  # the status line, then a header line every 50 ms, forever
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            stop_at = time.monotonic() + 60
+            try:
+                while time.monotonic() < stop_at:
+                    self.wfile.write(b"X-Wait: a\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
         if mode in ("drip", "endless", "huge"):
             self.misbehave(mode, body)
             return
@@ -74,7 +86,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
     def misbehave(self, mode, body):
-        """drip: one byte every 50 ms; endless: no length, zeros until the client hangs up;
+        """drip: one byte every 50 ms; endless: no length, zeros until the client hangs up (at most
+        ~64 MB/s);
         huge: announce 10 GB. Each stops when the client goes away (or after 60 s)."""
         self.send_response(200)
         if mode == "drip":
@@ -95,6 +108,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 block = b"\0" * 65536
                 while time.monotonic() < stop_at:
                     self.wfile.write(block)
+                    time.sleep(0.001)  # at most ~64 MB/s, so a test's temporary file stays small
         except OSError:  # the client gave up: that is the point
             pass
         self.close_connection = True
@@ -403,3 +417,22 @@ def test_cli_offline_says_where_to_put_the_files(isolated_environment, refused_u
     err = capsys.readouterr().err.strip()
     assert code == 1 and len(err.splitlines()) == 1 and not err.endswith(":")
     assert refused_url in err and "--data-dir" in err and "dataset-fashion-mnist" in err
+
+
+def test_headers_dripping_are_given_up_after_the_deadline(server, tmp_path):
+    """The deadline covers the whole attempt: a server that never finishes its headers too."""
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError, match="gave up after 0.5 s"):
+        download_file(f"{base}/slowheaders/f.bin", tmp_path / "f.bin", deadline=0.5, timeout=5, retries=1,
+                      backoff=0, progress=False)
+    assert handler.requests[("slowheaders", "f.bin")] == 1
+    assert leftovers(tmp_path) == []
+
+
+def test_endless_body_without_cap_stops_at_the_deadline(server, tmp_path):
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError, match="gave up after 0.5 s"):
+        download_file(f"{base}/endless/f.bin", tmp_path / "f.bin", deadline=0.5, retries=0, progress=False)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()

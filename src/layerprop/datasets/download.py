@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +46,68 @@ class _DeadlineExceeded(TimeoutError):
     """The whole transfer took longer than its deadline (a server that drips bytes)."""
 
 
+class _Watchdog:
+    """Enforces a deadline on one attempt, whatever the connection is waiting for (connecting,
+    headers that arrive a byte at a time, a body): when it expires, the sockets it watches are
+    shut down, so any blocked read returns at once."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """A urllib opener whose HTTP and HTTPS connections this watchdog watches."""
+        watchdog = self
+
+        def watched(connection_class):
+            class Watched(connection_class):
+                def connect(self):
+                    super().connect()
+                    watchdog.watch(self.sock)
+
+            return Watched
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(watched(http.client.HTTPConnection), req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(watched(http.client.HTTPSConnection), req, context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler(), HTTPSHandler())
+
+
 def _fetch(
     url: str,
     destination: Path,
@@ -53,9 +117,20 @@ def _fetch(
     deadline: float,
     max_bytes: int | None,
 ) -> None:
-    give_up_at = time.monotonic() + deadline
+    with _Watchdog(deadline) as watchdog:
+        try:
+            _transfer(url, destination, md5, timeout, progress, max_bytes, watchdog)
+        except _DeadlineExceeded:
+            raise
+        except (OSError, http.client.HTTPException, ValueError):
+            if watchdog.expired:
+                raise _DeadlineExceeded(f"gave up after {deadline:g} s (the transfer's deadline)") from None
+            raise
+
+
+def _transfer(url, destination, md5, timeout, progress, max_bytes, watchdog) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    with urllib.request.urlopen(request, timeout=min(timeout, deadline)) as response:
+    with watchdog.opener().open(request, timeout=min(timeout, watchdog.seconds)) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         if total is not None and max_bytes is not None and total > max_bytes:
@@ -65,8 +140,8 @@ def _fetch(
         with atomic_write(destination, suffix=".part") as handle:
             bar = progress_bar(total, destination.name, progress)
             try:
-                # read1: whatever has arrived (at most one chunk), so the deadline is checked
-                # even when a server sends one byte at a time
+                # read1: whatever has arrived (at most one chunk), so progress and the byte cap
+                # are checked even when a server sends one byte at a time
                 while chunk := response.read1(_CHUNK):
                     received += len(chunk)
                     if max_bytes is not None and received > max_bytes:
@@ -74,13 +149,13 @@ def _fetch(
                     handle.write(chunk)
                     hasher.update(chunk)
                     bar.update(len(chunk))
-                    if time.monotonic() > give_up_at:
-                        raise _DeadlineExceeded(
-                            f"gave up after {deadline:g} s with {received} bytes received"
-                            + (f" of {total}" if total is not None else "")
-                        )
             finally:
                 bar.close()
+            if watchdog.expired:  # the body "ended" because the deadline shut the connection
+                raise _DeadlineExceeded(
+                    f"gave up after {watchdog.seconds:g} s with {received} bytes received"
+                    + (f" of {total}" if total is not None else "")
+                )
             if total is not None and received != total:
                 raise _IncompleteDownload(f"expected {total} bytes, received {received}")
             digest = hasher.hexdigest()
