@@ -190,8 +190,9 @@ def download_file(
         is replaced only by a complete, verified download.
     :param md5: the hex MD5 digest the downloaded bytes must have (strongly recommended).
     :param timeout: seconds to wait for the server on connecting and on each read.
-    :param deadline: seconds one attempt at one URL may take in all; a server that keeps sending
-        a byte now and then is given up after it (and, like a timeout, retried or skipped).
+    :param deadline: seconds one attempt at one URL may take in all (connecting, headers, body);
+        a server that keeps sending a byte now and then is given up after it, and the next URL
+        is tried.
     :param max_bytes: the most bytes the file can have: a server announcing or sending more is
         cut off at once (a body without length can otherwise fill the disk).
     :param progress: show a progress bar (tqdm if installed, else text): ``True``, ``False``, or
