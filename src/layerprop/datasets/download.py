@@ -2,7 +2,8 @@
 
 The file is streamed into a temporary ``<name>.<random>.part`` file beside the destination, its
 MD5 is checked, and only then is it renamed onto the destination. A failed, truncated or
-interrupted download, or one with the wrong checksum, leaves no file behind.
+interrupted download, or one with the wrong checksum, leaves no file behind. Each attempt has a
+deadline for the whole transfer and, where the file's size is known, a byte cap.
 """
 
 from __future__ import annotations
