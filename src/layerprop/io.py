@@ -48,8 +48,9 @@ FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
 MODEL_PREFIX = "model/"
 OPTIM_PREFIX = "optim/"
-#: The most bytes the JSON header may take.
-MAX_HEADER_BYTES = 64 << 20
+#: The most bytes the JSON header may take (a long run's history takes about a megabyte; parsing
+#: JSON costs several times its size in memory).
+MAX_HEADER_BYTES = 16 << 20
 #: The most bytes that decompressing a model file's entries may add to the file's own size: a
 #: few kilobytes of deflated zeros could otherwise claim gigabytes of memory.
 MAX_INFLATION = 256 << 20
