@@ -25,7 +25,6 @@ import json
 import math
 import os
 import tempfile
-from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -294,8 +293,11 @@ def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> tuple[tuple[
 def _check_archive(path: Any, zip_file: Any) -> None:
     """Refuse duplicate entry names and archives that would inflate to more than
     :data:`MAX_INFLATION` bytes beyond their own size, using only the zip directory."""
-    counts = Counter(info.filename for info in zip_file.infolist())
-    duplicates = sorted(name for name, count in counts.items() if count > 1)
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for info in zip_file.infolist():
+        (repeated if info.filename in seen else seen).add(info.filename)
+    duplicates = sorted(repeated)
     if duplicates:
         raise _fail(
             path,
