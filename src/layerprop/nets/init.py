@@ -8,12 +8,6 @@ import math
 
 import numpy as np
 
-from ..errors import ModelFileError
-
-# While a saved network is rebuilt (see :func:`rebuilding`): how many more parameter values the
-# constructor may still draw, or None outside a rebuild.
-_rebuild_budget: contextvars.ContextVar = contextvars.ContextVar("rebuild_budget", default=None)
-
 
 def random_source(seed=None):
     """A ``numpy.random.Generator`` for ``seed``; with ``seed=None`` the legacy global ``np.random``.
@@ -22,6 +16,11 @@ def random_source(seed=None):
     ``np.random.seed(0)`` before building a network makes it repeatable.
     """
     return np.random if seed is None else np.random.default_rng(seed)
+
+
+# While a saved network is rebuilt (see :func:`rebuilding`): how many more parameter values the
+# constructor may still draw, or None outside a rebuild.
+_rebuild_budget: contextvars.ContextVar = contextvars.ContextVar("rebuild_budget", default=None)
 
 
 def _claim(shape) -> bool:
@@ -33,6 +32,8 @@ def _claim(shape) -> bool:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     count = math.prod(int(n) for n in shape)
     if count > budget[0]:
+        from ..errors import ModelFileError  # noqa: PLC0415 - keeps this module's imports as they were
+
         raise ModelFileError(
             f"the configuration asks for a parameter array of shape {shape} ({count} values), "
             f"more than the {budget[0]} parameter values left in the file"
