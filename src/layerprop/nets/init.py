@@ -32,7 +32,7 @@ def _claim(shape) -> bool:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     count = math.prod(int(n) for n in shape)
     if count > budget[0]:
-        from ..errors import ModelFileError  # noqa: PLC0415 - keeps this module's imports as they were
+        from ..errors import ModelFileError  # noqa: PLC0415 - needed only on this error path
 
         raise ModelFileError(
             f"the configuration asks for a parameter array of shape {shape} ({count} values), "
