@@ -502,8 +502,8 @@ def _check_model_dtypes(path: Any, header: dict, arrays: Mapping[str, np.ndarray
 
 def _check_model_entries(path: Any, model: Any, arrays: Mapping[str, np.ndarray]) -> None:
     """The stored arrays must be exactly the network's parameters and buffers: no extra array,
-    and layer buffers (BatchNorm's running statistics) either all present or all absent (a
-    network saved before it ever ran forward has none)."""
+    layer buffers (BatchNorm's running statistics) of their layer's parameter shape, and either
+    all present or all absent (a network saved before it ever ran forward has none)."""
     state = model.state_dict()
     buffers = {
         f"{name}.{key}"
@@ -517,6 +517,17 @@ def _check_model_entries(path: Any, model: Any, arrays: Mapping[str, np.ndarray]
             f"arrays that the network {type(model).__name__} does not have: "
             f"{['model/' + name for name in extra]}",
         )
+    for name, layer in getattr(model, "layers", {}).items():
+        # a layer's buffers (BatchNorm's running mean and variance) have its parameters' shape
+        shapes = {tuple(array.shape) for array in getattr(layer, "params", {}).values()}
+        for key in getattr(layer, "buffers", {}):
+            stored_array = arrays.get(f"{name}.{key}")
+            if stored_array is not None and len(shapes) == 1 and stored_array.shape not in shapes:
+                raise _fail(
+                    path,
+                    f"array 'model/{name}.{key}' has shape {stored_array.shape}, but the layer {name} "
+                    f"expects {next(iter(shapes))} (the shape of its parameters)",
+                )
     stored = buffers & set(arrays)
     if stored and stored != buffers:
         missing = sorted(buffers - stored)
