@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import ArgumentError
 from ..layers import Affine, Sigmoid
+from ..validation import integer
 from .base import Network
 from .init import init_scale, random_source, standard_normal
 from .registry import register_network
@@ -33,12 +35,12 @@ class ThreeLayerNet(Network):
     def __init__(self, input_size=784, hidden_size_list=(50, 100), output_size=10, weight_init_std="xavier",
                  dtype="float64", seed=None):
         super().__init__(dtype)
-        hidden = [int(h) for h in hidden_size_list]
-        if len(hidden) != 2 or min(hidden) < 1 or int(input_size) < 1 or int(output_size) < 1:
-            raise ValueError(
-                f"ThreeLayerNet: needs positive input_size, output_size and two hidden sizes, got "
-                f"{input_size}, {list(hidden_size_list)}, {output_size}"
-            )
+        owner = type(self).__name__
+        if not isinstance(hidden_size_list, (list, tuple)) or len(hidden_size_list) != 2:
+            raise ArgumentError(f"{owner}: hidden_size_list must hold two hidden sizes, got {hidden_size_list!r}")
+        hidden = [integer(f"hidden_size_list[{i}]", h, minimum=1, owner=owner) for i, h in enumerate(hidden_size_list)]
+        input_size = integer("input_size", input_size, minimum=1, owner=owner)
+        output_size = integer("output_size", output_size, minimum=1, owner=owner)
         self._config = dict(input_size=int(input_size), hidden_size_list=hidden, output_size=int(output_size),
                             weight_init_std=weight_init_std)
         rng = random_source(seed)
