@@ -255,8 +255,9 @@ def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
     assert all(np.array_equal(tr.states[best][k], v) for k, v in net.state_dict().items())
     assert not np.array_equal(tr.states[-1]["W1"], net.params["W1"])
     assert net.accuracy(tr.x_val, tr.t_val) == pytest.approx(val[best])
-    # the best weights are saved next to the checkpoint
-    _, best_arrays, _ = read_model_file(str(tmp_path / "ck.npz") + ".best.npz")
+    # the best weights are saved next to the checkpoint, in the one file that the checkpoint names
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.npz", f"ck.npz.best-{best + 1}.npz"]
+    _, best_arrays, _ = read_model_file(str(tmp_path / "ck.npz") + f".best-{best + 1}.npz")
     assert all(np.array_equal(best_arrays[k], v) for k, v in net.state_dict().items())
 
 
