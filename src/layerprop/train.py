@@ -170,7 +170,7 @@ class Trainer:
         if not loss <= bound:  # also true for NaN
             if self._snapshot is not None:
                 self._restore_snapshot()
-                restored = f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored"
+                restored = f"the weights from before iteration {self._snapshot_iter + 1} (the last good ones) were restored"
             else:  # the first step of this run: nothing was updated yet
                 restored = "the weights were left as they were before this step"
             why = "" if not np.isfinite(loss) else (
