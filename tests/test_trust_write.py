@@ -137,16 +137,18 @@ def test_history_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
 
 
 def test_every_file_the_library_writes_goes_through_atomic_write():
-    """save_model, the plot, the cache, IDX files and downloads have no write path of their own."""
+    """save_model, the plots, drawn graphs, the cache, IDX files and downloads have no write path of their own."""
     import inspect
 
     from layerprop import io, plotting
     from layerprop.datasets import cache, download, idx
+    from layerprop.viz import rendering
 
-    for module in (io, plotting, cache, download, idx):
+    for module in (io, plotting, cache, download, idx, rendering):
         source = inspect.getsource(module)
-        assert "atomic_write" in source, module.__name__
+        assert "atomic_write" in source or "write_bytes(path" in source, module.__name__
         assert "os.replace" not in source and "NamedTemporaryFile" not in source, module.__name__
+        assert ".write_text(" not in source and "path.write_bytes(" not in source, module.__name__
 
 
 # --------------------------------------------------------------------------- kill at every event
