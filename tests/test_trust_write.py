@@ -439,6 +439,8 @@ def _set(path, value):
     (_set(["trainer", "shuffle_rng"], {"bit_generator": "nope"}), "shuffle_rng state is malformed"),
     (_set(["trainer", "stopped_early"], 0), "stopped_early is 0"),
     (lambda metadata: {"run": None}, "not a checkpoint written by 'layerprop train'"),
+    (_set(["trainer", "best_val_acc"], 0.5), "the best-weights file checkpoint.npz.best.npz that the checkpoint names"),
+    (_set(["trainer", "best_file"], "../../etc/passwd"), "best_file is '../../etc/passwd'"),
 ])
 def test_resume_from_a_crafted_checkpoint_is_one_line(driver, one_epoch_run, tmp_path, change, expected):
     """Item 7: missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""

@@ -338,7 +338,10 @@ class Trainer:
         best_state = None
         if state["best_val_acc"] is not None:
             best_name = state.get("best_file") or os.path.basename(_legacy_best_path(path))
-            _, best_state, _ = read_model_file(os.path.join(os.path.dirname(path), best_name))
+            best_path = os.path.join(os.path.dirname(path), best_name)
+            if not os.path.isfile(best_path):
+                raise ModelFileError(f"{path}: the best-weights file {best_name} that the checkpoint names is missing")
+            _, best_state, _ = read_model_file(best_path)
         try:
             self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
         except (TypeError, ValueError, KeyError) as exc:
