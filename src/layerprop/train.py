@@ -164,22 +164,8 @@ class Trainer:
         """One gradient computation and parameter update; returns the loss before the update."""
         grads = self.network.gradient(x_batch, t_batch)
         loss = float(self.network.last_loss)
-        losses = self.history["train_loss_list"]
-        reference = losses[0] if losses else loss
-        bound = self.divergence_factor * max(reference, 1.0)
-        if not loss <= bound:  # also true for NaN
-            if self._snapshot is not None:
-                self._restore_snapshot()
-                restored = f"the weights from before iteration {self._snapshot_iter + 1} (the last good ones) were restored"
-            else:  # the first step of this run: nothing was updated yet
-                restored = "the weights were left as they were before this step"
-            why = "" if not np.isfinite(loss) else (
-                f" (above {bound:.4g} = {self.divergence_factor:g} × max(first loss {reference:.4g}, 1))")
-            lr = f" than {self.base_lr:g}" if self.base_lr is not None else ""
-            raise TrainingDiverged(
-                f"the training loss became {loss:.6g}{why} at epoch {self.epoch + 1}, iteration "
-                f"{self.current_iter + 1}; {restored}. Try a smaller learning rate{lr}."
-            )
+        if not loss <= self._loss_bound(loss):  # also true for NaN
+            self._diverged(loss, self.current_iter)
         if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
             self._take_snapshot()
         if self.lr_schedule != "constant" and self.base_lr is not None:
@@ -188,6 +174,30 @@ class Trainer:
         self.optimizer.update(self.network.params, grads)
         self.current_iter += 1
         return loss
+
+    def _loss_bound(self, first_loss=None) -> float:
+        """The largest loss that is not divergence: ``divergence_factor`` × max(L₀, 1), where L₀ is the
+        first loss in the history (``first_loss`` while the history is still empty)."""
+        losses = self.history["train_loss_list"]
+        reference = losses[0] if losses else first_loss
+        return self.divergence_factor * max(reference, 1.0)
+
+    def _diverged(self, loss, iteration):
+        """Restore the last good weights and raise TrainingDiverged for ``loss`` at ``iteration`` (0-based)."""
+        if self._snapshot is not None:
+            self._restore_snapshot()
+            restored = f"the weights from before iteration {self._snapshot_iter + 1} (the last good ones) were restored"
+        else:  # the first step of this run: nothing was updated yet
+            restored = "the weights were left as they were before this step"
+        losses = self.history["train_loss_list"]
+        reference = losses[0] if losses else loss
+        why = "" if not np.isfinite(loss) else (
+            f" (above {self._loss_bound(loss):.4g} = {self.divergence_factor:g} × max(first loss {reference:.4g}, 1))")
+        lr = f" than {self.base_lr:g}" if self.base_lr is not None else ""
+        raise TrainingDiverged(
+            f"the training loss became {loss:.6g}{why} at epoch {self.epoch + 1}, iteration {iteration + 1}; "
+            f"{restored}. Try a smaller learning rate{lr}."
+        )
 
     def release_data(self):
         """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
