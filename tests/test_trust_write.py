@@ -487,7 +487,7 @@ def test_ctrl_c_at_many_moments_prints_one_line_and_exits_130(tmp_path):
     env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": SRC}
     answered = 0
     for delay in (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5):
-        proc = subprocess.Popen([sys.executable, "-m", "layerprop", "train", "--epochs", "1", "--out",
+        proc = subprocess.Popen([sys.executable, "-m", "layerprop", "train", "--epochs", "50", "--out",
                                  str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                 env=env)
         time.sleep(delay)
