@@ -166,10 +166,7 @@ def _version() -> str:
 
 def export_onnx(network, path, input_shape=None, opset: int = OPSET) -> Path:
     """Write ``network`` as an ONNX file at ``path`` (atomically); returns the path."""
-    from ..datasets.atomic import atomic_write
+    from ..atomic import write_bytes
 
     model = to_onnx(network, input_shape, opset)
-    path = Path(os.fspath(path))
-    with atomic_write(path) as handle:
-        handle.write(model.SerializeToString())
-    return path
+    return write_bytes(Path(os.fspath(path)), model.SerializeToString())
