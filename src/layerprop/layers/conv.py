@@ -25,6 +25,10 @@ No layer writes to the arrays it is given, and float32 stays float32 in both dir
 from __future__ import annotations
 
 import operator
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy
 
 from ..backend import get_array_module
 from ..errors import ShapeError
@@ -114,6 +118,73 @@ def _fold(xp, blocks, input_shape, stride, pad):
     return img
 
 
+# --------------------------------------------------------------------------- channels-last helpers
+
+#: Threads that share the big memory-bound copies of Convolution (the window copy and the fold).
+#: Work is split by sample, so every element is computed in the same order whatever this is.
+COPY_THREADS = max(1, min(2, os.cpu_count() or 1))
+_PARALLEL_MIN_BYTES = 1 << 20  # below this, starting threads costs more than it saves
+_executor = None
+
+
+def _split_by_sample(xp, n, nbytes, work):
+    """Run ``work(start, stop)`` over samples [0, n), in COPY_THREADS parts when it is worth it."""
+    global _executor
+    parts = COPY_THREADS if xp is numpy and nbytes >= _PARALLEL_MIN_BYTES else 1
+    parts = min(parts, n)
+    if parts <= 1:
+        work(0, n)
+        return
+    if _executor is None:
+        _executor = ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="layerprop-copy")
+    bounds = [n * k // parts for k in range(parts + 1)]
+    futures = [_executor.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
+    work(bounds[0], bounds[1])
+    for future in futures:
+        future.result()
+
+
+def _parallel_copy(xp, dst, src):
+    """dst[...] = src (same shapes), split by sample over threads when large."""
+    def work(start, stop):
+        xp.copyto(dst[start:stop], src[start:stop])
+
+    _split_by_sample(xp, dst.shape[0], dst.nbytes, work)
+
+
+def _valid_offsets(offset, stride, pad, out_size, in_size):
+    """For filter offset u: (first output index, count, first input index) of the outputs whose
+    input pixel i·s + u − p lies inside the image (not on the padding); count may be 0."""
+    first = max(0, -((offset - pad) // stride))  # ceil((p − u) / s), at least 0
+    last = min(out_size - 1, (in_size - 1 + pad - offset) // stride)
+    return first, max(0, last - first + 1), first * stride + offset - pad
+
+
+def _fold_channels_last(xp, blocks, input_shape, stride, pad):
+    """Adjoint of the channels-last window copy: add blocks (N, OH, OW, FH, FW, C) back onto an
+    (N, H, W, C) image — one strided add per filter offset, clipped so the padding is never written."""
+    N, OH, OW, FH, FW, C = blocks.shape
+    H, W = input_shape[2:]
+    dx = xp.zeros((N, H, W, C), dtype=blocks.dtype)
+    taps = []
+    for u in range(FH):
+        i0, rows, h0 = _valid_offsets(u, stride, pad, OH, H)
+        for v in range(FW):
+            j0, cols, w0 = _valid_offsets(v, stride, pad, OW, W)
+            if rows and cols:
+                taps.append((u, v, slice(i0, i0 + rows), slice(j0, j0 + cols),
+                             slice(h0, h0 + stride * (rows - 1) + 1, stride),
+                             slice(w0, w0 + stride * (cols - 1) + 1, stride)))
+
+    def work(start, stop):
+        n = slice(start, stop)
+        for u, v, oi, oj, hi, wj in taps:
+            dx[n, hi, wj] += blocks[n, oi, oj, u, v]
+
+    _split_by_sample(xp, N, dx.nbytes, work)
+    return dx
+
+
 # --------------------------------------------------------------------------- im2col / col2im
 
 
@@ -181,14 +252,27 @@ class Convolution(WeightBiasLayer):
               (xₚ is x padded with p zeros; OH = (H + 2p − FH)//s + 1, likewise OW)
     backward: db[f] = Σ_{n,i,j} dout[n, f, i, j]
               dW[f, c, u, v] = Σ_{n,i,j} dout[n, f, i, j] · xₚ[n, c, i·s + u, j·s + v]
-              dx = col2im(Wᵀ · dout): each output gradient is spread back, weighted by W, onto the
+              dx = col2im(dout · Wᵀ): each output gradient is spread back, weighted by W, onto the
               input window it was computed from (overlaps add up, the padding is cut off)
 
-    Implementation: the windows of x are copied once into ``col`` of shape (N, C·FH·FW, OH·OW)
-    (per sample, the transpose of :func:`im2col`'s rows), so that with ``col_W = W.reshape(FN, -1)``
-    the forward pass is one matrix product per sample, ``col_W @ col[n]``, whose result is already
-    the contiguous NCHW output; ``dW`` reuses ``col`` and ``dx`` folds ``col_Wᵀ @ dout`` back.
+    Implementation (channels-last inside, NCHW at the boundary). The layer works on the
+    (N, H, W, C) ordering of memory, in which one pixel's C channels are contiguous:
 
+    - the windows of the padded input are copied once, from a strided view, into ``col`` of shape
+      (N·OH·OW, FH·FW·C) — a buffer reused from step to step while the shapes stay the same — and
+      the forward pass is one matrix product ``col @ col_W`` with ``col_W`` (FH·FW·C, FN), whose
+      rows (n, oh, ow) are already the channels-last output; it is returned as an (N, FN, OH, OW)
+      *view* of that (N, OH, OW, FN) array, so the next layer (Relu, Pooling, another
+      Convolution) reads it without a transposing copy;
+    - ``dW`` is ``colᵀ @ dout`` (one matrix product), ``db`` a column sum, and ``dx`` is the matrix
+      product ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds (one per filter
+      offset, each over whole runs of C contiguous channels), padding cut off by clipping.
+
+    The big copies (the window copy, the fold) are split by sample over :data:`COPY_THREADS`
+    threads (NumPy releases the GIL while copying); each element is written or summed in the same
+    order whatever the thread count, so results are bit-for-bit the same.
+
+    ``col`` and ``col_W`` are kept as in the book (with the channels-last column order above).
     The layer keeps references to the very ``W`` and ``b`` arrays it was given: updating them in
     place (an optimizer step, a numerical-gradient probe) is seen by the layer. Set
     ``input_grad = False`` on a network's first layer: ``backward`` then fills ``dW`` and ``db``
@@ -196,7 +280,7 @@ class Convolution(WeightBiasLayer):
     """
 
     symbol = "Conv"
-    backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(Wᵀ·dout)"
+    backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(dout·Wᵀ)"
 
     def __init__(self, W, b, stride=1, pad=0):
         if getattr(W, "ndim", None) != 4:
@@ -220,6 +304,7 @@ class Convolution(WeightBiasLayer):
         self.dW = None
         self.db = None
         self._out_hw = None
+        self._buffers = {}  # name → array reused while shape and dtype stay the same
 
     def output_shape(self, input_shape):
         """Shape of the output for an input of shape (N, C, H, W) (checks that it fits)."""
@@ -237,44 +322,85 @@ class Convolution(WeightBiasLayer):
                 f"shape {tuple(self.W.shape)} expect {C} (x must be (N, {C}, H, W))"
             )
 
+    def _buffer(self, xp, name, shape, dtype, fill=None):
+        """A scratch array kept between steps; ``fill`` initialises it only when it is (re)allocated."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or get_array_module(buf) is not xp:
+            buf = xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
+            self._buffers[name] = buf
+        return buf
+
+    def _padded_channels_last(self, xp, x):
+        """x as an (N, H + 2p, W + 2p, C) array (a view when p = 0; else a reused zero-bordered buffer)."""
+        x_hwc = x.transpose(0, 2, 3, 1)
+        p = self.pad
+        if p == 0:
+            return x_hwc
+        N, H, W, C = x_hwc.shape
+        padded = self._buffer(xp, "padded", (N, H + 2 * p, W + 2 * p, C), x.dtype, fill=0)
+        _parallel_copy(xp, padded[:, p:p + H, p:p + W, :], x_hwc)  # the border stays 0
+        return padded
+
     def forward(self, x):
         xp = get_array_module(x, self.W)
         x = xp.asarray(x)
         _check_image_batch("Convolution", x)
         N, FN, out_h, out_w = self.output_shape(x.shape)
         _, C, FH, FW = self.W.shape
-        windows = _windows(xp, _padded(xp, x, self.pad), FH, FW, self.stride)
+        s = self.stride
+        padded = self._padded_channels_last(xp, x)
+        # (N, OH, OW, FH, FW, C): element [n, i, j, u, v, c] = xₚ[n, c, i·s + u, j·s + v]
+        windows = xp.lib.stride_tricks.sliding_window_view(padded, (FH, FW), axis=(1, 2))
+        windows = windows[:, ::s, ::s].transpose(0, 1, 2, 4, 5, 3)
+        col = self._buffer(xp, "col", (N, out_h, out_w, FH, FW, C), x.dtype)
+        _parallel_copy(xp, col, windows)  # the one copy of the windows
         self.x = x
-        self.col = windows.reshape(N, C * FH * FW, out_h * out_w)  # the one copy of the windows
-        self.col_W = self.W.reshape(FN, -1)
-        out = xp.matmul(self.col_W, self.col)  # (N, FN, OH·OW)
-        out += self.b.reshape(FN, 1)
+        self.col = col.reshape(N * out_h * out_w, FH * FW * C)
+        self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
+        out = self.col @ self.col_W  # (N·OH·OW, FN): channels-last output
+        out += self.b
         self._out_hw = (out_h, out_w)
-        return out.reshape(N, FN, out_h, out_w)
+        return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         col = self._forward_value("col")
         xp = get_array_module(dout, col)
-        N, _, P = col.shape
-        FN = self.W.shape[0]
+        N = self.x.shape[0]
+        FN, C, FH, FW = self.W.shape
         expected = (N, FN) + self._out_hw
         if getattr(dout, "shape", None) != expected:
             raise ShapeError(
                 f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
             )
-        dout3 = dout.reshape(N, FN, P)
-        self.db = dout3.sum(axis=(0, 2))
-        self.dW = xp.matmul(dout3, col.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
+        out_h, out_w = self._out_hw
+        # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
+        d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * out_h * out_w, FN)
+        self.db = d2.sum(axis=0)
+        dW = col.T @ d2  # (FH·FW·C, FN)
+        self.dW = xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1))
         if not self.input_grad:
             return None
-        col_W = self.W.reshape(FN, -1)
-        dcol = xp.matmul(col_W.T, dout3)  # (N, C·FH·FW, OH·OW)
-        _, C, FH, FW = self.W.shape
-        blocks = dcol.reshape((N, C, FH, FW) + self._out_hw)
-        return _fold(xp, blocks, self.x.shape, self.stride, self.pad)
+        dcol = self._buffer(xp, "dcol", (N * out_h * out_w, FH * FW * C), xp.result_type(d2, self.col_W))
+        xp.matmul(d2, self.col_W.T, out=dcol)
+        dx = _fold_channels_last(xp, dcol.reshape(N, out_h, out_w, FH, FW, C),
+                                 self.x.shape, self.stride, self.pad)
+        return dx.transpose(0, 3, 1, 2)
 
     def __repr__(self):
         return f"Convolution(W{tuple(self.W.shape)}, b{tuple(self.b.shape)}, stride={self.stride}, pad={self.pad})"
+
+
+def _channels_last(x):
+    """Whether an (N, C, H, W) array is laid out in memory as (N, H, W, C) (Convolution's outputs are)."""
+    return x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
+
+
+def _zeros_in_layout_of(xp, shape, dtype, like):
+    """zeros(shape) (an NCHW shape), laid out channels-last in memory when ``like`` is."""
+    if like is not None and _channels_last(like):
+        N, C, H, W = shape
+        return xp.zeros((N, H, W, C), dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.zeros(shape, dtype=dtype)
 
 
 def _axis_slices(ndim, axis, offset, stride, count):
@@ -365,7 +491,7 @@ class _PoolingBase(Layer):
 
     def _spread(self, xp, grad, shape, axis, size, selectors):
         """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape)."""
-        out = xp.zeros(shape, dtype=grad.dtype)
+        out = _zeros_in_layout_of(xp, shape, grad.dtype, self.x)
         count = grad.shape[axis]
         overlapping = self.stride < size
         for u in range(size):
