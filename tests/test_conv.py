@@ -93,6 +93,10 @@ CONV_CASES = [
     (2, 3, 4, 5, 2, 3, 3, 1, 2),
     (2, 2, 5, 6, 3, 5, 4, 2, 2),
     (1, 4, 5, 5, 2, 1, 1, 1, 0),
+    # padding larger than the filter: dx's stride-1 path crops dout instead of padding it
+    (2, 2, 4, 5, 3, 1, 1, 1, 1),
+    (2, 3, 4, 4, 2, 3, 2, 1, 3),
+    (2, 2, 6, 5, 2, 2, 2, 3, 3),
 ]
 IDS = [f"N{c[0]}C{c[1]}_{c[2]}x{c[3]}_F{c[4]}_{c[5]}x{c[6]}_s{c[7]}p{c[8]}" for c in CONV_CASES]
 

@@ -144,14 +144,6 @@ def _split_by_sample(xp, n, nbytes, work):
         future.result()
 
 
-def _parallel_copy(xp, dst, src):
-    """dst[...] = src (same shapes), split by sample over threads when large."""
-    def work(start, stop):
-        xp.copyto(dst[start:stop], src[start:stop])
-
-    _split_by_sample(xp, dst.shape[0], dst.nbytes, work)
-
-
 def _valid_offsets(offset, stride, pad, out_size, in_size):
     """For filter offset u: (first output index, count, first input index) of the outputs whose
     input pixel i·s + u − p lies inside the image (not on the padding); count may be 0."""
@@ -160,21 +152,47 @@ def _valid_offsets(offset, stride, pad, out_size, in_size):
     return first, max(0, last - first + 1), first * stride + offset - pad
 
 
+def _window_taps(shape, window, out_hw, stride, pad_h, pad_w):
+    """For each filter offset (u, v) whose outputs read some real pixel: (u, v, output rows, output
+    columns, input rows, input columns) as slices, the padding clipped off."""
+    (H, W), (FH, FW), (OH, OW) = shape, window, out_hw
+    taps = []
+    for u in range(FH):
+        i0, rows, h0 = _valid_offsets(u, stride, pad_h, OH, H)
+        for v in range(FW):
+            j0, cols, w0 = _valid_offsets(v, stride, pad_w, OW, W)
+            if rows and cols:
+                taps.append((u, v, slice(i0, i0 + rows), slice(j0, j0 + cols),
+                             slice(h0, h0 + stride * (rows - 1) + 1, stride),
+                             slice(w0, w0 + stride * (cols - 1) + 1, stride)))
+    return taps
+
+
+def _copy_windows(xp, col, x_hwc, stride, pad_h, pad_w):
+    """col[n, i, j, u, v, c] = xₚ[n, i·s + u, j·s + v, c] for every entry that is not padding.
+
+    col is (N, OH, OW, FH, FW, C), x_hwc is (N, H, W, C) (any strides); a negative pad crops.
+    One strided copy per filter offset; entries on the padding are left as they are (zero in a
+    buffer made with zeros: they are the same entries at every call for the same shapes).
+    """
+    N, OH, OW, FH, FW, _ = col.shape
+    taps = _window_taps(x_hwc.shape[1:3], (FH, FW), (OH, OW), stride, pad_h, pad_w)
+
+    def work(start, stop):
+        n = slice(start, stop)
+        for u, v, oi, oj, hi, wj in taps:
+            col[n, oi, oj, u, v] = x_hwc[n, hi, wj]
+
+    _split_by_sample(xp, N, col.nbytes, work)
+
+
 def _fold_channels_last(xp, blocks, input_shape, stride, pad):
     """Adjoint of the channels-last window copy: add blocks (N, OH, OW, FH, FW, C) back onto an
     (N, H, W, C) image — one strided add per filter offset, clipped so the padding is never written."""
     N, OH, OW, FH, FW, C = blocks.shape
     H, W = input_shape[2:]
     dx = xp.zeros((N, H, W, C), dtype=blocks.dtype)
-    taps = []
-    for u in range(FH):
-        i0, rows, h0 = _valid_offsets(u, stride, pad, OH, H)
-        for v in range(FW):
-            j0, cols, w0 = _valid_offsets(v, stride, pad, OW, W)
-            if rows and cols:
-                taps.append((u, v, slice(i0, i0 + rows), slice(j0, j0 + cols),
-                             slice(h0, h0 + stride * (rows - 1) + 1, stride),
-                             slice(w0, w0 + stride * (cols - 1) + 1, stride)))
+    taps = _window_taps((H, W), (FH, FW), (OH, OW), stride, pad, pad)
 
     def work(start, stop):
         n = slice(start, stop)
@@ -330,30 +348,16 @@ class Convolution(WeightBiasLayer):
             self._buffers[name] = buf
         return buf
 
-    def _padded_channels_last(self, xp, x):
-        """x as an (N, H + 2p, W + 2p, C) array (a view when p = 0; else a reused zero-bordered buffer)."""
-        x_hwc = x.transpose(0, 2, 3, 1)
-        p = self.pad
-        if p == 0:
-            return x_hwc
-        N, H, W, C = x_hwc.shape
-        padded = self._buffer(xp, "padded", (N, H + 2 * p, W + 2 * p, C), x.dtype, fill=0)
-        _parallel_copy(xp, padded[:, p:p + H, p:p + W, :], x_hwc)  # the border stays 0
-        return padded
-
     def forward(self, x):
         xp = get_array_module(x, self.W)
         x = xp.asarray(x)
         _check_image_batch("Convolution", x)
         N, FN, out_h, out_w = self.output_shape(x.shape)
         _, C, FH, FW = self.W.shape
-        s = self.stride
-        padded = self._padded_channels_last(xp, x)
-        # (N, OH, OW, FH, FW, C): element [n, i, j, u, v, c] = xₚ[n, c, i·s + u, j·s + v]
-        windows = xp.lib.stride_tricks.sliding_window_view(padded, (FH, FW), axis=(1, 2))
-        windows = windows[:, ::s, ::s].transpose(0, 1, 2, 4, 5, 3)
-        col = self._buffer(xp, "col", (N, out_h, out_w, FH, FW, C), x.dtype)
-        _parallel_copy(xp, col, windows)  # the one copy of the windows
+        # col[n, i, j, u, v, c] = xₚ[n, c, i·s + u, j·s + v]: the windows, copied once; the entries
+        # on the padding are zeroed when the buffer is made and never written afterwards
+        col = self._buffer(xp, "col", (N, out_h, out_w, FH, FW, C), x.dtype, fill=0)
+        _copy_windows(xp, col, x.transpose(0, 2, 3, 1), self.stride, self.pad, self.pad)
         self.x = x
         self.col = col.reshape(N * out_h * out_w, FH * FW * C)
         self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
@@ -373,13 +377,24 @@ class Convolution(WeightBiasLayer):
                 f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
             )
         out_h, out_w = self._out_hw
+        dout_hwc = dout.transpose(0, 2, 3, 1)
         # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
-        d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * out_h * out_w, FN)
-        self.db = d2.sum(axis=0)
+        d2 = xp.ascontiguousarray(dout_hwc).reshape(N * out_h * out_w, FN)
+        self.db = xp.ones(d2.shape[0], d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
         dW = col.T @ d2  # (FH·FW·C, FN)
         self.dW = xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1))
         if not self.input_grad:
             return None
+        H, W = self.x.shape[2:]
+        if self.stride == 1:
+            # dx is the convolution of dout, padded by FH − 1 − p (FW − 1 − p), with the filters
+            # flipped and their in/out channels swapped: one window copy and one matrix product
+            dcol = self._buffer(xp, "dout_col", (N, H, W, FH, FW, FN), d2.dtype, fill=0)
+            _copy_windows(xp, dcol, dout_hwc, 1, FH - 1 - self.pad, FW - 1 - self.pad)
+            W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
+            dx = dcol.reshape(N * H * W, FH * FW * FN) @ W_flipped
+            return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        # stride > 1: the gradient of every window, dout · col_Wᵀ, folded back onto the image
         dcol = self._buffer(xp, "dcol", (N * out_h * out_w, FH * FW * C), xp.result_type(d2, self.col_W))
         xp.matmul(d2, self.col_W.T, out=dcol)
         dx = _fold_channels_last(xp, dcol.reshape(N, out_h, out_w, FH, FW, C),
