@@ -152,38 +152,43 @@ def _valid_offsets(offset, stride, pad, out_size, in_size):
     return first, max(0, last - first + 1), first * stride + offset - pad
 
 
-def _window_taps(shape, window, out_hw, stride, pad_h, pad_w):
-    """For each filter offset (u, v) whose outputs read some real pixel: (u, v, output rows, output
-    columns, input rows, input columns) as slices, the padding clipped off."""
-    (H, W), (FH, FW), (OH, OW) = shape, window, out_hw
-    taps = []
-    for u in range(FH):
-        i0, rows, h0 = _valid_offsets(u, stride, pad_h, OH, H)
-        for v in range(FW):
-            j0, cols, w0 = _valid_offsets(v, stride, pad_w, OW, W)
-            if rows and cols:
-                taps.append((u, v, slice(i0, i0 + rows), slice(j0, j0 + cols),
-                             slice(h0, h0 + stride * (rows - 1) + 1, stride),
-                             slice(w0, w0 + stride * (cols - 1) + 1, stride)))
-    return taps
-
-
-def _copy_windows(xp, col, x_hwc, stride, pad_h, pad_w):
-    """col[n, i, j, u, v, c] = xₚ[n, i·s + u, j·s + v, c] for every entry that is not padding.
-
-    col is (N, OH, OW, FH, FW, C), x_hwc is (N, H, W, C) (any strides); a negative pad crops.
-    One strided copy per filter offset; entries on the padding are left as they are (zero in a
-    buffer made with zeros: they are the same entries at every call for the same shapes).
-    """
-    N, OH, OW, FH, FW, _ = col.shape
-    taps = _window_taps(x_hwc.shape[1:3], (FH, FW), (OH, OW), stride, pad_h, pad_w)
+def _padded_channels_last(xp, x_hwc, pad_h, pad_w, buffer):
+    """x_hwc (N, H, W, C) with pad_h rows and pad_w columns of zeros around each image, written
+    into the interior of ``buffer()`` (a reused array whose border is zero); a negative pad crops
+    instead. Returns x_hwc itself when both pads are 0."""
+    if pad_h < 0:
+        x_hwc = x_hwc[:, -pad_h:x_hwc.shape[1] + pad_h]
+        pad_h = 0
+    if pad_w < 0:
+        x_hwc = x_hwc[:, :, -pad_w:x_hwc.shape[2] + pad_w]
+        pad_w = 0
+    if pad_h == 0 and pad_w == 0:
+        return x_hwc
+    N, H, W, C = x_hwc.shape
+    padded = buffer((N, H + 2 * pad_h, W + 2 * pad_w, C))
+    interior = padded[:, pad_h:pad_h + H, pad_w:pad_w + W]
 
     def work(start, stop):
-        n = slice(start, stop)
-        for u, v, oi, oj, hi, wj in taps:
-            col[n, oi, oj, u, v] = x_hwc[n, hi, wj]
+        xp.copyto(interior[start:stop], x_hwc[start:stop])
 
-    _split_by_sample(xp, N, col.nbytes, work)
+    _split_by_sample(xp, N, interior.nbytes, work)
+    return padded
+
+
+def _copy_windows(xp, col, padded_hwc, stride):
+    """col[n, i, j, u, v, c] = padded[n, i·s + u, j·s + v, c]: every window, in one copy.
+
+    col is an (N, OH, OW, FH, FW, C) array or view (any strides); the source is a strided view of
+    the (already padded) (N, H, W, C) input, so nothing else is copied.
+    """
+    FH, FW = col.shape[3:5]
+    windows = xp.lib.stride_tricks.sliding_window_view(padded_hwc, (FH, FW), axis=(1, 2))
+    windows = windows[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+
+    def work(start, stop):
+        xp.copyto(col[start:stop], windows[start:stop])
+
+    _split_by_sample(xp, col.shape[0], col.nbytes, work)
 
 
 def _fold_channels_last(xp, blocks, input_shape, stride, pad):
@@ -192,7 +197,15 @@ def _fold_channels_last(xp, blocks, input_shape, stride, pad):
     N, OH, OW, FH, FW, C = blocks.shape
     H, W = input_shape[2:]
     dx = xp.zeros((N, H, W, C), dtype=blocks.dtype)
-    taps = _window_taps((H, W), (FH, FW), (OH, OW), stride, pad, pad)
+    taps = []
+    for u in range(FH):
+        i0, rows, h0 = _valid_offsets(u, stride, pad, OH, H)
+        for v in range(FW):
+            j0, cols, w0 = _valid_offsets(v, stride, pad, OW, W)
+            if rows and cols:
+                taps.append((u, v, slice(i0, i0 + rows), slice(j0, j0 + cols),
+                             slice(h0, h0 + stride * (rows - 1) + 1, stride),
+                             slice(w0, w0 + stride * (cols - 1) + 1, stride)))
 
     def work(start, stop):
         n = slice(start, stop)
@@ -276,17 +289,23 @@ class Convolution(WeightBiasLayer):
     Implementation (channels-last inside, NCHW at the boundary). The layer works on the
     (N, H, W, C) ordering of memory, in which one pixel's C channels are contiguous:
 
-    - the windows of the padded input are copied once, from a strided view, into ``col`` of shape
-      (N·OH·OW, FH·FW·C) — a buffer reused from step to step while the shapes stay the same — and
-      the forward pass is one matrix product ``col @ col_W`` with ``col_W`` (FH·FW·C, FN), whose
-      rows (n, oh, ow) are already the channels-last output; it is returned as an (N, FN, OH, OW)
-      *view* of that (N, OH, OW, FN) array, so the next layer (Relu, Pooling, another
-      Convolution) reads it without a transposing copy;
-    - ``dW`` is ``colᵀ @ dout`` (one matrix product), ``db`` a column sum, and ``dx`` is the matrix
-      product ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds (one per filter
-      offset, each over whole runs of C contiguous channels), padding cut off by clipping.
+    - the input is copied into a zero-bordered padding buffer, then its windows are copied, in
+      one copy from a strided view, into ``col`` of shape (N·OH·OW, FH·FW·C); both buffers are
+      reused from step to step while the shapes stay the same (the border is zeroed once). For an input
+      laid out channels-last the copies move runs of C contiguous channels; for an NCHW input
+      (an image batch, often C = 1) the buffer is stored transposed, (FH·FW·C, N·OH·OW), so the
+      copies move runs along image rows instead. The forward pass is one matrix product
+      ``col @ col_W`` with ``col_W`` (FH·FW·C, FN), whose rows (n, oh, ow) are already the
+      channels-last output; it is returned as an (N, FN, OH, OW) *view* of that (N, OH, OW, FN)
+      array, so the next layer (Relu, Pooling, another Convolution) reads it without a
+      transposing copy;
+    - ``dW`` is ``colᵀ @ dout`` (one matrix product), ``db`` a column sum;
+    - ``dx``, for stride 1, is itself a convolution: the windows of dout padded by FH − 1 − p
+      (cropped when p is larger) times the flipped filters — one window copy and one matrix
+      product; for a larger stride, the matrix product ``dout @ col_Wᵀ`` folded back onto the
+      image with FH·FW strided adds (one per filter offset), padding cut off by clipping.
 
-    The big copies (the window copy, the fold) are split by sample over :data:`COPY_THREADS`
+    The big copies (the window copies, the fold) are split by sample over :data:`COPY_THREADS`
     threads (NumPy releases the GIL while copying); each element is written or summed in the same
     order whatever the thread count, so results are bit-for-bit the same.
 
@@ -356,10 +375,18 @@ class Convolution(WeightBiasLayer):
         _, C, FH, FW = self.W.shape
         # col[n, i, j, u, v, c] = xₚ[n, c, i·s + u, j·s + v]: the windows, copied once; the entries
         # on the padding are zeroed when the buffer is made and never written afterwards
-        col = self._buffer(xp, "col", (N, out_h, out_w, FH, FW, C), x.dtype, fill=0)
-        _copy_windows(xp, col, x.transpose(0, 2, 3, 1), self.stride, self.pad, self.pad)
+        p = self.pad
+        padded = _padded_channels_last(xp, x.transpose(0, 2, 3, 1), p, p,
+                         lambda shape: self._buffer(xp, "padded", shape, x.dtype, fill=0))
+        if _channels_last(x):  # one pixel's channels are contiguous: copy runs of C values
+            col = self._buffer(xp, "col", (N, out_h, out_w, FH, FW, C), x.dtype)
+            _copy_windows(xp, col, padded, self.stride)
+            self.col = col.reshape(N * out_h * out_w, FH * FW * C)
+        else:  # NCHW (an image batch): copy runs along image rows into the transposed matrix
+            col_t = self._buffer(xp, "col_t", (FH, FW, C, N, out_h, out_w), x.dtype)
+            _copy_windows(xp, col_t.transpose(3, 4, 5, 0, 1, 2), padded, self.stride)
+            self.col = col_t.reshape(FH * FW * C, N * out_h * out_w).T
         self.x = x
-        self.col = col.reshape(N * out_h * out_w, FH * FW * C)
         self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
         out = self.col @ self.col_W  # (N·OH·OW, FN): channels-last output
         out += self.b
@@ -389,8 +416,11 @@ class Convolution(WeightBiasLayer):
         if self.stride == 1:
             # dx is the convolution of dout, padded by FH − 1 − p (FW − 1 − p), with the filters
             # flipped and their in/out channels swapped: one window copy and one matrix product
-            dcol = self._buffer(xp, "dout_col", (N, H, W, FH, FW, FN), d2.dtype, fill=0)
-            _copy_windows(xp, dcol, dout_hwc, 1, FH - 1 - self.pad, FW - 1 - self.pad)
+            dcol = self._buffer(xp, "dout_col", (N, H, W, FH, FW, FN), d2.dtype)
+            padded = _padded_channels_last(xp, d2.reshape(N, out_h, out_w, FN), FH - 1 - self.pad,
+                                           FW - 1 - self.pad,
+                             lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0))
+            _copy_windows(xp, dcol, padded, 1)
             W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
             dx = dcol.reshape(N * H * W, FH * FW * FN) @ W_flipped
             return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
@@ -504,6 +534,13 @@ class _PoolingBase(Layer):
             )
         return shape
 
+    def _dout_in_layout_of_x(self, xp, dout):
+        """dout laid out like x in memory (one small copy when they differ), so that every
+        elementwise step of backward runs over one memory order."""
+        if _channels_last(self.x) and not _channels_last(dout) and dout.shape[1] > 1:
+            return xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        return dout
+
     def _spread(self, xp, grad, shape, axis, size, selectors):
         """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape)."""
         out = _zeros_in_layout_of(xp, shape, grad.dtype, self.x)
@@ -603,6 +640,7 @@ class Pooling(_PoolingBase):
         self._forward_value("row_wins")
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
+        dout = self._dout_in_layout_of_x(xp, dout)
         N, C, H, W = shape
         Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
         out_h = self._out_hw[0]
@@ -640,6 +678,7 @@ class AvgPooling(_PoolingBase):
     def backward(self, dout):
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
+        dout = self._dout_in_layout_of_x(xp, dout)
         N, C, H, W = shape
         Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
         share = dout * (1.0 / (self.pool_h * self.pool_w))
