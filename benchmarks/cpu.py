@@ -113,7 +113,7 @@ class LayerpropWorker:
             info["blas"] = "threadpoolctl not installed (pip install threadpoolctl to see the BLAS kernel)"
         from layerprop.layers import conv
 
-        info["copy_threads"] = conv.COPY_THREADS
+        info["conv_chunk_bytes"] = conv.CHUNK_BYTES
         return info
 
     def machine(self):
@@ -426,6 +426,30 @@ def worker_main(kind):
 
 # =========================================================================== orchestrator
 
+PEAK_RSS_CHILD = """
+import sys
+from layerprop.cli import main
+code = main(sys.argv[1:])
+with open("/proc/self/status") as status:  # VmHWM: this process's own peak resident set size
+    peak_kb = next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
+print(f"peak_kb={peak_kb}")
+sys.exit(code)
+"""
+
+
+def peak_rss_of_training():
+    """Run a full default ``layerprop train`` in a child process: its peak RSS (MB) and wall time (s).
+
+    The child reads its own high-water mark (VmHWM, Linux), so no other process's memory counts.
+    """
+    with tempfile.TemporaryDirectory() as out:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", PEAK_RSS_CHILD, "train", "--quiet", "--seed", "0",
+                                 "--out", out], check=True, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    return int(result.stdout.rsplit("peak_kb=", 1)[1]) / 1024, seconds
+
+
 
 class Worker:
     """A worker process; ``ask`` sends one command and waits for its answer."""
@@ -481,6 +505,8 @@ def main():
     parser.add_argument("--profile", action="store_true", help="per-layer profile of the two conv nets")
     parser.add_argument("--tta", action="store_true", help="time to 99.0 %% test accuracy (minutes)")
     parser.add_argument("--tta-epochs", type=int, default=4, help="epochs of the cosine schedule (default 4)")
+    parser.add_argument("--train-memory", action="store_true",
+                        help="peak memory and wall time of a full default `layerprop train`")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between turns (default 0.2)")
     args = parser.parse_args()
     if args.worker:
@@ -565,6 +591,12 @@ def run(args, nets, workers):
                 points = ", ".join(f"{a:.2%} at {s:.0f} s" for s, a in curve)
                 verdict = f"{reached:.0f} s" if reached is not None else "not reached"
                 print(f"  {kind:<10} {verdict:>12}   (after each epoch: {points})")
+
+
+    if args.train_memory:
+        peak_mb, seconds = peak_rss_of_training()
+        print(f"\nfull default `layerprop train --seed 0` (784-50-10, 17 epochs, evaluation, saving, plot): "
+              f"peak RSS {peak_mb:.0f} MB, {seconds:.1f} s wall")
 
 
 def step_flops(nets):

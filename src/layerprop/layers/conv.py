@@ -25,10 +25,6 @@ No layer writes to the arrays it is given, and float32 stays float32 in both dir
 from __future__ import annotations
 
 import operator
-import os
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy
 
 from ..backend import get_array_module
 from ..errors import ShapeError
@@ -120,32 +116,9 @@ def _fold(xp, blocks, input_shape, stride, pad):
 
 # --------------------------------------------------------------------------- channels-last helpers
 
-#: Threads that share the big memory-bound copy of Convolution (padding the whole batch). Work is
-#: split by sample, so every element is written in the same order whatever this is.
-COPY_THREADS = max(1, min(2, os.cpu_count() or 1))
-_PARALLEL_MIN_BYTES = 1 << 20  # below this, starting threads costs more than it saves
-_executor = None
-
 #: Bytes of column matrix Convolution builds at a time: a chunk of samples whose windows fit in
 #: one core's L2 cache, so the matrix product reads them from the cache instead of from memory.
 CHUNK_BYTES = 1 << 20
-
-
-def _split_by_sample(xp, n, nbytes, work):
-    """Run ``work(start, stop)`` over samples [0, n), in COPY_THREADS parts when it is worth it."""
-    global _executor
-    parts = COPY_THREADS if xp is numpy and nbytes >= _PARALLEL_MIN_BYTES else 1
-    parts = min(parts, n)
-    if parts <= 1:
-        work(0, n)
-        return
-    if _executor is None:
-        _executor = ThreadPoolExecutor(max_workers=COPY_THREADS, thread_name_prefix="layerprop-copy")
-    bounds = [n * k // parts for k in range(parts + 1)]
-    futures = [_executor.submit(work, bounds[k], bounds[k + 1]) for k in range(1, parts)]
-    work(bounds[0], bounds[1])
-    for future in futures:
-        future.result()
 
 
 def _chunks(n, bytes_per_sample):
@@ -168,12 +141,7 @@ def _padded_channels_last(xp, x_hwc, pad_h, pad_w, buffer):
         return x_hwc
     N, H, W, C = x_hwc.shape
     padded = buffer((N, H + 2 * pad_h, W + 2 * pad_w, C))
-    interior = padded[:, pad_h:pad_h + H, pad_w:pad_w + W]
-
-    def work(start, stop):
-        xp.copyto(interior[start:stop], x_hwc[start:stop])
-
-    _split_by_sample(xp, N, interior.nbytes, work)
+    xp.copyto(padded[:, pad_h:pad_h + H, pad_w:pad_w + W], x_hwc)
     return padded
 
 
@@ -296,8 +264,9 @@ class Convolution(WeightBiasLayer):
       ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds, per chunk.
 
     Chunks are processed in order and dW is accumulated chunk by chunk in that order, so results
-    are bit-for-bit repeatable for a fixed BLAS thread count. The padding copy of the whole batch
-    is split by sample over :data:`COPY_THREADS` threads (NumPy releases the GIL while copying).
+    are bit-for-bit repeatable for a fixed BLAS thread count. (Spreading the copies over both
+    cores with Python threads was measured and dropped: on a busy machine each hand-over between
+    threads can stall for milliseconds, more than the copies take.)
 
     ``col_W`` is kept as in the book; ``col`` is not (it is rebuilt chunk by chunk). The layer
     keeps references to the very ``W`` and ``b`` arrays it was given: updating them in place (an
@@ -366,13 +335,14 @@ class Convolution(WeightBiasLayer):
         per_sample = FH * FW * max(C * out_h * out_w, FN * H * W if self.input_grad else 0)
         return _chunks(N, per_sample * self.x.dtype.itemsize)
 
-    def _columns(self, xp, start, stop, size):
-        """The (n·OH·OW, FH·FW·C) column matrix of samples [start, stop), in a reused buffer."""
+    def _columns(self, xp, windows, start, stop, size):
+        """The (n·OH·OW, FH·FW·C) column matrix of samples [start, stop) of ``windows`` (the
+        window view of the padded input), copied into a reused buffer."""
         _, C, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         n, K = stop - start, FH * FW * C
         flat = self._buffer(xp, "col", (size * out_h * out_w * K,), self._padded.dtype)[:n * out_h * out_w * K]
-        windows = _window_view(xp, self._padded[start:stop], FH, FW, self.stride)
+        windows = windows[start:stop]
         if self._channels_last:  # one pixel's channels are contiguous: copy runs of C values
             col = flat.reshape(n, out_h, out_w, FH, FW, C)
             xp.copyto(col, windows)
@@ -398,8 +368,9 @@ class Convolution(WeightBiasLayer):
         out = xp.empty((N * P, FN), dtype=xp.result_type(x.dtype, self.W.dtype))
         chunks = self._chunk_plan()
         size = chunks[0][1] - chunks[0][0] if chunks else 0
+        windows = _window_view(xp, self._padded, FH, FW, self.stride)
         for start, stop in chunks:
-            xp.matmul(self._columns(xp, start, stop, size), self.col_W, out=out[start * P:stop * P])
+            xp.matmul(self._columns(xp, windows, start, stop, size), self.col_W, out=out[start * P:stop * P])
         out += self.b
         return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
 
@@ -434,9 +405,12 @@ class Convolution(WeightBiasLayer):
                 dx = xp.zeros((N, H, W, C), dtype=dx_dtype)
         chunks = self._chunk_plan()
         size = chunks[0][1] - chunks[0][0] if chunks else 0
+        windows = _window_view(xp, self._padded, FH, FW, self.stride)
+        if dx is not None and self.stride == 1:
+            d_windows = _window_view(xp, d_padded, FH, FW, 1)
         for start, stop in chunks:
             d_chunk = d2[start * P:stop * P]
-            xp.matmul(self._columns(xp, start, stop, size).T, d_chunk, out=partial)
+            xp.matmul(self._columns(xp, windows, start, stop, size).T, d_chunk, out=partial)
             dW += partial
             if dx is None:
                 continue
@@ -444,7 +418,7 @@ class Convolution(WeightBiasLayer):
             if self.stride == 1:
                 flat = self._buffer(xp, "dout_col", (size * H * W * FH * FW * FN,), d2.dtype)
                 d_col = flat[:n * H * W * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
-                xp.copyto(d_col, _window_view(xp, d_padded[start:stop], FH, FW, 1))
+                xp.copyto(d_col, d_windows[start:stop])
                 xp.matmul(d_col.reshape(n * H * W, FH * FW * FN), W_flipped, out=dx[start * H * W:stop * H * W])
             else:
                 flat = self._buffer(xp, "dcol", (size * P * K,), dx.dtype)
