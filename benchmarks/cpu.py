@@ -498,13 +498,14 @@ def machine_line():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=9, help="alternating rounds per network (default 9)")
+    parser.add_argument("--rounds", type=int, default=9,
+                        help="alternating rounds per network (default 9; 0: no step-time table)")
     parser.add_argument("--steps", type=int, default=10, help="training steps per worker and round (default 10)")
     parser.add_argument("--nets", default=",".join(NETS), help=f"comma-separated subset of {', '.join(NETS)}")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
     parser.add_argument("--profile", action="store_true", help="per-layer profile of the two conv nets")
     parser.add_argument("--tta", action="store_true", help="time to 99.0 %% test accuracy (minutes)")
-    parser.add_argument("--tta-epochs", type=int, default=4, help="epochs of the cosine schedule (default 4)")
+    parser.add_argument("--tta-epochs", type=int, default=6, help="epochs of the cosine schedule (default 6)")
     parser.add_argument("--train-memory", action="store_true",
                         help="peak memory and wall time of a full default `layerprop train`")
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between turns (default 0.2)")
@@ -558,9 +559,12 @@ def run(args, nets, workers):
 
     flops = step_flops(nets)
     med = {key: statistics.median(v) for key, v in samples.items() if v}
+    if not med:
+        nets = []
     header = "| network | layerprop | PyTorch CPU | bare NumPy | layerprop / PyTorch (target) | layerprop / bare | layerprop GFLOP/s (of peak) |"
-    print(header)
-    print("|" + "---|" * header.count(" | ") + "---|")
+    if nets:
+        print(header)
+        print("|" + "---|" * header.count(" | ") + "---|")
     for net in nets:
         lp = med.get(("layerprop", net))
         torch_t = med.get(("PyTorch", net))
