@@ -275,22 +275,50 @@ def profile(worker, batches, name, rounds):
     rows = []
     shape = (BATCH, *net.to_config()["input_dim"])
     for key, layer in net.layers.items():
-        flops, moved, shape = layer_cost(layer, shape)
+        flops, moved, out = layer_cost(layer, shape)
         rows.append({"layer": key, "fwd": statistics.median(fwd[key]), "bwd": statistics.median(bwd[key]),
-                     "flops": flops, "bytes": moved})
+                     "flops": flops, "bytes": moved,
+                     "blas_gflops": chunk_gemm_rate(layer, out) if type(layer).__name__ == "Convolution" else None})
+        shape = out
     rows.append({"layer": "SoftmaxWithLoss", "fwd": statistics.median(fwd["SoftmaxWithLoss"]), "bwd": 0.0,
                  "flops": 0, "bytes": 0})
     return rows
 
 
+def chunk_gemm_rate(layer, out, repeats=15):
+    """GFLOP/s that NumPy's BLAS reaches on the forward matrix product of one of the convolution's
+    chunks — (chunk rows × FH·FW·C) · (FH·FW·C × FN), operands in the cache — i.e. the best this
+    layer's matrix products can do in NumPy, whatever the code around them."""
+    import numpy as np
+
+    from layerprop.layers import conv
+
+    FN, C, FH, FW = layer.W.shape
+    k = C * FH * FW
+    rows_per_sample = out[2] * out[3]
+    samples = max(1, conv.CHUNK_BYTES // (4 * k * rows_per_sample))
+    rng = np.random.default_rng(0)
+    a = rng.random((samples * rows_per_sample, k), dtype=np.float32)
+    b = rng.random((k, FN), dtype=np.float32)
+    c = np.empty((a.shape[0], FN), np.float32)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        np.matmul(a, b, out=c)
+        best = min(best, time.perf_counter() - start)
+    return 2 * a.shape[0] * k * FN / best / 1e9
+
+
 def layer_cost(layer, shape):
-    """(FLOPs of forward + backward, bytes the NumPy implementation moves, output shape), float32.
+    """(FLOPs of forward + backward, bytes moved through memory, output shape), float32.
 
     FLOPs count the matrix products (2 per multiply-add): forward, dW and — except for a first layer
-    that skips it — dx. Bytes count each full-array pass of the implementation once: for a
-    convolution, writing and reading the column matrix (N·OH·OW × FH·FW·C) forward, and the same for
-    its gradient backward, plus reading/writing input, output and gradients; for elementwise layers
-    and pooling, reading the input and writing the output (and the same backward).
+    that skips it — dx. Bytes count each pass over a whole array once. For a convolution the column
+    matrices are built chunk by chunk in the cache and do not count; what does: reading x and
+    writing its padded copy, reading that copy again for the windows (forward, and again for dW),
+    writing the output and adding the bias; backward reading dout, padding it and reading the
+    padded copy for dx's windows, writing dx. For elementwise layers and pooling: reading the input
+    and writing the output, and the same backward.
     """
     import numpy as np
 
@@ -302,9 +330,10 @@ def layer_cost(layer, shape):
         rows = out[0] * out[2] * out[3]
         k = C * FH * FW
         passes = 3 if layer.input_grad else 2
-        col = 4 * rows * k
-        moved = (n_in + 2 * col + 2 * n_out) + (2 * n_out + col) + ((2 * col + 2 * n_in) if layer.input_grad else 0)
-        return passes * 2 * rows * k * FN, moved, out
+        padded = 4 * out[0] * C * (shape[2] + 2 * layer.pad) * (shape[3] + 2 * layer.pad)
+        forward = n_in + padded + padded + 3 * n_out
+        backward = n_out + padded + ((n_out + 3 * n_out + n_in) if layer.input_grad else 0)
+        return passes * 2 * rows * k * FN, forward + backward, out
     if kind == "Affine":
         fan_in, fan_out = layer.W.shape
         out = (shape[0], fan_out)
@@ -621,10 +650,11 @@ def step_flops(nets):
 
 
 def print_profile(net, rows, peak, bandwidth):
-    print(f"\nlayerprop per layer, {TITLES[net]} (median ms; floor = max(FLOPs / {peak:.0f} GFLOP/s, "
-          f"bytes / {bandwidth:.1f} GB/s))")
-    print("| layer | forward | backward | GFLOP | MB moved | floor | time / floor |")
-    print("|---|---|---|---|---|---|---|")
+    print(f"\nlayerprop per layer, {TITLES[net]} (median ms). floor = max(FLOPs / {peak:.0f} GFLOP/s, "
+          f"bytes / {bandwidth:.1f} GB/s); BLAS at this shape = the GFLOP/s NumPy's matmul reaches on one "
+          "chunk's product (cache-resident), and the time all the layer's FLOPs take at that rate")
+    print("| layer | forward | backward | GFLOP | MB moved | floor | time / floor | BLAS at this shape |")
+    print("|---|---|---|---|---|---|---|---|")
     total = floor_total = 0.0
     for row in rows:
         seconds = row["fwd"] + row["bwd"]
@@ -632,9 +662,11 @@ def print_profile(net, rows, peak, bandwidth):
         total += seconds
         floor_total += floor
         ratio = f"{seconds / floor:.1f}" if floor else "–"
+        rate = row.get("blas_gflops")
+        blas = f"{rate:.0f} GFLOP/s → {row['flops'] / (rate * 1e9) * 1e3:.2f} ms" if rate else "–"
         print(f"| {row['layer']} | {row['fwd'] * 1e3:.2f} | {row['bwd'] * 1e3:.2f} | {row['flops'] / 1e9:.3f} | "
-              f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} |")
-    print(f"| total | | {total * 1e3:.1f} (sum) | | | {floor_total * 1e3:.1f} | {total / floor_total:.1f} |")
+              f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} | {blas} |")
+    print(f"| total | | {total * 1e3:.1f} (sum) | | | {floor_total * 1e3:.1f} | {total / floor_total:.1f} | |")
 
 
 if __name__ == "__main__":
