@@ -116,9 +116,10 @@ def _fold(xp, blocks, input_shape, stride, pad):
 
 # --------------------------------------------------------------------------- channels-last helpers
 
-#: Bytes of column matrix Convolution builds at a time: a chunk of samples whose windows fit in
-#: one core's L2 cache, so the matrix product reads them from the cache instead of from memory.
-CHUNK_BYTES = 1 << 20
+#: Bytes of column matrix Convolution builds at a time: a chunk of samples whose windows stay in
+#: the L2 caches (2 MB per core here), so the matrix product reads them from the cache instead of
+#: from memory; 0.5–2 MB measured alike on one thread, and larger chunks mean fewer BLAS calls.
+CHUNK_BYTES = 1 << 21
 
 
 def _chunks(n, bytes_per_sample):
