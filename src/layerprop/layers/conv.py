@@ -118,8 +118,8 @@ def _fold(xp, blocks, input_shape, stride, pad):
 
 #: Bytes of column matrix Convolution builds at a time: a chunk of samples whose windows stay in
 #: the L2 caches (2 MB per core here), so the matrix product reads them from the cache instead of
-#: from memory; 0.5–2 MB measured alike on one thread, and larger chunks mean fewer BLAS calls.
-CHUNK_BYTES = 1 << 21
+#: from memory; 4–8 MB measured best with two BLAS threads (fewer, larger BLAS calls).
+CHUNK_BYTES = 1 << 22
 
 
 def _chunks(n, bytes_per_sample):
@@ -257,11 +257,11 @@ class Convolution(WeightBiasLayer):
       whole: it is built for a chunk of samples at a time (about :data:`CHUNK_BYTES`, so that it
       stays in the cache), by one copy from a strided view of the padded input into a buffer
       reused from chunk to chunk and step to step, and consumed at once by the matrix product.
-      Backward builds each chunk again (a copy from the cache-friendly padded input is cheaper
-      than keeping tens of MB and reading them back from memory) and adds colᵀ @ dout to dW.
     - ``dx``, for stride 1, is itself a convolution: the windows of dout padded by FH − 1 − p
       (cropped when p is larger) times the flipped filters with in/out channels swapped — a
-      window copy and a matrix product per chunk, no scatter. For a larger stride it is
+      window copy and a matrix product per chunk, no scatter — and dW is computed from the same
+      windows of dout (xᵀ @ windows), so backward copies windows once. For a larger stride (or a
+      first layer, which needs no dx) dW is colᵀ @ dout with col rebuilt per chunk, and dx is
       ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds, per chunk.
 
     Chunks are processed in order and dW is accumulated chunk by chunk in that order, so results
@@ -390,47 +390,70 @@ class Convolution(WeightBiasLayer):
         # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
         d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * P, FN)
         self.db = xp.ones(N * P, d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
+        if self.input_grad and self.stride == 1:
+            dW, dx = self._backward_as_convolution(xp, d2)
+        else:
+            dW, dx = self._backward_with_columns(xp, d2)
+        self.dW = dW
+        return None if dx is None else dx.transpose(0, 3, 1, 2)
+
+    def _backward_as_convolution(self, xp, d2):
+        """Stride 1: dx is the convolution of dout, padded by FH − 1 − p (cropped when p is larger),
+        with the filters flipped and their in/out channels swapped, and dW comes from the very same
+        windows of dout: dW[f, c, FH−1−u', FW−1−v'] = Σ x[n, c, h, w] · dout_window[n, h, w, u', v', f].
+        One window copy and two matrix products per chunk; no column matrix of x."""
+        N, C, H, W = self.x.shape
+        FN, _, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        d_padded = _padded_channels_last(
+            xp, d2.reshape(N, out_h, out_w, FN), FH - 1 - self.pad, FW - 1 - self.pad,
+            lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0))
+        d_windows = _window_view(xp, d_padded, FH, FW, 1)  # (N, H, W, FH, FW, FN)
+        W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
+        x_hwc = self.x.transpose(0, 2, 3, 1)
+        dx = xp.empty((N * H * W, C), dtype=xp.result_type(d2.dtype, self.W.dtype))
+        dW_flipped = xp.zeros((C, FH * FW * FN), dtype=xp.result_type(self.x.dtype, d2.dtype))
+        partial = xp.empty_like(dW_flipped)
+        chunks = self._chunk_plan()
+        size = chunks[0][1] - chunks[0][0] if chunks else 0
+        rows = H * W
+        for start, stop in chunks:
+            n = stop - start
+            flat = self._buffer(xp, "dout_col", (size * rows * FH * FW * FN,), d2.dtype)
+            d_col = flat[:n * rows * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
+            xp.copyto(d_col, d_windows[start:stop])
+            d_col = d_col.reshape(n * rows, FH * FW * FN)
+            xp.matmul(x_hwc[start:stop].reshape(n * rows, C).T, d_col, out=partial)
+            dW_flipped += partial
+            xp.matmul(d_col, W_flipped, out=dx[start * rows:stop * rows])
+        dW = dW_flipped.reshape(C, FH, FW, FN)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
+        return xp.ascontiguousarray(dW), dx.reshape(N, H, W, C)
+
+    def _backward_with_columns(self, xp, d2):
+        """dW = colᵀ @ dout with the column matrix of x rebuilt chunk by chunk; dx (stride > 1) is
+        dout @ col_Wᵀ folded back onto the image; no dx at all when ``input_grad`` is False."""
+        N, C, H, W = self.x.shape
+        FN, _, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        P, K = out_h * out_w, FH * FW * C
         dW = xp.zeros((K, FN), dtype=xp.result_type(self._padded.dtype, d2.dtype))
         partial = xp.empty_like(dW)
-        dx = None
-        if self.input_grad:
-            dx_dtype = xp.result_type(d2.dtype, self.W.dtype)
-            if self.stride == 1:
-                # dx = the windows of dout, padded by FH − 1 − p, times the flipped filters
-                d_padded = _padded_channels_last(
-                    xp, d2.reshape(N, out_h, out_w, FN), FH - 1 - self.pad, FW - 1 - self.pad,
-                    lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0))
-                W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
-                dx = xp.empty((N * H * W, C), dtype=dx_dtype)
-            else:
-                dx = xp.zeros((N, H, W, C), dtype=dx_dtype)
+        dx = xp.zeros((N, H, W, C), dtype=xp.result_type(d2.dtype, self.W.dtype)) if self.input_grad else None
         chunks = self._chunk_plan()
         size = chunks[0][1] - chunks[0][0] if chunks else 0
         windows = _window_view(xp, self._padded, FH, FW, self.stride)
-        if dx is not None and self.stride == 1:
-            d_windows = _window_view(xp, d_padded, FH, FW, 1)
         for start, stop in chunks:
             d_chunk = d2[start * P:stop * P]
             xp.matmul(self._columns(xp, windows, start, stop, size).T, d_chunk, out=partial)
             dW += partial
-            if dx is None:
-                continue
-            n = stop - start
-            if self.stride == 1:
-                flat = self._buffer(xp, "dout_col", (size * H * W * FH * FW * FN,), d2.dtype)
-                d_col = flat[:n * H * W * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
-                xp.copyto(d_col, d_windows[start:stop])
-                xp.matmul(d_col.reshape(n * H * W, FH * FW * FN), W_flipped, out=dx[start * H * W:stop * H * W])
-            else:
+            if dx is not None:
+                n = stop - start
                 flat = self._buffer(xp, "dcol", (size * P * K,), dx.dtype)
                 d_col = flat[:n * P * K].reshape(n * P, K)
                 xp.matmul(d_chunk, self.col_W.T, out=d_col)
                 _fold_channels_last(xp, d_col.reshape(n, out_h, out_w, FH, FW, C), dx[start:stop],
                                     self.stride, self.pad)
-        self.dW = xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1))
-        if dx is None:
-            return None
-        return dx.reshape(N, H, W, C).transpose(0, 3, 1, 2)
+        return xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1)), dx
 
     def __repr__(self):
         return f"Convolution(W{tuple(self.W.shape)}, b{tuple(self.b.shape)}, stride={self.stride}, pad={self.pad})"
