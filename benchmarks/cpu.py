@@ -8,8 +8,9 @@ What it measures (batch 100, float32, real MNIST batches; one training step = gr
 - layerprop's achieved GFLOP/s and its fraction of this machine's float32 matrix-product peak, and
   the machine's copy bandwidth, both measured in the same run;
 - ``--profile``: layerprop's forward and backward time of every layer of the two convolutional
-  networks, next to each layer's FLOPs and bytes moved, and the floor these give
-  (max(FLOPs / peak, bytes / bandwidth));
+  networks, next to each layer's FLOPs and bytes moved, the floor these give
+  (max(FLOPs / peak, bytes / bandwidth)), and for each convolution the rate NumPy's matmul reaches
+  at the shape of its products (what bounds it in NumPy);
 - ``--tta``: wall time until the MNIST test accuracy first reaches 99.0 % — SimpleConvNet, Adam
   (lr 0.003, ε = 1e-7) with a cosine decay over ``--tta-epochs`` epochs, batch 100, the same initial
   weights and the same shuffles in both frameworks; training time only (the test-set evaluation
@@ -22,6 +23,7 @@ of steps in every worker, the order rotating from round to round, with a pause b
 that no worker's idle threads compete with the next one. Medians over the rounds are reported.
 
 Run:  python benchmarks/cpu.py [--rounds 9] [--steps 10] [--profile] [--tta] [--train-memory]
+(``--rounds 0 --tta``: the time to accuracy alone)
 (PyTorch as the reference: ``pip install torch==2.13.0``; layerprop from this checkout:
 ``PYTHONPATH=src``). This is a benchmark, not a test: it asserts nothing, it prints the table the
 README shows.
