@@ -425,6 +425,11 @@ def test_convolution_in_chunks_of_one_sample_matches_one_chunk(case, layout, mon
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
     report = check_layer(conv, x)
     assert report.max_rel_error < TOL, str(report)
+    conv.input_grad = False  # dW from the column matrix, rebuilt chunk by chunk (the last one reused)
+    conv.forward(x)
+    assert conv.backward(dout) is None
+    np.testing.assert_allclose(conv.dW, whole[2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.db, whole[3], rtol=1e-12, atol=1e-12)
 
 
 def test_convolution_output_is_channels_last_and_buffers_are_reused():

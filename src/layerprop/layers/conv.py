@@ -253,10 +253,11 @@ class Convolution(WeightBiasLayer):
       convolution finds each pixel's channels contiguous and copies its windows in runs of C
       values. An NCHW input (an image batch, often C = 1) is copied in runs along image rows
       into a transposed column buffer instead.
-    - The column matrix ``col`` (N·OH·OW, FH·FW·C) of the (zero-padded) input is never built
-      whole: it is built for a chunk of samples at a time (about :data:`CHUNK_BYTES`, so that it
-      stays in the cache), by one copy from a strided view of the padded input into a buffer
-      reused from chunk to chunk and step to step, and consumed at once by the matrix product.
+    - The column matrix ``col`` (N·OH·OW, FH·FW·C) of the (zero-padded) input is built for a
+      chunk of samples at a time (about :data:`CHUNK_BYTES`, so that it stays in the cache), by
+      one copy from a strided view of the padded input into a buffer reused from chunk to chunk
+      and step to step, and consumed at once by the matrix product (a column matrix of at most
+      2·CHUNK_BYTES is built whole, and backward reuses whatever chunk the buffer still holds).
     - ``dx``, for stride 1, is itself a convolution: the windows of dout padded by FH − 1 − p
       (cropped when p is larger) times the flipped filters with in/out channels swapped — a
       window copy and a matrix product per chunk, no scatter — and dW is computed from the same
@@ -264,7 +265,7 @@ class Convolution(WeightBiasLayer):
       first layer, which needs no dx) dW is colᵀ @ dout with col rebuilt per chunk, and dx is
       ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds, per chunk.
 
-    Chunks are processed in order and dW is accumulated chunk by chunk in that order, so results
+    Chunks are processed in a fixed order and dW is accumulated chunk by chunk in that order, so results
     are bit-for-bit repeatable for a fixed BLAS thread count. (Spreading the copies over both
     cores with Python threads was measured and dropped: on a busy machine each hand-over between
     threads can stall for milliseconds, more than the copies take.)
@@ -302,6 +303,7 @@ class Convolution(WeightBiasLayer):
         self.db = None
         self._out_hw = None
         self._padded = None  # the padded channels-last input of the last forward
+        self._columns_of = None  # (start, stop): the samples whose columns the "col" buffer holds
         self._buffers = {}  # name → array reused while shape and dtype stay the same
 
     def output_shape(self, input_shape):
@@ -334,22 +336,30 @@ class Convolution(WeightBiasLayer):
         FN, C, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         per_sample = FH * FW * max(C * out_h * out_w, FN * H * W if self.input_grad else 0)
-        return _chunks(N, per_sample * self.x.dtype.itemsize)
+        per_sample *= self.x.dtype.itemsize
+        if N * per_sample <= 2 * CHUNK_BYTES:  # small enough to build whole, and keep for backward
+            return [(0, N)]
+        return _chunks(N, per_sample)
 
     def _columns(self, xp, windows, start, stop, size):
         """The (n·OH·OW, FH·FW·C) column matrix of samples [start, stop) of ``windows`` (the
-        window view of the padded input), copied into a reused buffer."""
+        window view of the padded input), copied into a reused buffer — unless the buffer already
+        holds exactly these columns of this forward pass (the last chunk forward built)."""
         _, C, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         n, K = stop - start, FH * FW * C
         flat = self._buffer(xp, "col", (size * out_h * out_w * K,), self._padded.dtype)[:n * out_h * out_w * K]
+        ready = self._columns_of == (start, stop)
+        self._columns_of = (start, stop)
         windows = windows[start:stop]
         if self._channels_last:  # one pixel's channels are contiguous: copy runs of C values
             col = flat.reshape(n, out_h, out_w, FH, FW, C)
-            xp.copyto(col, windows)
+            if not ready:
+                xp.copyto(col, windows)
             return col.reshape(n * out_h * out_w, K)
         col_t = flat.reshape(FH, FW, C, n, out_h, out_w)  # runs along image rows, stored transposed
-        xp.copyto(col_t.transpose(3, 4, 5, 0, 1, 2), windows)
+        if not ready:
+            xp.copyto(col_t.transpose(3, 4, 5, 0, 1, 2), windows)
         return col_t.reshape(K, n * out_h * out_w).T
 
     def forward(self, x):
@@ -362,6 +372,7 @@ class Convolution(WeightBiasLayer):
         self.x = x
         self._out_hw = (out_h, out_w)
         self._channels_last = _channels_last(x)
+        self._columns_of = None  # which samples' columns the "col" buffer holds
         self._padded = _padded_channels_last(xp, x.transpose(0, 2, 3, 1), p, p,
                                              lambda shape: self._buffer(xp, "padded", shape, x.dtype, fill=0))
         self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
@@ -442,7 +453,7 @@ class Convolution(WeightBiasLayer):
         chunks = self._chunk_plan()
         size = chunks[0][1] - chunks[0][0] if chunks else 0
         windows = _window_view(xp, self._padded, FH, FW, self.stride)
-        for start, stop in chunks:
+        for start, stop in reversed(chunks):  # the last chunk forward built is still in the buffer
             d_chunk = d2[start * P:stop * P]
             xp.matmul(self._columns(xp, windows, start, stop, size).T, d_chunk, out=partial)
             dW += partial
