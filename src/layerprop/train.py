@@ -16,7 +16,11 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
   an uninterrupted run;
 - ``lr_schedule``: 'constant' (the book's) or 'cosine' (the learning rate decays from its initial
   value to 0 over the run, which settles the weights and gains a few tenths of a percent);
-- a progress bar (tqdm when installed) unless ``verbose=False``.
+- a progress bar (tqdm when installed) unless ``verbose=False``;
+- ``communicator``: data-parallel training over several processes
+  (:class:`~layerprop.distributed.MPICommunicator`); ``mini_batch_size`` stays the global batch,
+  each rank computes its slice, and only rank 0 prints and writes checkpoints
+  (:mod:`layerprop.distributed`).
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import time
 
 import numpy as np
 
+from .distributed import SingleProcess, check_batch_size, training_fingerprint
 from .errors import LabelError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
 from .progress import progress_bar
@@ -59,8 +64,9 @@ class Trainer:
                  evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
                  validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
                  checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None,
-                 lr_schedule: str = "constant", log=None):
+                 lr_schedule: str = "constant", log=None, communicator=None):
         self.network = network
+        self.communicator = communicator if communicator is not None else SingleProcess()
         self.epochs = int(epochs)
         self.batch_size = int(mini_batch_size)
         if self.epochs < 0 or self.batch_size < 1:
@@ -74,7 +80,7 @@ class Trainer:
         self.base_lr = getattr(self.optimizer, "lr", None)
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self.train_acc_samples = train_acc_samples
-        self.verbose = verbose
+        self.verbose = verbose and self.communicator.is_root
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_path = checkpoint_path
@@ -111,6 +117,9 @@ class Trainer:
         self.stopped_early = False
         self._snapshot = None
         self.checkpointed_epoch = None  # the epoch the last checkpoint written or read holds
+        if self.communicator.size > 1:
+            check_batch_size(self.batch_size, self.communicator.size)
+            self.communicator.check_agreement("the training run", training_fingerprint(self))
 
     # the book's attribute names
     @property
@@ -139,10 +148,13 @@ class Trainer:
         return x, t
 
     # -- one step ----------------------------------------------------------------------------
-    def train_step(self, x_batch, t_batch) -> float:
-        """One gradient computation and parameter update; returns the loss before the update."""
-        grads = self.network.gradient(x_batch, t_batch)
-        loss = float(self.network.last_loss)
+    def train_step(self, x_batch, t_batch, share: float = 1.0) -> float:
+        """One gradient computation and parameter update; returns the loss before the update.
+
+        In data-parallel training the batch is this rank's slice and ``share`` its fraction of the
+        global batch; the gradient and loss are those of the global batch.
+        """
+        grads, loss = self.communicator.gradient(self.network, x_batch, t_batch, share)
         if not np.isfinite(loss):
             if self._snapshot is not None:
                 self._restore_snapshot()
@@ -185,7 +197,7 @@ class Trainer:
         limit = self.evaluate_sample_num_per_epoch
         if limit:
             x, t = x[:limit], t[:limit]
-        return float(self.network.accuracy(x, t))
+        return self.communicator.accuracy(self.network, x, t)
 
     # -- the loop ----------------------------------------------------------------------------
     def train(self) -> dict:
@@ -199,15 +211,15 @@ class Trainer:
     def train_epoch(self):
         """One pass over the training data in a fresh random order, then evaluation and checkpoint."""
         start = time.perf_counter()
-        self.network.reseed([self.seed, 2, self.epoch])
+        self.network.reseed(self.communicator.dropout_seed([self.seed, 2, self.epoch]))
         order = self._shuffle_rng.permutation(self.train_size)
         bar = progress_bar(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}",
                            enabled=None if self.verbose else False, unit="it")
         losses = self.history["train_loss_list"]
         try:
             for i in range(self.iter_per_epoch):
-                batch = order[i * self.batch_size:(i + 1) * self.batch_size]
-                loss = self.train_step(self.x_train[batch], self.t_train[batch])
+                batch, share = self.communicator.shard(order[i * self.batch_size:(i + 1) * self.batch_size])
+                loss = self.train_step(self.x_train[batch], self.t_train[batch], share)
                 losses.append(loss)
                 bar.update(1)
                 if i % 50 == 0:
@@ -226,7 +238,7 @@ class Trainer:
             self.history["test_acc_list"].append(test_acc)
             line += f"  test acc {test_acc:.4f}"
         if self.x_val is not None:
-            val_acc = float(self.network.accuracy(self.x_val, self.t_val))
+            val_acc = self.communicator.accuracy(self.network, self.x_val, self.t_val)
             self.history["val_acc_list"].append(val_acc)
             line += f"  val acc {val_acc:.4f}"
             self._early_stopping(val_acc)
@@ -272,6 +284,9 @@ class Trainer:
         """
         from .io import save_model
 
+        if not self.communicator.is_root:  # rank 0 alone writes; every rank holds the same state
+            self.checkpointed_epoch = self.epoch
+            return
         meta = {**self.checkpoint_metadata, **(metadata or {}), "trainer": self.trainer_state()}
         save_model(path, self.network, optimizer=self.optimizer, history=self.history, metadata=meta)
         self.checkpointed_epoch = self.epoch
