@@ -66,6 +66,11 @@ def add_parser(subparsers):
     p.add_argument("--resume", default=None, metavar="DIR_OR_CHECKPOINT",
                    help="continue an interrupted run from its folder or checkpoint file")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the processes started by mpiexec (needs layerprop[dist]); "
+                        "--batch-size stays the global batch, rank 0 prints and writes the files")
+    p.add_argument("--overlap", action="store_true",
+                   help="with --distributed: reduce each layer's gradients while backward continues")
     p.set_defaults(func=run)
 
 
@@ -84,6 +89,8 @@ def _validate(args):
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
     if args.weight_decay < 0:
         raise UsageError(f"--weight-decay must be ≥ 0, got {args.weight_decay}")
+    if args.overlap and not args.distributed:
+        raise UsageError("--overlap needs --distributed (it overlaps the gradient allreduce with backward)")
 
 
 def build_network(settings: dict):
@@ -150,7 +157,7 @@ def _resume_settings(args):
     return settings, os.path.dirname(os.path.abspath(checkpoint)), checkpoint
 
 
-def _make_trainer(network, settings, checkpoint, verbose, log):
+def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None):
     """Load the data set and build the Trainer (the data lives only as long as the trainer holds it)."""
     from ..train import Trainer
 
@@ -162,12 +169,23 @@ def _make_trainer(network, settings, checkpoint, verbose, log):
         lr_schedule=settings.get("lr_schedule", "constant"),
         seed=settings["seed"], validation_split=settings["validation_split"],
         early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
-        checkpoint_metadata={"run": settings}, log=log,
+        checkpoint_metadata={"run": settings}, log=log, communicator=communicator,
         train_acc_samples=None if settings["model"] == "mlp" else 10000,  # a conv net's forward pass is costly
     )
 
 
 def run(args) -> int:
+    from ..distributed import SingleProcess, mpi_communicator
+    from ..errors import TrainingDiverged
+
+    if not args.distributed:
+        return _train(args, SingleProcess())
+    comm = mpi_communicator(overlap=args.overlap)  # every failure below stops every rank, named
+    with comm.fail_together(collective=(UsageError, TrainingDiverged)):
+        return _train(args, comm)
+
+
+def _train(args, comm) -> int:
     from ..errors import TrainingDiverged
     from ..io import save_model
 
@@ -176,13 +194,19 @@ def run(args) -> int:
         settings, out_dir, checkpoint = _resume_settings(args)
     else:
         settings = _settings_from_args(args)
-        out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+        if args.seed is None:  # every rank trains with rank 0's random seed
+            settings["seed"] = int(comm.broadcast_text(str(settings["seed"])))
+        out_dir = comm.broadcast_text(args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
         checkpoint = os.path.join(out_dir, CHECKPOINT)
-    os.makedirs(out_dir, exist_ok=True)
-    say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
+    if comm.is_root:  # rank 0 alone writes files
+        os.makedirs(out_dir, exist_ok=True)
+    say = (lambda text: None) if args.quiet or not comm.is_root else (lambda text: print(text, flush=True))
 
     network = build_network(settings)
-    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say)
+    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
+    if comm.size > 1:
+        say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
+            f"each computes its slice of every global batch of {settings['batch_size']}")
     metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
         trainer.load_checkpoint(checkpoint)
@@ -196,9 +220,12 @@ def run(args) -> int:
     try:
         history = trainer.train()
     except TrainingDiverged as exc:
-        save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
+        if comm.is_root:
+            save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
         raise TrainingDiverged(f"{exc} The last good weights are in {model_path}.") from None
     except KeyboardInterrupt:
+        if not comm.is_root:
+            return 130
         if trainer.checkpointed_epoch:
             print(f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
                   f"Continue with:  layerprop train --resume {out_dir}", file=sys.stderr)
@@ -207,6 +234,8 @@ def run(args) -> int:
         return 130
 
     trainer.release_data()  # the data sets are not needed for saving and plotting: free their memory
+    if not comm.is_root:
+        return 0
     test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)
