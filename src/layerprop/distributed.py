@@ -121,9 +121,9 @@ class Communicator:
             return
         mine = json.dumps(facts, sort_keys=True, default=str)
         texts = self.allgather_text(mine)
-        reference = json.loads(texts[0])
+        reference = _flatten(json.loads(texts[0]))
         for rank, text in enumerate(texts[1:], start=1):
-            theirs = json.loads(text)
+            theirs = _flatten(json.loads(text))
             for key in sorted(set(reference) | set(theirs)):
                 if reference.get(key) != theirs.get(key):
                     raise DistributedError(
@@ -414,6 +414,17 @@ def limit_blas_threads(ranks_on_this_machine: int):
 
 def _program() -> str:
     return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "layerprop"
+
+
+def _flatten(facts: dict, prefix: str = "") -> dict:
+    """{'a': {'b': 1}} → {'a.b': 1}, so that a disagreement names the innermost fact."""
+    flat = {}
+    for key, value in facts.items():
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def _short(value, limit: int = 80) -> str:

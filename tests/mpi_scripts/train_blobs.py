@@ -1,7 +1,8 @@
 """Train a small network on synthetic blobs under ``mpiexec`` (or alone); rank 0 writes the results.
 
 Used by tests/test_distributed.py:  train_blobs.py OUT.npz [--overlap] [--weight-decay L] [--kind K]
-[--batch B] [--epochs E] [--fail-rank R --fail-iter I] [--single] [--checkpoint PATH] [--resume]
+[--batch B] [--epochs E] [--seed S] [--fail-rank R --fail-iter I] [--single] [--checkpoint PATH] [--resume]
+[--stop-after E]. Every rank also writes its own final state to OUT.rank<r>.npz.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def main():
     p.add_argument("--optimizer", default="adam")
     p.add_argument("--batch", type=int, default=50)
     p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--seed", type=int, default=7)
     p.add_argument("--n-train", type=int, default=1003)
     p.add_argument("--dtype", default="float64")
     p.add_argument("--fail-rank", type=int, default=None)
@@ -64,12 +66,13 @@ def main():
 
             net.gradient = failing_gradient
         trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch,
-                          optimizer=args.optimizer, optimizer_param={"lr": 0.01}, verbose=False, seed=7,
+                          optimizer=args.optimizer, optimizer_param={"lr": 0.01}, verbose=False, seed=args.seed,
                           lr_schedule="cosine", checkpoint_path=args.checkpoint, communicator=comm)
         if args.resume:
             trainer.load_checkpoint(args.checkpoint)
         while trainer.epoch < trainer.epochs and (args.stop_after is None or trainer.epoch < args.stop_after):
             trainer.train_epoch()
+        np.savez(f"{args.out}.rank{comm.rank}.npz", **net.state_dict())
         if comm.is_root:
             np.savez(args.out, **net.state_dict())
             with open(args.out + ".json", "w") as f:
