@@ -177,7 +177,7 @@ def reference(tmp_path_factory):
 
 
 @pytest.mark.parametrize("n,transport,overlap", [
-    (2, "sm", False), (3, "sm", False), (4, "sm", False), (3, "sm", True), (2, "tcp", False), (3, "tcp", True),
+    (1, "sm", False), (2, "sm", False), (3, "sm", False), (4, "sm", False), (3, "sm", True), (2, "tcp", False), (3, "tcp", True),
 ])
 def test_same_weights_as_one_process_after_an_epoch(needs_mpi, reference, tmp_path, n, transport, overlap):
     # 1003 samples in batches of 50: 20 full batches and one of 3, so 3 ranks get uneven slices
