@@ -204,6 +204,8 @@ def _train(args, comm) -> int:
 
     network = build_network(settings)
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
+    if args.distributed and comm.size == 1:
+        say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
     if comm.size > 1:
         say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
             f"each computes its slice of every global batch of {settings['batch_size']}")
