@@ -34,7 +34,8 @@ data set and one allreduce adds the counts, which gives exactly the single-proce
 
 With ``overlap=True`` the gradient of each layer is reduced by a non-blocking allreduce
 (``Iallreduce``) started as soon as backward leaves that layer, while backward continues into the
-earlier layers; the step waits for all of them at the end.
+earlier layers; the step waits for all of them at the end. Gradients on a GPU are packed on the
+device and reduced through one host buffer (blocking; MPI need not be CUDA-aware).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ import time
 
 import numpy as np
 
+from .backend import get_array_module
 from .errors import ArgumentError, DistributedError, missing_extra
 
 __all__ = ["Communicator", "SingleProcess", "MPICommunicator", "mpi_communicator", "shard_bounds",
@@ -193,7 +195,10 @@ class _Layout:
                 offset += int(value.size)
         self.loss_index = offset
         self.size = offset + 1
-        self.array = np.zeros(self.size, dtype=network.dtype)
+        xp = get_array_module(*network.params.values())
+        self.array = xp.zeros(self.size, dtype=network.dtype)  # where the parameters live (CPU or GPU)
+        # GPU gradients go through host memory: MPI without CUDA support cannot read device memory
+        self.host = None if xp is np else np.empty(self.size, dtype=network.dtype)
         self.signature = self._signature(network)
 
     @staticmethod
@@ -275,23 +280,23 @@ class MPICommunicator(Communicator):
             layout = self._layout_for(network)
             layout.array[:] = 0
             waited = time.perf_counter()
-            if self.overlap:
+            if self.overlap and layout.host is None:
                 segments = [(start, stop) for _, _, start, stop in layout.layers] + [(layout.grad_size, layout.size)]
                 MPI.Request.Waitall([self.comm.Iallreduce(MPI.IN_PLACE, layout.array[start:stop], op=MPI.SUM)
                                      for start, stop in segments])
             else:
-                self.comm.Allreduce(MPI.IN_PLACE, layout.array, op=MPI.SUM)
+                self._allreduce(layout)
             self.allreduce_seconds += time.perf_counter() - waited
-        elif not self.overlap:
+        elif not self.overlap or get_array_module(*network.params.values()) is not np:
             network.gradient(x, t)
             layout = self._layout_for(network)
             for layer, entries, _, _ in layout.layers:
                 layout.pack_layer(layer, entries, share)
             layout.pack_tail(float(network.last_loss), share)
             waited = time.perf_counter()
-            self.comm.Allreduce(MPI.IN_PLACE, layout.array, op=MPI.SUM)
+            self._allreduce(layout)
             self.allreduce_seconds += time.perf_counter() - waited
-        else:
+        else:  # overlap (CPU arrays)
             layout = self._layout if self._layout is not None and self._layout.network is network else None
             requests, pending = [], {}
             if layout is not None:
@@ -326,6 +331,16 @@ class MPICommunicator(Communicator):
         grads, loss = layout.unpack()
         network.last_loss = loss
         return grads, loss
+
+    def _allreduce(self, layout):
+        """Sum ``layout.array`` over the ranks in place (through host memory for GPU arrays)."""
+        MPI = self.MPI
+        if layout.host is None:
+            self.comm.Allreduce(MPI.IN_PLACE, layout.array, op=MPI.SUM)
+        else:
+            layout.array.get(out=layout.host)
+            self.comm.Allreduce(MPI.IN_PLACE, layout.host, op=MPI.SUM)
+            layout.array.set(layout.host)
 
     # -- reductions --------------------------------------------------------------------------
     def allreduce_sum(self, values):
@@ -455,7 +470,7 @@ def _digest(*arrays) -> str:
         if array is None:
             h.update(b"none")
             continue
-        array = np.ascontiguousarray(array)
+        array = np.ascontiguousarray(array.get() if get_array_module(array) is not np else array)
         h.update(f"{array.dtype.str}{array.shape}".encode())
         h.update(memoryview(array).cast("B"))
     return h.hexdigest()
