@@ -331,3 +331,22 @@ def test_cli_two_ranks_print_and_write_once_and_match_one_process(needs_mpi, tmp
     assert {"model.npz", "history.json", "checkpoint.npz"} <= set(files)
     accuracy = [json.loads((tmp_path / d / "history.json").read_text())["test_acc_list"][-1] for d in ("one", "two")]
     assert abs(accuracy[0] - accuracy[1]) <= 0.001
+
+
+def test_cli_resumes_a_single_process_run_on_three_ranks(needs_mpi, tmp_path):
+    args = ["train", "--seed", "0", "--epochs", "1", "--hidden", "20", "--quiet", "--out", str(tmp_path)]
+    assert run_bounded([sys.executable, "-m", "layerprop", *args]).returncode == 0
+    result = mpiexec(3, "train", "--distributed", "--resume", str(tmp_path), "--epochs", "2",
+                     program=(sys.executable, "-m", "layerprop"))
+    assert result.returncode == 0, result.stderr[-3000:]
+    history = json.loads((tmp_path / "history.json").read_text())
+    assert len(history["test_acc_list"]) == 2 and history["test_acc_list"][-1] > 0.9
+
+
+def test_cli_diverged_training_stops_every_rank_with_one_message(needs_mpi, tmp_path):
+    result = mpiexec(2, "train", "--distributed", "--lr", "1e30", "--epochs", "1", "--hidden", "10", "--seed", "1",
+                     "--out", str(tmp_path), program=(sys.executable, "-m", "layerprop"))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("layerprop train: error:")]
+    assert len(errors) == 1 and "loss became" in errors[0], result.stderr
+    assert (tmp_path / "model.npz").exists()  # rank 0 kept the last good weights
