@@ -389,14 +389,14 @@ class MPICommunicator(Communicator):
         except SystemExit as exc:
             if exc.code in (0, None):
                 raise
-            self._abort(f"exited with status {exc.code}", exc.code if isinstance(exc.code, int) else 1)
+            self._abort(program, f"exited with status {exc.code}", exc.code if isinstance(exc.code, int) else 1)
         except BaseException as exc:  # noqa: BLE001 - every failure must stop the other ranks
             cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-            self._abort(cause, 130 if isinstance(exc, KeyboardInterrupt) else 1)
+            self._abort(program, cause, 130 if isinstance(exc, KeyboardInterrupt) else 1)
 
-    def _abort(self, cause: str, code: int):
+    def _abort(self, program: str, cause: str, code: int):
         first_line = cause.splitlines()[0] if cause else "failed"
-        print(f"{_program()}: rank {self.rank} of {self.size} failed: {first_line} — stopping every rank",
+        print(f"{program}: rank {self.rank} of {self.size} failed: {first_line} — stopping every rank",
               file=sys.stderr, flush=True)
         sys.stdout.flush()
         self.comm.Abort(code)
@@ -425,10 +425,6 @@ def limit_blas_threads(ranks_on_this_machine: int):
     threads = max(1, cores // ranks_on_this_machine)
     threadpool_limits(limits=threads, user_api="blas")
     return threads
-
-
-def _program() -> str:
-    return os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "layerprop"
 
 
 def _flatten(facts: dict, prefix: str = "") -> dict:

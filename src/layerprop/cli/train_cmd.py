@@ -181,7 +181,7 @@ def run(args) -> int:
     if not args.distributed:
         return _train(args, SingleProcess())
     comm = mpi_communicator(overlap=args.overlap)  # every failure below stops every rank, named
-    with comm.fail_together(collective=(UsageError, TrainingDiverged)):
+    with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
         return _train(args, comm)
 
 
