@@ -121,7 +121,7 @@ def _validate(args):
         raise UsageError(str(exc)) from None
     if args.patience is not None and not args.validation_split and not args.resume:
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
-    if args.overlap and not args.distributed:
+    if getattr(args, "overlap", False) and not getattr(args, "distributed", False):
         raise UsageError("--overlap needs --distributed (it overlaps the gradient allreduce with backward)")
 
 
@@ -323,22 +323,16 @@ def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None
     )
 
 
-def run(args) -> int:
-    from ..distributed import SingleProcess, mpi_communicator
-    from ..errors import TrainingDiverged
-
-    if not args.distributed:
-        return _train(args, SingleProcess())
-    comm = mpi_communicator(overlap=args.overlap)  # every failure below stops every rank, named
-    with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
-        return _train(args, comm)
-
-
-def _train(args, comm) -> int:
+def run(args, comm=None) -> int:
     from ..atomic import remove_leftover_temporaries, write_bytes
+    from ..distributed import SingleProcess
     from ..errors import TrainingDiverged
     from ..io import save_model
 
+    if comm is None:
+        if getattr(args, "distributed", False):
+            return _run_distributed(args)
+        comm = SingleProcess()
     _validate(args)
     if args.resume:
         settings, out_dir, checkpoint = _resume_settings(args)
@@ -355,7 +349,7 @@ def _train(args, comm) -> int:
 
     network = build_network(settings)
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
-    if args.distributed and comm.size == 1:
+    if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
     if comm.size > 1:
         say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
@@ -398,6 +392,16 @@ def _train(args, comm) -> int:
     print(f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
           f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}")
     return 0
+
+
+def _run_distributed(args) -> int:
+    """``run`` on every rank that mpiexec started; any failure on one rank stops them all, named."""
+    from ..distributed import mpi_communicator
+    from ..errors import TrainingDiverged
+
+    comm = mpi_communicator(overlap=args.overlap)
+    with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
+        return run(args, comm)
 
 
 def _plot(history, path, settings, say):
