@@ -11,3 +11,8 @@ from . import layers  # noqa: E402
 from .layers import *  # noqa: E402,F401,F403
 
 __all__ = ["__version__", "layers", *layers.__all__]
+
+import sys as _sys  # noqa: E402
+
+if "IPython" in _sys.modules:  # in a notebook: let Variables and networks draw themselves
+    from . import viz as _viz  # noqa: E402,F401

@@ -51,11 +51,11 @@ class _BinaryLayer(Layer):
 class MulLayer(_BinaryLayer):
     """Multiplication node.
 
-    forward:  out = x · y
-    backward: dx = dout · y,  dy = dout · x   (the inputs swap places)
+    In backward the inputs swap places.
     """
 
     symbol = "×"
+    forward_rule = "out = x · y"
     backward_rule = "dx = dout·y, dy = dout·x"
 
     def forward(self, x, y):
@@ -72,11 +72,11 @@ class MulLayer(_BinaryLayer):
 class AddLayer(_BinaryLayer):
     """Addition node.
 
-    forward:  out = x + y
-    backward: dx = dout,  dy = dout   (passed on unchanged)
+    The gradient is passed on unchanged.
     """
 
     symbol = "+"
+    forward_rule = "out = x + y"
     backward_rule = "dx = dout, dy = dout"
 
     def forward(self, x, y):
@@ -91,13 +91,10 @@ class AddLayer(_BinaryLayer):
 
 
 class SubLayer(_BinaryLayer):
-    """Subtraction node.
-
-    forward:  out = x − y
-    backward: dx = dout,  dy = −dout
-    """
+    """Subtraction node."""
 
     symbol = "−"
+    forward_rule = "out = x − y"
     backward_rule = "dx = dout, dy = −dout"
 
     def forward(self, x, y):
@@ -114,11 +111,11 @@ class SubLayer(_BinaryLayer):
 class DivLayer(_BinaryLayer):
     """Division node (the notes' '/' node is the case x = 1).
 
-    forward:  out = x / y
-    backward: dx = dout / y,  dy = −dout · x / y²   (for 1/y: −dout · out²)
+    (for 1/y: −dout · out²)
     """
 
     symbol = "/"
+    forward_rule = "out = x / y"
     backward_rule = "dx = dout/y, dy = −dout·x/y²"
 
     def forward(self, x, y):
@@ -135,11 +132,11 @@ class DivLayer(_BinaryLayer):
 class MatMulLayer(_BinaryLayer):
     """Matrix-product node.
 
-    forward:  out = x @ y            (x: (N, D), y: (D, M))
-    backward: dx = dout @ yᵀ,  dy = xᵀ @ dout
+    (x: (N, D), y: (D, M))
     """
 
     symbol = "@"
+    forward_rule = "out = x @ y"
     backward_rule = "dx = dout·yᵀ, dy = xᵀ·dout"
 
     def forward(self, x, y):
@@ -165,11 +162,10 @@ class MatMulLayer(_BinaryLayer):
 class NegLayer(Layer):
     """Negation node.
 
-    forward:  out = −x
-    backward: dx = −dout
     """
 
     symbol = "−x"
+    forward_rule = "out = −x"
     backward_rule = "dx = −dout"
 
     def __init__(self):
@@ -187,11 +183,10 @@ class NegLayer(Layer):
 class PowLayer(Layer):
     """Power node with a constant exponent c.
 
-    forward:  out = x ** c
-    backward: dx = dout · c · x ** (c − 1)
     """
 
     symbol = "**"
+    forward_rule = "out = x ** c"
     backward_rule = "dx = dout·c·x^(c−1)"
 
     def __init__(self, exponent):
@@ -217,11 +212,10 @@ class PowLayer(Layer):
 class ExpLayer(Layer):
     """Exponential node.
 
-    forward:  out = exp(x)
-    backward: dx = dout · exp(x) = dout · out
     """
 
     symbol = "exp"
+    forward_rule = "out = exp(x)"
     backward_rule = "dx = dout·exp(x)"
 
     def __init__(self):
@@ -239,11 +233,10 @@ class ExpLayer(Layer):
 class LogLayer(Layer):
     """Natural-logarithm node.
 
-    forward:  out = log(x)
-    backward: dx = dout / x
     """
 
     symbol = "log"
+    forward_rule = "out = log(x)"
     backward_rule = "dx = dout/x"
 
     def __init__(self):
@@ -261,12 +254,13 @@ class LogLayer(Layer):
 class SumLayer(Layer):
     """Sum node (over all elements, or over ``axis``).
 
-    forward:  out = Σ x
-    backward: dx = dout broadcast back to x's shape
     """
 
     symbol = "sum"
+    forward_rule = "out = Σ x"
     backward_rule = "dx = dout copied to every summed element"
+    forward_rule_ko = "out = Σ x"
+    backward_rule_ko = "dx = dout을 더한 모든 원소에 복사"
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
@@ -295,12 +289,12 @@ class SumLayer(Layer):
 class MeanLayer(SumLayer):
     """Mean node.
 
-    forward:  out = (1/n) Σ x
-    backward: dx = dout / n at every averaged element
     """
 
     symbol = "mean"
+    forward_rule = "out = (1/n) Σ x"
     backward_rule = "dx = dout/n at every averaged element"
+    backward_rule_ko = "dx = 평균 낸 모든 원소에 dout/n"
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -317,12 +311,13 @@ class MeanLayer(SumLayer):
 class ReshapeLayer(Layer):
     """Reshape node.
 
-    forward:  out = x reshaped to ``shape``
-    backward: dx = dout reshaped back to x's shape
     """
 
     symbol = "reshape"
+    forward_rule = "out = x reshaped to ``shape``"
     backward_rule = "dx = dout reshaped to x's shape"
+    forward_rule_ko = "out = x를 shape 모양으로 바꿈"
+    backward_rule_ko = "dx = dout을 x의 모양으로 되돌림"
 
     def __init__(self, shape):
         self.shape = tuple(shape) if not np.isscalar(shape) else (shape,)
@@ -350,12 +345,12 @@ class ReshapeLayer(Layer):
 class TransposeLayer(Layer):
     """Transpose node.
 
-    forward:  out = xᵀ (or the axes permuted by ``axes``)
-    backward: dx = doutᵀ (the inverse permutation)
     """
 
     symbol = "T"
+    forward_rule = "out = xᵀ (or the axes permuted by ``axes``)"
     backward_rule = "dx = doutᵀ"
+    forward_rule_ko = "out = xᵀ (또는 axes 순서로 축을 바꿈)"
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)

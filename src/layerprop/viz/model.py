@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,8 +44,8 @@ class DrawnNode:
               as W1), 'constant' (a value that receives no gradient) or 'output' (where an output
               edge ends)
     ``label`` what is written in it: the layer's ``symbol``, the input's name, the constant's value
-    ``layer`` the layer object (op nodes); ``rule`` its ``backward_rule``; ``forward_rule`` the
-              ``forward:`` line of its docstring
+    ``layer`` the layer object (op nodes); ``rule`` and ``forward_rule`` its class's
+              ``backward_rule`` and ``forward_rule``
     ``cluster`` index into :attr:`GraphModel.clusters`, or ``None``
     """
 
@@ -121,15 +120,16 @@ class GraphModel:
         return [e for e in self.edges if e.name == name]
 
 
-def forward_rule_of(layer) -> str:
-    """The ``forward:`` line of a layer's docstring (e.g. ``out = x · y``), or ''."""
-    doc = type(layer).__doc__ or ""
-    for line in doc.splitlines():
-        line = line.strip()
-        if line.lower().startswith("forward:"):
-            text = line.split(":", 1)[1].strip()
-            return re.split(r"\s{3,}", text)[0]  # drop the shape notes set off by wide spaces
-    return ""
+def forward_rule_of(layer, language: str = "en") -> str:
+    """A layer's forward rule (e.g. ``out = x · y``), from its class attributes; '' if it has none."""
+    rules = getattr(layer, "rules", None)
+    return rules(language)[0] if rules else ""
+
+
+def backward_rule_of(layer, language: str = "en") -> str:
+    """A layer's backward rule (e.g. ``dx = dout·y, dy = dout·x``); '' if it has none."""
+    rules = getattr(layer, "rules", None)
+    return rules(language)[1] if rules else ""
 
 
 def _roles(node) -> list:
@@ -215,7 +215,7 @@ class _Builder:
                 gnode.label,
                 layer=layer,
                 layer_name=type(layer).__name__,
-                rule=getattr(layer, "backward_rule", ""),
+                rule=backward_rule_of(layer),
                 forward_rule=forward_rule_of(layer),
                 step=len(self.op_ids),
             )
@@ -351,8 +351,10 @@ def _record_network(net, x=None, t=None):
         dtype = getattr(net, "dtype", weights.dtype)
         x = np.random.default_rng(0).standard_normal((2, weights.shape[0])).astype(dtype)
     names = {}
-    for key, (layer, layer_key) in getattr(net, "_param_sources", {}).items():
-        names[(id(layer), layer_key)] = key
+    listing = net.parameters_by_layer() if hasattr(net, "parameters_by_layer") else []
+    for _, layer, keys in listing:
+        for layer_key, key in keys.items():
+            names[(id(layer), layer_key)] = key
     if layers and hasattr(layers[0][1], "input_grad"):
         layers[0][1].input_grad = True  # show dx at the input too (training skips it)
     h = Variable(np.asarray(x), name="x")
