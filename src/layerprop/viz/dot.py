@@ -5,6 +5,8 @@ Each edge carries its forward value (blue) above the line and, after backward, i
 (red) below it — drawn as a small label node that the edge passes through (see :func:`edge_label`). Operations are circles (``×``, ``+``, ``exp``) or rounded boxes (``Affine``,
 ``SoftmaxWithLoss``); named inputs are plain labels, a network's parameters small shaded boxes,
 constants small grey nodes showing their value. Several outputs given as a dict become clusters.
+A value used more than once is labelled with the sum that forms its gradient
+(``x.grad = 2 + 2 + 3 = 7``, see :meth:`~layerprop.viz.model.GraphModel.branch_sums`).
 
 Turn the text into a picture with ``dot -Tsvg graph.dot -o graph.svg`` or with
 :func:`layerprop.viz.render`.
@@ -90,7 +92,7 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
     model = build_model(target, title=title, **options)
     lines = [
         "digraph computational_graph {",
-        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25];',
+        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25, forcelabels=true];',
         f'  node [fontname="{FONT}"];',
         f'  edge [fontname="{FONT}", fontsize=12, arrowsize=0.7, color="{EDGE_COLOR}"];',
     ]
@@ -106,8 +108,12 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
         lines.append(f'  labelloc="t"; label=<{"<br/>".join(heading)}>;')
     cluster_of = {node.id: node.cluster for node in model.nodes}
     blocks = {}  # cluster (or None) → lines of the nodes declared in it
+    sums = {branch.node: branch.text for branch in model.branch_sums()}
     for node in model.nodes:
-        blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(_node_attributes(node))}];")
+        attrs = _node_attributes(node)
+        if node.id in sums:  # the notes' branch node: the gradient is the sum of the uses' shares
+            attrs["xlabel"] = f'<<font color="{GRAD_COLOR}" point-size="11">{html_escape(sums[node.id])}</font>>'
+        blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(attrs)}];")
     edge_lines = []
     for edge in model.edges:
         tip = edge.name or edge.role

@@ -85,6 +85,26 @@ class DrawnEdge:
 
 
 @dataclass
+class BranchSum:
+    """A value used more than once: its gradient is the sum of its edges' gradients.
+
+    ``node`` the id of the node the value comes from; ``name`` the value's name; ``edges`` and
+    ``shares`` the outgoing edges and their gradient texts; ``total`` the sum written out.
+    """
+
+    node: str
+    name: str
+    edges: list
+    shares: list
+    total: str
+
+    @property
+    def text(self) -> str:
+        """``x.grad = 2 + 2 + 3 = 7``."""
+        return f"{self.name}.grad = {' + '.join(self.shares)} = {self.total}"
+
+
+@dataclass
 class GraphModel:
     """Nodes, edges and cluster titles of one drawing, plus ``title`` and the forward order of ops."""
 
@@ -114,6 +134,28 @@ class GraphModel:
     @property
     def has_gradients(self) -> bool:
         return any(e.grad_text is not None for e in self.edges)
+
+    def branch_sums(self) -> list:
+        """Every value used more than once, with the sum that forms its gradient (the notes' branch node).
+
+        A list of :class:`BranchSum` — e.g. for ``x*x + 3*x`` at x = 1: ``x.grad = 1 + 1 + 3 = 5``.
+        The shares are the gradients on the value's outgoing edges (in drawing order); the total
+        is their sum, which is what ``Variable.backward`` stores in ``grad``.
+        """
+        sums = []
+        for node in self.nodes:
+            if node.kind in (CONSTANT, OUTPUT):
+                continue
+            shares = [e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT]
+            if len(shares) < 2:
+                continue
+            total = shares[0].grad
+            for edge in shares[1:]:
+                total = np.asarray(total) + np.asarray(edge.grad)
+            name = next((e.name for e in self.out_edges(node.id) if e.name), None) or node.label
+            sums.append(BranchSum(node.id, name, [e.id for e in shares], [e.grad_text for e in shares],
+                                  describe_value(total, self.digits)))
+        return sums
 
     def find_edges(self, name: str) -> list:
         """Edges whose Variable is called ``name`` (handy in tests and notebooks)."""

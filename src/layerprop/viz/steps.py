@@ -8,7 +8,8 @@ sends to each input, which then appear under those edges.
 
 Each step is a plain dict (JSON for the page): ``phase`` ('start', 'forward', 'seed', 'backward'),
 ``node`` (id or None), ``heading``, ``rule``, ``numbers`` (the rule's numbers as text), and the
-edge ids whose ``values``/``grads`` this step reveals.
+edge ids whose ``values``/``grads`` this step reveals. A last step (phase 'sum', with the ``sums``
+it reveals: node ids) shows each value used more than once with the sum that forms its gradient.
 """
 
 from __future__ import annotations
@@ -100,6 +101,20 @@ def build_steps(model) -> list:
                 "numbers": f"dout = {dout}" + (": " + ", ".join(sent) if sent else ""),
                 "values": [],
                 "grads": [e.id for e in ins if e.grad_text is not None],
+            }
+        )
+    sums = model.branch_sums()
+    if sums:
+        steps.append(
+            {
+                "phase": "sum",
+                "node": None,
+                "heading": "Branch sums",
+                "rule": "A value used more than once receives the sum of the gradients of its uses.",
+                "numbers": "; ".join(branch.text for branch in sums),
+                "values": [],
+                "grads": [],
+                "sums": [branch.node for branch in sums],
             }
         )
     return steps

@@ -6,7 +6,9 @@ notebook displays when ``dot`` is missing).
 
 Every element has stable hooks for scripts and tests: a node is ``<g class="node op"
 id="node-n0" data-node="n0">``, an edge ``<g class="edge" id="edge-e0" data-edge="e0">`` holding
-``<text class="value">`` and ``<text class="grad">``; a revealed label has the class ``visible``.
+``<text class="value">`` and ``<text class="grad">``, a value used more than once a
+``<text class="branch-sum" data-node=…>`` (``x.grad = 2 + 2 + 3 = 7``); a revealed label has the class
+``visible``.
 """
 
 from __future__ import annotations
@@ -96,6 +98,7 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
         ".layerprop-graph .edge.constant .line{stroke:#999;stroke-dasharray:4 3}"
         f".layerprop-graph .value{{fill:{VALUE_COLOR}}}"
         f".layerprop-graph .grad{{fill:{GRAD_COLOR}}}"
+        f".layerprop-graph .branch-sum{{fill:{GRAD_COLOR};font-weight:600}}"
         ".layerprop-graph .cluster{fill:none;stroke:#999;stroke-dasharray:5 4}"
         "</style>"
     )
@@ -130,6 +133,14 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
         out.append(_edge_markup(edge, box.paths[edge.id], box.labels.get(edge.id), reveal, arrow))
     for node in model.nodes:
         out.append(_node_markup(node, box.nodes[node.id]))
+    shown = " visible" if reveal else ""
+    for branch in model.branch_sums():  # the notes' branch node: x.grad = 2 + 2 + 3 = 7
+        place = box.nodes[branch.node]
+        out.append(
+            f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{place.x:.1f}" '
+            f'y="{place.y + place.h / 2 + LABEL_FONT_SIZE + 4:.1f}" font-size="{LABEL_FONT_SIZE}" '
+            f'text-anchor="middle">{escape(branch.text)}</text>'
+        )
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)
