@@ -6,7 +6,10 @@ from .errors import missing_extra
 
 
 def plot_history(history: dict, path, title: str = "") -> None:
-    """Draw the loss per iteration and the accuracies per epoch side by side, and save to ``path``."""
+    """Draw the loss per iteration and the accuracies per epoch side by side, and save to ``path``.
+
+    The PNG is written atomically (a reader sees the old picture or the new one, never half of one).
+    """
     try:
         import matplotlib
 
@@ -37,5 +40,14 @@ def plot_history(history: dict, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    import io
+
+    from .datasets.atomic import atomic_write
+
+    picture = io.BytesIO()
+    try:
+        fig.savefig(picture, format="png", dpi=110)
+    finally:
+        plt.close(fig)
+    with atomic_write(path) as handle:
+        handle.write(picture.getvalue())

@@ -12,6 +12,7 @@ import importlib
 import sys
 
 COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd"]
+COMMAND_MODULES += ["curves_cmd", "lab_cmd"]  # the lab engineer's commands
 
 
 class UsageError(Exception):
@@ -34,8 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    from .graph_cmd import expression_option_values
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expression_option_values(sys.argv[1:] if argv is None else list(argv)))
     if args.command is None:
         parser.print_help()
         return 2

@@ -271,7 +271,7 @@ class _Builder:
                 self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
                               constant=not var.requires_grad)
             for role, value in zip(_constant_roles(gnode), gnode.constants):
-                const = DrawnNode(self.new_id("c"), CONSTANT, self.text(value), value=value)
+                const = DrawnNode(self.new_id("c"), CONSTANT, f"{role} = {self.text(value)}", value=value)
                 self.model.nodes.append(const)
                 self.mark(const.id, cluster)
                 self.add_edge(const.id, node.id, role, None, value, None, constant=True)
@@ -350,7 +350,8 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
     copy_ = dataclasses.replace(model, title=model.title if title is None else title, digits=digits)
     if digits != model.digits:
         copy_.nodes = [
-            dataclasses.replace(n, label=describe_value(n.value, digits)) if n.kind == CONSTANT and n.value is not None else n
+            dataclasses.replace(n, label=_constant_label(n, describe_value(n.value, digits)))
+            if n.kind == CONSTANT and n.value is not None else n
             for n in model.nodes
         ]
         copy_.edges = [
@@ -362,6 +363,12 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
             for e in model.edges
         ]
     return copy_
+
+
+def _constant_label(node, text: str) -> str:
+    """A constant's label with new digits, keeping its role name (``t = …``) when it has one."""
+    head, sep, _ = node.label.partition(" = ")
+    return f"{head} = {text}" if sep else text
 
 
 def record_network(net, x=None, t=None):
