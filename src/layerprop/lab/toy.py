@@ -31,7 +31,7 @@ def moons(n: int, rng) -> tuple:
     upper = np.stack([np.cos(a), np.sin(a)], axis=1)
     lower = np.stack([1 - np.cos(b), 0.5 - np.sin(b)], axis=1)
     x = np.concatenate([upper, lower]) + rng.normal(0, 0.1, (n, 2))
-    x = (x - [0.5, 0.25]) * 1.2
+    x = (x - [0.5, 0.25]) * 0.95
     t = np.concatenate([np.zeros(half), np.ones(n - half)])
     return _finish(x, t, rng)
 

@@ -202,6 +202,8 @@ class TrainingJob:
                 continue
             next_step = max(next_step + period, now - 0.1)
             with self._lock:  # the layers keep forward state: one user of the network at a time
+                if not self._running.is_set() or self._stopped.is_set():
+                    continue  # paused while waiting for the lock: pause() has published the last step
                 self._train_step()
                 if time.monotonic() - last_snapshot >= SNAPSHOT_INTERVAL_S:
                     last_snapshot = time.monotonic()
