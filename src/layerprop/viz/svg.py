@@ -8,7 +8,8 @@ Every element has stable hooks for scripts and tests: a node is ``<g class="node
 id="node-n0" data-node="n0">``, an edge ``<g class="edge" id="edge-e0" data-edge="e0">`` holding
 ``<text class="value">`` and ``<text class="grad">``, a value used more than once a
 ``<text class="branch-sum" data-node=…>`` (``x.grad = 2 + 2 + 3 = 7``); a revealed label has the class
-``visible``.
+``visible``. A tensor too large to write out also gets a small heatmap of its values (class
+``heat-value``) and of its gradient (``heat-grad``), see :mod:`.heatmap`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ import uuid
 from html import escape
 
 from .dot import EDGE_COLOR, GRAD_COLOR, VALUE_COLOR
+from .heatmap import CELL_HEIGHT, MAX_ROWS, svg_heatmap, wants_heatmap
+from .heatmap import WIDTH as HEATMAP_WIDTH
 from .layout import FONT_SIZE, LABEL_FONT_SIZE, layout
 from .model import build_model
 
+#: the tallest heatmap (it sits just above its edge's line)
+MAX_HEAT_HEIGHT = MAX_ROWS * CELL_HEIGHT
 FONT_STACK = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
@@ -64,16 +69,23 @@ def _edge_markup(edge, path, label, reveal: bool, arrow: str) -> str:
         f'<path class="line" d="{path}" marker-end="url(#{arrow})"/>',
     ]
     if label is not None:
+        heat = wants_heatmap(edge.value)
+        text_x = label.x - (HEATMAP_WIDTH + 6) / 2 if heat else label.x
         parts.append(
-            f'<text class="value{shown}" data-edge="{edge.id}" x="{label.x:.1f}" y="{label.y - 5:.1f}" '
+            f'<text class="value{shown}" data-edge="{edge.id}" x="{text_x:.1f}" y="{label.y - 5:.1f}" '
             f'font-size="{LABEL_FONT_SIZE}" text-anchor="middle">{escape(edge.value_text)}</text>'
         )
+        heat_x = label.right - HEATMAP_WIDTH - 6
+        if heat:  # a tensor: its values as a small heatmap above the line, its gradient below
+            parts.append(svg_heatmap(edge.value, heat_x, label.y - 4 - MAX_HEAT_HEIGHT, "heat-value"))
         if edge.grad_text is not None:
             parts.append(
-                f'<text class="grad{shown}" data-edge="{edge.id}" x="{label.x:.1f}" '
+                f'<text class="grad{shown}" data-edge="{edge.id}" x="{text_x:.1f}" '
                 f'y="{label.y + LABEL_FONT_SIZE + 2:.1f}" font-size="{LABEL_FONT_SIZE}" '
                 f'text-anchor="middle">{escape(edge.grad_text)}</text>'
             )
+            if heat and wants_heatmap(edge.grad):
+                parts.append(svg_heatmap(edge.grad, heat_x, label.y + 4, "heat-grad"))
     parts.append("</g>")
     return "".join(parts)
 
@@ -100,6 +112,8 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
         f".layerprop-graph .grad{{fill:{GRAD_COLOR}}}"
         f".layerprop-graph .branch-sum{{fill:{GRAD_COLOR};font-weight:600}}"
         ".layerprop-graph .cluster{fill:none;stroke:#999;stroke-dasharray:5 4}"
+        ".js .layerprop-graph .edge:not(.has-value) .heat-value,.js .layerprop-graph .edge:not(.has-grad) .heat-grad"
+        "{visibility:hidden}"
         "</style>"
     )
     defs = (

@@ -199,6 +199,8 @@
       var value = edge.querySelector(".value"), grad = edge.querySelector(".grad");
       if (value) value.classList.toggle("visible", !!shown.values[id]);
       if (grad) grad.classList.toggle("visible", !!shown.grads[id]);
+      edge.classList.toggle("has-value", !!shown.values[id]);
+      edge.classList.toggle("has-grad", !!shown.grads[id]);
       edge.classList.toggle("active", step.node !== null &&
         (edge.getAttribute("data-source") === step.node || edge.getAttribute("data-target") === step.node));
     });
