@@ -161,6 +161,8 @@ def test_train_a_toy_network_and_watch_it_learn(lab, chromium, tmp_path):
     page.click("#network .param[data-key=W2]")  # an edge of the layer graph: W2 and its gradient
     page.wait_for_function("window.lab.train.latest.inspect.key === 'W2'")
     assert "W2" in page.text_content("#inspect")
+    page.select_option("#dataset", "xor")  # new settings: a new job from step 0
+    page.wait_for_function("window.lab.train.latest.config.dataset === 'xor' && window.lab.train.latest.step === 0")
     assert page.errors == []
 
 

@@ -108,9 +108,11 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
                 await websocket.send_text(json.dumps(message))
 
         async def sender():
-            version = -1
+            version, watched = -1, None
             while True:
                 job = state["job"]
+                if job is not watched:  # a new job counts its snapshots from the start
+                    version, watched = -1, job
                 if job is not None:
                     new_version, snapshot = job.snapshot(version)
                     if snapshot is not None:

@@ -100,8 +100,11 @@ class BranchSum:
 
     @property
     def text(self) -> str:
-        """``x.grad = 2 + 2 + 3 = 7``."""
-        return f"{self.name}.grad = {' + '.join(self.shares)} = {self.total}"
+        """``x.grad = 2 + 2 + 3 = 7`` (a negative share is subtracted: ``1 + 3 − 0.5 = 3.5``)."""
+        terms = self.shares[0]
+        for share in self.shares[1:]:
+            terms += f" − {share[1:]}" if share.startswith("-") else f" + {share}"
+        return f"{self.name}.grad = {terms} = {self.total}"
 
 
 @dataclass

@@ -23,6 +23,9 @@ from .heatmap import WIDTH as HEATMAP_WIDTH
 from .layout import FONT_SIZE, LABEL_FONT_SIZE, layout
 from .model import build_model
 
+#: height of one branch-sum line under the drawing, and its left margin
+SUM_LINE = 20
+MARGIN_X = 16
 #: the tallest heatmap (it sits just above its edge's line)
 MAX_HEAT_HEIGHT = MAX_ROWS * CELL_HEIGHT
 FONT_STACK = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
@@ -100,7 +103,9 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     box = layout(model)
     arrow = f"{element_id}-arrow"  # ids stay unique when several drawings share a page
     top = 26 if model.title else 0  # room for the title above the drawing
-    height = box.height + top
+    sums = model.branch_sums()
+    height = box.height + top + len(sums) * SUM_LINE
+    width = max(box.width, max((len(b.text) * LABEL_FONT_SIZE * 0.6 + 2 * MARGIN_X for b in sums), default=0))
     style = (
         "<style>"
         ".layerprop-graph .shape{fill:#fff;stroke:#333;stroke-width:1.3}"
@@ -123,7 +128,7 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     )
     opening = (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{element_id}" class="layerprop-graph" '
-        f'width="{box.width * scale:.0f}" height="{height * scale:.0f}" viewBox="0 0 {box.width:.0f} {height:.0f}" '
+        f'width="{width * scale:.0f}" height="{height * scale:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'font-family="{_attr(FONT_STACK)}" role="img">'
     )
     out = [
@@ -148,12 +153,10 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     for node in model.nodes:
         out.append(_node_markup(node, box.nodes[node.id]))
     shown = " visible" if reveal else ""
-    for branch in model.branch_sums():  # the notes' branch node: x.grad = 2 + 2 + 3 = 7
-        place = box.nodes[branch.node]
+    for index, branch in enumerate(sums):  # the notes' branch node, under the drawing: x.grad = 2 + 2 + 3 = 7
         out.append(
-            f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{place.x:.1f}" '
-            f'y="{place.y + place.h / 2 + LABEL_FONT_SIZE + 4:.1f}" font-size="{LABEL_FONT_SIZE}" '
-            f'text-anchor="middle">{escape(branch.text)}</text>'
+            f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{MARGIN_X}" '
+            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">{escape(branch.text)}</text>'
         )
     out.append("</g>")
     out.append("</svg>")

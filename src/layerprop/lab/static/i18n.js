@@ -3,7 +3,7 @@
 window.LAB_WORDS = {
   en: {
     tab_graph: "Graph", tab_train: "Train", other_language: "한국어",
-    preset: "Preset", preset_apple: "Apples (MulLayer)", preset_apple_orange: "Apples and oranges",
+    preset: "Preset", preset_own: "(your expression)", preset_apple: "Apples (MulLayer)", preset_apple_orange: "Apples and oranges",
     preset_sigmoid: "Sigmoid: four nodes and the fused layer", preset_branch: "A value used three times",
     preset_two_layer: "Two-layer network with a loss", expression: "Expression", draw: "Draw",
     inputs: "Inputs", outputs: "Output", check: "Check", branch_sums: "Branch sums",
@@ -16,7 +16,7 @@ window.LAB_WORDS = {
     hidden: "Hidden layers", activation: "Activation", optimizer: "Optimizer", lr: "Learning rate",
     batch: "Batch", speed: "Steps/s", reset: "Reset", start: "Start", pause: "Pause", single: "Step",
     step: "step", loss: "loss", accuracy: "accuracy", test_accuracy: "test",
-    boundary: "Decision boundary", filters: "First-layer weights (28×28)", loss_curve: "Loss", accuracy_curve: "Accuracy",
+    boundary: "Decision boundary", filters: "First-layer weights (28×28)", loss_curve: "Loss (log scale)", accuracy_curve: "Accuracy",
     norms: "Gradient norm ‖dW‖ per layer (log scale)",
     network: "Network — click a weight to see it and its gradient", value: "value", gradient: "gradient",
     shape: "shape", stats: "min {min}, max {max}, mean {mean}, std {std}",
@@ -25,7 +25,7 @@ window.LAB_WORDS = {
   },
   ko: {
     tab_graph: "계산 그래프", tab_train: "학습", other_language: "English",
-    preset: "예제", preset_apple: "사과 (곱셈 계층)", preset_apple_orange: "사과와 오렌지",
+    preset: "예제", preset_own: "(직접 입력한 수식)", preset_apple: "사과 (곱셈 계층)", preset_apple_orange: "사과와 오렌지",
     preset_sigmoid: "시그모이드: 노드 네 개와 하나로 합친 계층", preset_branch: "세 번 쓰인 값",
     preset_two_layer: "손실까지 있는 2층 신경망", expression: "수식", draw: "그리기",
     inputs: "입력", outputs: "출력", check: "검증", branch_sums: "분기 노드의 합",
@@ -38,7 +38,7 @@ window.LAB_WORDS = {
     hidden: "은닉층", activation: "활성화 함수", optimizer: "최적화 기법", lr: "학습률",
     batch: "배치 크기", speed: "초당 단계", reset: "초기화", start: "시작", pause: "일시 정지", single: "한 단계",
     step: "단계", loss: "손실", accuracy: "정확도", test_accuracy: "시험",
-    boundary: "결정 경계", filters: "첫 층의 가중치 (28×28)", loss_curve: "손실", accuracy_curve: "정확도",
+    boundary: "결정 경계", filters: "첫 층의 가중치 (28×28)", loss_curve: "손실 (로그 눈금)", accuracy_curve: "정확도",
     norms: "층별 기울기 크기 ‖dW‖ (로그 눈금)",
     network: "신경망 — 가중치를 누르면 값과 기울기를 보여 줍니다", value: "값", gradient: "기울기",
     shape: "모양", stats: "최솟값 {min}, 최댓값 {max}, 평균 {mean}, 표준편차 {std}",

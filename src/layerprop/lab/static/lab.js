@@ -244,6 +244,7 @@
   $("zoom-out").addEventListener("click", function () { setZoom(zoom * 0.8); });
 
   $("preset").addEventListener("change", function () {
+    if (!$("preset").value) return;
     source = { preset: $("preset").value };
     values = {};
     recompute();
@@ -251,6 +252,7 @@
   function drawExpression() {
     var text = $("expr").value;
     source = { expr: text };
+    $("preset").value = "";
     recompute();
   }
   $("draw").addEventListener("click", drawExpression);
@@ -320,7 +322,7 @@
     document.body.setAttribute("data-train-step", String(snap.step));
     drawBoundary(snap);
     drawFilters(snap);
-    drawCurve($("loss-chart"), [{ points: snap.losses, color: "#1f77b4" }], false);
+    drawCurve($("loss-chart"), [{ points: snap.losses, color: "#1f77b4" }], true);
     drawCurve($("accuracy-chart"), [{ points: snap.accuracies, color: "#2ca02c" }], false, [0, 1]);
     var series = snap.layers.map(function (layer, i) {
       return { name: layer.name, color: "rgb(" + CLASS_COLORS[i % 10].join(",") + ")",
@@ -382,8 +384,8 @@
     if (x1 === x0) x1 = x0 + 1; if (y1 === y0) { y1 += 0.5; y0 -= 0.5; }
     ctx.strokeStyle = "#ccc"; ctx.strokeRect(pad, 4, W - pad - 4, H - pad);
     ctx.fillStyle = "#555"; ctx.font = "10px sans-serif";
-    ctx.fillText(log ? "1e" + y1.toFixed(1) : fmt(y1), 0, 12);
-    ctx.fillText(log ? "1e" + y0.toFixed(1) : fmt(y0), 0, H - pad);
+    ctx.fillText(fmt(log ? Math.pow(10, y1) : y1), 0, 12);
+    ctx.fillText(fmt(log ? Math.pow(10, y0) : y0), 0, H - pad);
     ctx.fillText(String(x1), W - 40, H - 8);
     series.forEach(function (s) {
       ctx.beginPath(); ctx.strokeStyle = s.color; ctx.lineWidth = 1.4;
@@ -403,8 +405,8 @@
     if (svg.getAttribute("data-key") === key) return;
     svg.setAttribute("data-key", key);
     while (svg.firstChild) svg.removeChild(svg.firstChild);
-    var names = snap.network, step = Math.min(130, 740 / names.length);
-    svg.setAttribute("width", String(Math.max(760, names.length * step + 40)));
+    var names = snap.network, step = 150;
+    svg.setAttribute("width", String(names.length * step + 20));
     var paramsOf = {};
     snap.layers.forEach(function (layer) { paramsOf[layer.name] = layer; });
     names.forEach(function (name, i) {
