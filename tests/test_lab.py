@@ -117,6 +117,10 @@ def test_training_job_learns_and_stops():
         assert job.snapshot()[1]["inspect"]["key"] == "b1"
         with pytest.raises(LabLimitError, match="unknown parameter"):
             job.inspect("W9")
+        hidden = list(job.net.layers)[1]  # the activation's output on a batch, and its gradient
+        job.inspect(hidden)
+        shown = job.snapshot()[1]["inspect"]
+        assert shown["key"] == hidden and shown["shape"] == [64, 8] and shown["grad"]["std"] > 0
     finally:
         job.stop()
     assert not job.alive
@@ -197,3 +201,13 @@ def test_cli_refuses_a_public_host_without_the_flag(capsys):
         main(["lab", "--host", "0.0.0.0", "--no-browser"])
     assert exit_.value.code == 2
     assert "--allow-remote" in capsys.readouterr().err
+
+
+def test_mnist_job_shows_first_layer_weights():
+    job = TrainingJob({"dataset": "mnist", "samples": 200, "hidden": [16], "optimizer": "SGD", "lr": 0.1})
+    try:
+        _, snap = job.snapshot()
+        assert len(snap["filters"]) == 16 and len(snap["filters"][0]) == 784
+        assert "boundary" not in snap and snap["test_accuracy"] is not None
+    finally:
+        job.stop()

@@ -27,12 +27,28 @@ def lab():
 
 
 @pytest.fixture(scope="module")
-def chromium():
-    browser = Chromium()
+def browser():
+    chromium = Chromium()
     try:
-        yield browser
+        yield chromium
     finally:
-        browser.close()
+        chromium.close()
+
+
+@pytest.fixture
+def chromium(browser):
+    """The browser, with every page a test opened closed after it (closing a page stops its job)."""
+    opened = []
+
+    class Pages:
+        def new_page(self, **options):
+            page = browser.new_page(**options)
+            opened.append(page)
+            return page
+
+    yield Pages()
+    for page in opened:
+        page.context.close()
 
 
 def screenshot(page, tmp_path, name):
@@ -161,6 +177,9 @@ def test_train_a_toy_network_and_watch_it_learn(lab, chromium, tmp_path):
     page.click("#network .param[data-key=W2]")  # an edge of the layer graph: W2 and its gradient
     page.wait_for_function("window.lab.train.latest.inspect.key === 'W2'")
     assert "W2" in page.text_content("#inspect")
+    page.click("#network .act[data-key=Affine1]")  # the edge out of Affine1: its output and gradient
+    page.wait_for_function("window.lab.train.latest.inspect.key === 'Affine1'")
+    assert page.evaluate("window.lab.train.latest.inspect.shape") == [64, 8]
     page.select_option("#dataset", "xor")  # new settings: a new job from step 0
     page.wait_for_function("window.lab.train.latest.config.dataset === 'xor' && window.lab.train.latest.step === 0")
     assert page.errors == []
@@ -240,3 +259,25 @@ def test_limits_are_stated_in_the_page(lab, chromium):
     assert "expression length" in page.text_content("#graph-error") and "300" in page.text_content("#graph-error")
     with urllib.request.urlopen(f"{lab.base}/api/limits?token={lab.token}", timeout=10) as reply:
         assert json.load(reply)["jobs"] >= 1
+
+
+def test_closing_the_page_stops_its_job(lab, browser):
+    """Two train pages hold the two job slots; a third is refused until one of them closes."""
+    pages = []
+    try:
+        for _ in range(2):
+            page = browser.new_page()
+            pages.append(page)
+            page.goto(lab.url + "#train")
+            page.wait_for_function("window.lab.train.latest && window.lab.train.latest.step === 0")
+        third = browser.new_page()
+        pages.append(third)
+        third.goto(lab.url + "#train")
+        third.wait_for_selector("#train-error:not([hidden])")
+        assert "limit is 2" in third.text_content("#train-error")
+        pages.pop(0).context.close()  # closing a page ends its connection, and so its job
+        third.wait_for_function("""() => { document.getElementById('reset').click();
+            return window.lab.train.latest && window.lab.train.latest.step === 0; }""", polling=500)
+    finally:
+        for page in pages:
+            page.context.close()

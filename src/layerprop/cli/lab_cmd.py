@@ -40,7 +40,10 @@ def run(args) -> int:
     from ..lab.security import is_loopback
     from ..validation import integer
 
-    integer("--port", args.port, minimum=0, maximum=65535)
+    try:
+        integer("--port", args.port, minimum=0, maximum=65535)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
         print(f"layerprop lab: error: the lab needs {' and '.join(missing)}, which "

@@ -170,8 +170,10 @@ class TrainingJob:
         return self._thread.is_alive()
 
     def inspect(self, key: str):
-        if key not in self.net.params:
-            raise LabLimitError(f"unknown parameter {key!r}; the network has {', '.join(self.net.params)}")
+        """Carry ``key`` in the snapshots as a heatmap: a parameter ('W1') or a layer's output ('Relu1')."""
+        if key not in self.net.params and key not in self.net.layers:
+            known = ", ".join([*self.net.params, *self.net.layers])
+            raise LabLimitError(f"unknown parameter or layer {key!r}; the network has {known}")
         self.inspected = key
         with self._lock:
             self._publish_locked()
@@ -226,6 +228,28 @@ class TrainingJob:
                 self.loss_every *= 2
 
     # -- snapshots -----------------------------------------------------------------------------
+    def _layer_output(self, name: str, batch: int = 64):
+        """The output of layer ``name`` on the first ``batch`` samples, and the loss's gradient there.
+
+        One forward pass layer by layer (inference mode), then backward from the loss, keeping the
+        ``dout`` that reaches the layer. Runs under the job's lock: the next training step
+        recomputes every gradient it uses.
+        """
+        net = self.net
+        h = self.x[:batch]
+        output = None
+        for layer_name, layer in net.layers.items():
+            h = layer.forward(h, False) if getattr(layer, "has_train_mode", False) else layer.forward(h)
+            if layer_name == name:
+                output = h
+        net.last_layer.forward(h, self.t[:batch])
+        dout = net.last_layer.backward(1.0)
+        for layer_name, layer in reversed(net.layers.items()):
+            if layer_name == name:
+                return output, dout
+            dout = layer.backward(dout)
+        raise LabLimitError(f"unknown layer {name!r}")
+
     def _make_grid(self):
         axis = np.linspace(-EXTENT, EXTENT, GRID, dtype=np.float32)
         xx, yy = np.meshgrid(axis, axis[::-1])  # row 0 at the top (largest y)
@@ -260,12 +284,12 @@ class TrainingJob:
             "network": [name for name in net.layers] + [type(net.last_layer).__name__],
         }
         key = self.inspected
-        snap["inspect"] = {
-            "key": key,
-            "shape": list(net.params[key].shape),
-            "value": _heatmap(net.params[key]),
-            "grad": _heatmap(self._grads[key]) if self._grads is not None else None,
-        }
+        if key in net.params:
+            value, grad = net.params[key], (self._grads[key] if self._grads is not None else None)
+        else:
+            value, grad = self._layer_output(key)
+        snap["inspect"] = {"key": key, "shape": list(np.shape(value)), "value": _heatmap(value),
+                           "grad": None if grad is None else _heatmap(grad)}
         if self._grid is not None:
             scores = net.predict(self._grid)
             e = np.exp(scores - scores.max(axis=1, keepdims=True))

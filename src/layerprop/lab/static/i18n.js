@@ -18,7 +18,7 @@ window.LAB_WORDS = {
     step: "step", loss: "loss", accuracy: "accuracy", test_accuracy: "test",
     boundary: "Decision boundary", filters: "First-layer weights (28×28)", loss_curve: "Loss (log scale)", accuracy_curve: "Accuracy",
     norms: "Gradient norm ‖dW‖ per layer (log scale)",
-    network: "Network — click a weight to see it and its gradient", value: "value", gradient: "gradient",
+    network: "Network — click a weight or an edge between layers to see that tensor and its gradient", value: "value", gradient: "gradient",
     shape: "shape", stats: "min {min}, max {max}, mean {mean}, std {std}",
     limits: "Limits: expression ≤ {expression_length} characters and depth ≤ {expression_depth}, ≤ {expression_names} inputs, tensors ≤ {tensor_elements} elements, toy sets ≤ {toy_samples} points, MNIST ≤ {mnist_samples} images, ≤ {hidden_layers} hidden layers of ≤ {hidden_units} units, ≤ {jobs} training jobs at once.",
     disconnected: "The connection to the lab was closed (is layerprop lab still running?)"
@@ -40,7 +40,7 @@ window.LAB_WORDS = {
     step: "단계", loss: "손실", accuracy: "정확도", test_accuracy: "시험",
     boundary: "결정 경계", filters: "첫 층의 가중치 (28×28)", loss_curve: "손실 (로그 눈금)", accuracy_curve: "정확도",
     norms: "층별 기울기 크기 ‖dW‖ (로그 눈금)",
-    network: "신경망 — 가중치를 누르면 값과 기울기를 보여 줍니다", value: "값", gradient: "기울기",
+    network: "신경망 — 가중치나 층 사이의 간선을 누르면 그 텐서와 기울기를 보여 줍니다", value: "값", gradient: "기울기",
     shape: "모양", stats: "최솟값 {min}, 최댓값 {max}, 평균 {mean}, 표준편차 {std}",
     limits: "제한: 수식은 {expression_length}자, 깊이 {expression_depth} 이하, 입력 {expression_names}개 이하, 텐서는 원소 {tensor_elements}개 이하, 장난감 데이터는 {toy_samples}점, MNIST는 {mnist_samples}장 이하, 은닉층 {hidden_layers}개(각 {hidden_units}개 뉴런) 이하, 동시에 학습 {jobs}개까지.",
     disconnected: "lab과의 연결이 끊어졌습니다 (layerprop lab이 아직 실행 중인가요?)"

@@ -418,10 +418,17 @@
       text.setAttribute("x", x + (step - 24) / 2); text.setAttribute("y", 80); text.setAttribute("text-anchor", "middle"); text.setAttribute("font-size", "11");
       text.textContent = name;
       g.appendChild(rect); g.appendChild(text); svg.appendChild(g);
-      if (i < names.length - 1) {
+      if (i < names.length - 1) {  // the edge carrying this layer's output: click to see it
+        var act = document.createElementNS(ns, "g");
+        act.setAttribute("class", "act" + (name === snap.inspect.key ? " selected" : ""));
+        act.setAttribute("data-key", name);
+        var hit = document.createElementNS(ns, "rect");
+        hit.setAttribute("x", x + step - 26); hit.setAttribute("y", 66); hit.setAttribute("width", 28); hit.setAttribute("height", 18); hit.setAttribute("fill", "transparent");
         var line = document.createElementNS(ns, "line");
-        line.setAttribute("x1", x + step - 24); line.setAttribute("x2", x + step); line.setAttribute("y1", 75); line.setAttribute("y2", 75); line.setAttribute("stroke", "#444");
-        svg.appendChild(line);
+        line.setAttribute("x1", x + step - 24); line.setAttribute("x2", x + step); line.setAttribute("y1", 75); line.setAttribute("y2", 75);
+        act.appendChild(hit); act.appendChild(line);
+        act.addEventListener("click", function () { send({ cmd: "inspect", key: name }); });
+        svg.appendChild(act);
       }
       var layer = paramsOf[name];
       if (!layer) return;
