@@ -3,7 +3,8 @@
 The lab runs as a real ``python -m layerprop lab --port 0 --no-browser`` process (its URL, with the
 token, is read from its first line) and is always stopped. Chromium is Debian's ``/usr/bin/chromium``
 driven by Playwright (no ``playwright install``). Without Playwright, Chromium or the ``[lab]`` extra
-the tests are skipped — except on CI (``CI`` set), which installs them all: there they fail.
+the tests are skipped — except on CI (``CI`` or ``LAYERPROP_REQUIRE_BROWSER`` set; ``.ci/run`` sets
+the latter and installs them all): there they fail.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import urllib.parse
 
@@ -22,7 +24,7 @@ START_TIMEOUT_S = 30
 
 
 def missing(what: str):
-    if os.environ.get("CI"):
+    if os.environ.get("CI") or os.environ.get("LAYERPROP_REQUIRE_BROWSER"):
         pytest.fail(f"{what} is missing on CI (see .ci/run)")
     pytest.skip(f"{what} is not installed")
 
@@ -55,9 +57,10 @@ class LabProcess:
         env = dict(os.environ)
         source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
         env["PYTHONPATH"] = source + os.pathsep + env.get("PYTHONPATH", "")
+        self.log = tempfile.TemporaryFile(mode="w+")  # the server's stderr: a file, so it never blocks
         self.process = subprocess.Popen(
             [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser"],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True,
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, start_new_session=True,
         )
         first = {}
         reader = threading.Thread(target=lambda: first.setdefault("line", self.process.stdout.readline()), daemon=True)
@@ -66,7 +69,8 @@ class LabProcess:
         line = first.get("line", "")
         if "http://" not in line:
             self.stop()
-            raise RuntimeError(f"layerprop lab did not print its URL: {line!r} {self.process.stderr.read()[-2000:]!r}")
+            self.log.seek(0)
+            raise RuntimeError(f"layerprop lab did not print its URL: {line!r} {self.log.read()[-2000:]!r}")
         self.url = line.split("lab: ", 1)[1].strip()
         parts = urllib.parse.urlsplit(self.url)
         self.base = f"{parts.scheme}://{parts.netloc}"
@@ -81,8 +85,8 @@ class LabProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()  # the process this helper started
                 self.process.wait(timeout=10)
-        for stream in (self.process.stdout, self.process.stderr):
-            stream.close()
+        self.process.stdout.close()
+        self.log.close()
 
 
 class Chromium:

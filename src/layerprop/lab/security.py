@@ -21,6 +21,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import socket
 from urllib.parse import parse_qs
 
 TOKEN_HEADER = "x-lab-token"
@@ -43,9 +44,17 @@ def is_loopback(host: str) -> bool:
 
 
 def allowed_hosts(host: str, port: int) -> set:
-    """The Host header values the lab answers to."""
+    """The Host header values the lab answers to: loopback names, ``host``, and for a wildcard
+    address (0.0.0.0 or ::, only with ``--allow-remote``) this machine's name and addresses."""
     names = set(LOOPBACK_NAMES)
-    if host not in ("0.0.0.0", "::"):
+    if host in ("0.0.0.0", "::"):
+        hostname = socket.gethostname()
+        names.add(hostname)
+        try:
+            names.update(socket.gethostbyname_ex(hostname)[2])
+        except OSError:
+            pass
+    else:
         names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
     return {f"{name}:{port}" for name in names}
 
