@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from lab_helpers import Chromium, LabProcess  # noqa: E402
+from lab_helpers import Chromium, LabProcess
 
 
 def main():

@@ -13,7 +13,6 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
 from lab_helpers import Chromium, LabProcess
 
 
@@ -196,6 +195,15 @@ def test_korean(lab, chromium):
     page.select_option("#preset", "two-layer-net")
     page.wait_for_selector(".input-row[data-name=W1]")
     assert "x > 0인 곳" in page.text_content("#rules")  # Relu's rule, in Korean, from the layer
+    assert page.locator(".input-row[data-name=W1] input.cell").count() == 12  # a field per element
+    before = page.get_attribute(".input-row[data-name=b1] .grad", "data-value")
+    v = version(page)
+    page.focus(".input-row[data-name=b2] input.cell[data-index='1']")  # the slider now moves b2[1]
+    page.eval_on_selector(".input-row[data-name=b2] input.slider",
+                          "s => { s.value = '2'; s.dispatchEvent(new Event('input', {bubbles: true})); }")
+    wait_version_after(page, v)
+    assert page.input_value(".input-row[data-name=b2] input.cell[data-index='1']") == "2"
+    assert page.get_attribute(".input-row[data-name=b1] .grad", "data-value") != before
     page.click("#tab-train")
     assert page.text_content("#reset") == "초기화"
     page.click("#lang")

@@ -6,8 +6,8 @@ A second page, a value used three times, ends with the branch sum ``x.grad = 2 +
 """
 
 import pytest
-
 from lab_helpers import Chromium
+
 from layerprop import viz
 from layerprop.graph import Variable
 

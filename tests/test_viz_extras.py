@@ -11,7 +11,7 @@ import layerprop.layers as L
 from layerprop import viz
 from layerprop.cli import main
 from layerprop.graph import Variable
-from layerprop.layers.base import Layer, RULE_LANGUAGES
+from layerprop.layers.base import RULE_LANGUAGES, Layer
 from layerprop.nets import TwoLayerNet
 from layerprop.viz.steps import build_steps
 
@@ -70,8 +70,8 @@ def test_network_lists_its_parameters_by_layer():
     listing = net.parameters_by_layer()
     assert [(name, keys) for name, _, keys in listing] == [
         ("Affine1", {"W": "W1", "b": "b1"}), ("Relu1", {}), ("Affine2", {"W": "W2", "b": "b2"})]
-    name, layer, keys = listing[0]
-    assert layer.params["W"] is net.params["W1"]
+    first_layer = listing[0][1]
+    assert first_layer.params["W"] is net.params["W1"]
 
 
 def test_viz_attaches_the_notebook_display():
@@ -79,7 +79,8 @@ def test_viz_attaches_the_notebook_display():
     import layerprop.nets.base as nets_base
 
     for module in (variable_module, nets_base):
-        source = open(module.__file__, encoding="utf-8").read()
+        with open(module.__file__, encoding="utf-8") as f:
+            source = f.read()
         assert "viz" not in source
     assert Variable._repr_html_ is viz.repr_html and Variable._repr_svg_ is viz.repr_svg
     assert TwoLayerNet._repr_html_ is viz.repr_html

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..viz.expr import Binary, Call, ExpressionError, Name, Unary, parse_expression
+from ..viz.expr import Binary, Call, Unary, parse_expression
 from ..viz.model import OP, backward_rule_of, build_model, forward_rule_of
 from ..viz.steps import build_steps
 from ..viz.svg import svg_markup
@@ -228,5 +228,3 @@ def check(request: dict) -> dict:
         ]
     }
 
-
-__all__ = ["PRESETS", "evaluate", "check", "parse_all", "ExpressionError", "Name"]

@@ -343,5 +343,3 @@ class JobSlots:
         for job in jobs:
             job.stop()
 
-
-__all__ = ["TrainingJob", "JobSlots", "validate_config", "OPTIMIZERS", "DATASETS", "ACTIVATIONS"]

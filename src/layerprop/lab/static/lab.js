@@ -67,10 +67,9 @@
   var busy = false, pending = false;
 
   function request() {
-    var body = { values: values };
-    if (source.preset === "two-layer-net") body.preset = "two-layer-net"; else body.expr = source.expr;
-    if (source.preset && !source.expr) body = { preset: source.preset };
-    return body;
+    if (source.preset === "two-layer-net") return { preset: source.preset, values: values };
+    if (source.expr) return { expr: source.expr, values: values };
+    return { preset: source.preset, values: values };
   }
   function recompute() {
     if (busy) { pending = true; return; }
@@ -126,17 +125,40 @@
     var name = document.createElement("span");
     name.className = "name"; name.textContent = input.name; name.title = input.name;
     row.appendChild(name);
-    if (input.tensor) {
-      var area = document.createElement("textarea");
-      area.className = "field"; area.rows = Math.min(4, input.shape[0] || 1);
-      area.value = JSON.stringify(values[input.name] !== undefined ? values[input.name] : input.value);
-      area.addEventListener("change", function () {
-        try { values[input.name] = JSON.parse(area.value); recompute(); }
-        catch (e) { showError("graph-error", input.name + ": " + e.message); }
+    if (input.tensor) {  // a small tensor: one field per element, and a slider for the chosen one
+      var shape = input.shape, cols = shape.length > 1 ? shape[shape.length - 1] : shape[0];
+      var flat = [].concat.apply([], (values[input.name] || input.value).map(function (r) { return [].concat(r); }));
+      var chosen = 0;
+      var tensorSlider = document.createElement("input");
+      tensorSlider.type = "range"; tensorSlider.className = "slider"; tensorSlider.min = -3; tensorSlider.max = 3; tensorSlider.step = 0.01;
+      var shapeText = document.createElement("span"); shapeText.className = "shape"; shapeText.textContent = "(" + shape.join(", ") + ")";
+      var grid = document.createElement("div"); grid.className = "cells";
+      grid.style.gridTemplateColumns = "repeat(" + cols + ", 1fr)";
+      var store = function () {
+        var rows = [];
+        if (shape.length === 1) rows = flat.slice(); else for (var r = 0; r < shape[0]; r++) rows.push(flat.slice(r * cols, (r + 1) * cols));
+        values[input.name] = rows; recompute();
+      };
+      var choose = function (k) {
+        chosen = k; tensorSlider.value = flat[k];
+        Array.prototype.forEach.call(grid.children, function (cell, j) { cell.classList.toggle("chosen", j === k); });
+      };
+      flat.forEach(function (v, k) {
+        var cell = document.createElement("input");
+        cell.type = "number"; cell.step = "any"; cell.className = "cell"; cell.value = Math.round(v * 1e4) / 1e4;
+        cell.setAttribute("data-index", String(k));
+        cell.addEventListener("focus", function () { choose(k); });
+        cell.addEventListener("change", function () {
+          var x = parseFloat(cell.value);
+          if (isFinite(x)) { flat[k] = x; tensorSlider.value = x; store(); }
+        });
+        grid.appendChild(cell);
       });
-      var shape = document.createElement("span"); shape.className = "shape"; shape.textContent = "(" + input.shape.join(", ") + ")";
-      row.appendChild(shape);
-      row.appendChild(area);
+      tensorSlider.addEventListener("input", function () {
+        flat[chosen] = parseFloat(tensorSlider.value); grid.children[chosen].value = tensorSlider.value; store();
+      });
+      row.appendChild(tensorSlider); row.appendChild(shapeText); row.appendChild(grid);
+      choose(0);
     } else {
       var slider = document.createElement("input");
       slider.type = "range"; slider.className = "slider";
