@@ -79,6 +79,7 @@
       var keep = lab.graph && lab.graph.svg && lab.steps.length && lab.step !== lab.steps.length - 1 ? lab.step : null;
       lab.graph = result;
       if (result.expr) { source = { expr: result.expr, preset: source.preset }; if (document.activeElement !== $("expr")) $("expr").value = result.expr; }
+      else $("expr").value = "";  // the network preset is layers, not an expression
       result.inputs.forEach(function (input) { if (!(input.name in values)) values[input.name] = input.value; });
       lab.limits = result.limits;
       $("limits").textContent = t("limits", lab.limits);
