@@ -137,3 +137,16 @@ def test_curves_needs_a_run_folder(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["curves", str(tmp_path / "missing")])
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_importing_layerprop_in_ipython_attaches_the_display():
+    import subprocess
+    import sys
+
+    code = ("import sys, types; sys.modules['IPython'] = types.ModuleType('IPython'); import layerprop; "
+            "from layerprop.graph import Variable; print(Variable._repr_html_.__module__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "layerprop.viz"
+    code = "import sys, layerprop.graph; print('layerprop.viz' in sys.modules)"  # outside IPython: not loaded
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False"
