@@ -150,3 +150,13 @@ def test_importing_layerprop_in_ipython_attaches_the_display():
     code = "import sys, layerprop.graph; print('layerprop.viz' in sys.modules)"  # outside IPython: not loaded
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_tensor_edges_carry_heatmaps():
+    model = viz.example("two-layer-net")  # W1 (3, 4): too large to write out
+    dot = viz.to_dot(model)
+    assert dot.count('FIXEDSIZE="TRUE"') >= 12 and "BGCOLOR=\"#" in dot
+    svg = viz.to_inline_svg(model)
+    assert 'class="heat heat-value"' in svg and 'class="heat heat-grad"' in svg
+    small = viz.to_inline_svg(viz.example("apple-orange"))  # scalars: no heatmap
+    assert "heat-value" not in small

@@ -39,10 +39,10 @@ def cells(value) -> np.ndarray:
 
 
 def colour(v: float) -> str:
-    """−1 → blue, 0 → white, +1 → red."""
+    """−1 → blue, 0 → white, +1 → red, as ``#rrggbb`` (SVG and Graphviz both read it)."""
     v = float(np.clip(v, -1.0, 1.0))
-    fade = int(round(255 * (1 - abs(v))))
-    return f"rgb(255,{fade},{fade})" if v >= 0 else f"rgb({fade},{fade},255)"
+    fade = round(255 * (1 - abs(v)))
+    return f"#ff{fade:02x}{fade:02x}" if v >= 0 else f"#{fade:02x}{fade:02x}ff"
 
 
 def svg_heatmap(value, x: float, y: float, css_class: str) -> str:
@@ -60,3 +60,15 @@ def svg_heatmap(value, x: float, y: float, css_class: str) -> str:
                  'fill="none" stroke="#999" stroke-width="0.5"/>')
     parts.append("</g>")
     return "".join(parts)
+
+
+def dot_heatmap(value) -> str:
+    """The heatmap as a Graphviz HTML-like ``<TABLE>`` of coloured cells (for DOT, SVG and PNG)."""
+    rows = []
+    for row in cells(value):
+        tds = "".join(
+            f'<TD BGCOLOR="{colour(v)}" WIDTH="{CELL_WIDTH:.0f}" HEIGHT="{CELL_HEIGHT:.0f}" FIXEDSIZE="TRUE"></TD>'
+            for v in row
+        )
+        rows.append(f"<TR>{tds}</TR>")
+    return f'<TABLE BORDER="1" COLOR="#999999" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{"".join(rows)}</TABLE>'
