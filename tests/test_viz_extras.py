@@ -159,4 +159,4 @@ def test_tensor_edges_carry_heatmaps():
     svg = viz.to_inline_svg(model)
     assert 'class="heat heat-value"' in svg and 'class="heat heat-grad"' in svg
     small = viz.to_inline_svg(viz.example("apple-orange"))  # scalars: no heatmap
-    assert "heat-value" not in small
+    assert "class=\"heat heat-value\"" not in small
