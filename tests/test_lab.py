@@ -211,3 +211,12 @@ def test_mnist_job_shows_first_layer_weights():
         assert "boundary" not in snap and snap["test_accuracy"] is not None
     finally:
         job.stop()
+
+
+def test_overflow_is_answered_in_json():
+    import json
+
+    result = graphs.evaluate({"expr": "exp(x) * y", "values": {"x": 1000, "y": 0}})
+    json.dumps(result, allow_nan=False)  # what the server sends: no inf or NaN numbers
+    assert result["outputs"][0]["value"] == "nan"
+    json.dumps(graphs.check({"expr": "exp(x) * y", "values": {"x": 1000, "y": 0}}), allow_nan=False)

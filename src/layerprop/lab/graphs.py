@@ -119,6 +119,12 @@ def _node_rules(model) -> dict:
     }
 
 
+def _finite(x) -> float | None:
+    """``x`` as a float, or None (JSON has no inf or NaN)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
 def _slider(value: float) -> dict:
     span = max(abs(value), 1.0) * SLIDER_SPAN
     return {"min": value - span, "max": value + span, "step": span / 200}
@@ -129,6 +135,11 @@ def evaluate(request: dict) -> dict:
     values = request.get("values") or {}
     if not isinstance(values, dict):
         raise LabLimitError("values must be an object {name: number}")
+    with np.errstate(all="ignore"):  # exp(1000) is inf: shown as such, not warned about
+        return _evaluate(request, values)
+
+
+def _evaluate(request: dict, values: dict) -> dict:
     preset = request.get("preset")
     if preset == "two-layer-net":
         model, tensors = _two_layer_net(values)
@@ -152,8 +163,9 @@ def evaluate(request: dict) -> dict:
         inputs = []
         for name, var in variables:
             value = float(var.data)
-            inputs.append({"name": name, "value": value, "shape": [], "grad": describe_value(var.grad),
-                           "grad_value": float(var.grad), "tensor": False, **_slider(value)})
+            grad = float(var.grad)
+            inputs.append({"name": name, "value": value, "shape": [], "grad": describe_value(grad),
+                           "grad_value": grad if np.isfinite(grad) else None, "tensor": False, **_slider(value)})
     sums = model.branch_sums()
     outputs_text = [
         {"name": model.node(e.target).label, "value": e.value_text}
@@ -190,6 +202,11 @@ def check(request: dict) -> dict:
     against ``backward``; for the network, :func:`~layerprop.gradcheck.check_network`. ``ok`` means a
     relative error below 1e-6.
     """
+    with np.errstate(all="ignore"):
+        return _check(request)
+
+
+def _check(request: dict) -> dict:
     from ..gradcheck import check_network, compare_gradients, numerical_gradient
 
     values = request.get("values") or {}
@@ -221,7 +238,7 @@ def check(request: dict) -> dict:
                 rows.append(compare_gradients(name, var.grad, numerical_gradient(output, var.data)))
     return {
         "inputs": [
-            {"name": row.name, "rel_error": float(row.rel_error), "abs_error": float(row.max_abs_error),
+            {"name": row.name, "rel_error": _finite(row.rel_error), "abs_error": _finite(row.max_abs_error),
              "ok": bool(row.rel_error < 1e-6),
              "numeric": describe_value(row.numeric), "backprop": describe_value(row.analytic)}
             for row in rows

@@ -48,7 +48,7 @@ MAX_BODY_BYTES = 64 * 1024
 #: the shortest time between two snapshots sent to one page
 SEND_INTERVAL_S = 0.05
 #: the errors whose message the page shows (a mistake in the request, not a bug)
-REQUEST_ERRORS = (LayerpropError, ValueError, TypeError)
+REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
 
 
 def _asset(name: str) -> str:

@@ -286,7 +286,7 @@
       var lines = [];
       result.inputs.forEach(function (row) {
         var ok = row.ok;
-        var text = t(ok ? "check_ok" : "check_bad", { e: row.rel_error.toExponential(1) });
+        var text = t(ok ? "check_ok" : "check_bad", { e: row.rel_error === null ? "NaN" : row.rel_error.toExponential(1) });
         lines.push(row.name + ": " + text);
         var el = $("inputs").querySelector('.input-row[data-name="' + CSS.escape(row.name) + '"] .check');
         if (el) { el.textContent = text + " · " + t("numeric") + " " + row.numeric; el.className = "check " + (ok ? "ok" : "bad"); el.setAttribute("data-ok", String(ok)); }
