@@ -65,8 +65,9 @@ def test_tensor_inputs_of_the_network_are_validated():
 
 
 def test_limits_have_clear_messages():
-    with pytest.raises(LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300"):
+    with pytest.raises(LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300") as error:
         graphs.evaluate({"expr": "x" * 301})
+    assert error.value.message_ko == "수식 길이(글자 수): 301 — 제한 300을(를) 넘었습니다"
     with pytest.raises(LabLimitError, match="nesting depth"):
         graphs.evaluate({"expr": "-" * 60 + "x"})
     names = "+".join(f"a{i}" for i in range(LIMITS["expression_names"] + 1))

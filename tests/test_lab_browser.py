@@ -265,6 +265,9 @@ def test_limits_are_stated_in_the_page(lab, chromium):
     page.press("#expr", "Enter")
     page.wait_for_selector("#graph-error:not([hidden])")
     assert "expression length" in page.text_content("#graph-error") and "300" in page.text_content("#graph-error")
+    page.click("#lang")  # the same limit, in Korean
+    page.press("#expr", "Enter")
+    page.wait_for_function("document.querySelector('#graph-error').textContent.includes('수식 길이')")
     with urllib.request.urlopen(f"{lab.base}/api/limits?token={lab.token}", timeout=10) as reply:
         assert json.load(reply)["jobs"] >= 1
 

@@ -51,6 +51,14 @@ SEND_INTERVAL_S = 0.05
 REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
 
 
+def _error(exc) -> dict:
+    """The page's error: one line, and its Korean wording when the error has one."""
+    answer = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    if getattr(exc, "message_ko", None):
+        answer["error_ko"] = exc.message_ko
+    return answer
+
+
 def _asset(name: str) -> str:
     return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
 
@@ -90,8 +98,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
                 data = await _json_body(request)
                 return JSONResponse(await run_in_threadpool(function, data))
             except REQUEST_ERRORS as exc:
-                return JSONResponse({"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__},
-                                    status_code=400)
+                return JSONResponse(_error(exc), status_code=400)
 
         return endpoint
 
@@ -144,7 +151,8 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
                     elif command not in ("start", "pause", "step", "inspect"):
                         raise ValueError(f"unknown command {command!r}")
                 except REQUEST_ERRORS as exc:
-                    await send({"type": "error", "message": str(exc).splitlines()[0] if str(exc) else type(exc).__name__})
+                    error = _error(exc)
+                    await send({"type": "error", "message": error["error"], "message_ko": error.get("error_ko")})
         except WebSocketDisconnect:
             pass
         finally:  # closing the page stops its job

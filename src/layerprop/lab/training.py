@@ -324,7 +324,8 @@ class JobSlots:
             self._jobs = {job for job in self._jobs if job.alive}
             if len(self._jobs) >= self.limit:
                 raise LabLimitError(
-                    f"{len(self._jobs)} training jobs are running, the limit is {self.limit}: close another train page first"
+                    f"{len(self._jobs)} training jobs are running, the limit is {self.limit}: close another train page first",
+                    f"학습 {len(self._jobs)}개가 실행 중이고 제한은 {self.limit}개입니다: 다른 학습 화면을 먼저 닫으세요",
                 )
             job = TrainingJob(config)
             self._jobs.add(job)

@@ -44,7 +44,7 @@
       body: JSON.stringify(body)
     }).then(function (reply) {
       return reply.json().then(function (data) {
-        if (!reply.ok) throw new Error(data.error || reply.statusText);
+        if (!reply.ok) throw new Error((lab.lang === "ko" && data.error_ko) || data.error || reply.statusText);
         return data;
       });
     });
@@ -303,7 +303,7 @@
     socket.onopen = function () { createJob(); };
     socket.onmessage = function (event) {
       var message = JSON.parse(event.data);
-      if (message.type === "error") { showError("train-error", message.message); return; }
+      if (message.type === "error") { showError("train-error", (lab.lang === "ko" && message.message_ko) || message.message); return; }
       if (message.type !== "snapshot") return;
       showError("train-error", "");
       var snap = message.snapshot;
