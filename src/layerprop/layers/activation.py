@@ -37,6 +37,7 @@ class Relu(Layer):
 
     def backward(self, dout):
         mask = self._forward_value("mask")
+        self._check_dout_shape(dout, numpy.shape(mask))
         xp = get_array_module(dout)
         return typed_dout(dout, (), self.x_dtype, xp) * ~mask  # a new array: dout is left untouched
 
@@ -62,6 +63,7 @@ class Sigmoid(Layer):
 
     def backward(self, dout):
         out = self._forward_value("out")
+        self._check_dout_shape(dout, out.shape)
         return dout * (1.0 - out) * out
 
 
@@ -94,4 +96,5 @@ class Tanh(Layer):
 
     def backward(self, dout):
         out = self._forward_value("out")
+        self._check_dout_shape(dout, numpy.shape(out))
         return dout * (1.0 - out * out)
