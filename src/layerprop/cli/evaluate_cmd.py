@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from .common import DATASETS, class_names, load_dataset, load_model_file, needs_images
+from .common import (DATASETS, checked_scores, class_names, load_dataset, load_model_file, needs_images,
+                     trained_on)
 
 
 def add_parser(subparsers):
@@ -39,13 +42,16 @@ def format_confusion(counts: np.ndarray, names: list) -> str:
 def run(args) -> int:
     loaded = load_model_file(args.model)
     network = loaded.model
-    run_settings = (loaded.metadata or {}).get("run", {})
-    dataset = args.dataset or run_settings.get("dataset", "mnist")
+    trained = trained_on(loaded)
+    dataset = args.dataset or trained or "mnist"
+    if trained is not None and dataset != trained:
+        print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}",
+              file=sys.stderr)
     _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
-    predictions = np.concatenate([network.predict(x_test[i:i + 1000]).argmax(axis=1)
-                                  for i in range(0, len(x_test), 1000)])
-    labels = t_test.astype(np.int64)
     names = class_names(dataset)
+    predictions = np.concatenate([checked_scores(network, x_test[i:i + 1000], args.model, dataset, len(names))
+                                  .argmax(axis=1) for i in range(0, len(x_test), 1000)])
+    labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())
     print(f"{args.model}: {type(network).__name__} on the {dataset} test set ({len(labels)} images)")

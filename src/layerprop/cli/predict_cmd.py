@@ -6,7 +6,7 @@ import numpy as np
 
 from ..layers import softmax
 from . import UsageError
-from .common import class_names, load_model_file, needs_images
+from .common import checked_scores, class_names, load_model_file, needs_images, trained_on
 
 
 def add_parser(subparsers):
@@ -24,10 +24,11 @@ def run(args) -> int:
         raise UsageError(f"--top must be at least 1, got {args.top}")
     loaded = load_model_file(args.model)
     network = loaded.model
-    names = class_names((loaded.metadata or {}).get("run", {}).get("dataset", "mnist"))
+    dataset = trained_on(loaded) or "mnist"
+    names = class_names(dataset)
     samples = np.stack([load_digit_image(path) for path in args.images])
     x = samples.reshape(len(samples), 1, 28, 28) if needs_images(network) else samples.reshape(len(samples), -1)
-    probabilities = softmax(network.predict(x))
+    probabilities = softmax(checked_scores(network, x, args.model, dataset, len(names)))
     for path, p in zip(args.images, probabilities):
         order = np.argsort(p)[::-1][: args.top]
         ranked = ", ".join(f"{names[k]} {p[k]:.1%}" for k in order)
