@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from .atomic import atomic_write
 from .errors import missing_extra
 
 
 def plot_history(history: dict, path, title: str = "") -> None:
-    """Draw the loss per iteration and the accuracies per epoch side by side, and save to ``path``.
-
-    The PNG is written atomically (a reader sees the old picture or the new one, never half of one).
-    """
+    """Draw the loss per iteration and the accuracies per epoch side by side, and save to ``path``."""
     try:
         import matplotlib
 
@@ -40,14 +40,8 @@ def plot_history(history: dict, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    import io
-
-    from .datasets.atomic import atomic_write
-
-    picture = io.BytesIO()
     try:
-        fig.savefig(picture, format="png", dpi=110)
+        with atomic_write(path) as handle:  # a crash leaves the old picture or the new one
+            fig.savefig(handle, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=110)
     finally:
         plt.close(fig)
-    with atomic_write(path) as handle:
-        handle.write(picture.getvalue())
