@@ -29,3 +29,9 @@ def __getattr__(name):
 
 def __dir__():
     return sorted({*globals(), *__getattr__("__all__")})
+
+
+import sys as _sys  # noqa: E402
+
+if "IPython" in _sys.modules:  # in a notebook: let Variables and networks draw themselves
+    from . import viz as _viz  # noqa: E402,F401

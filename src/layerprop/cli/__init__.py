@@ -11,7 +11,8 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd", "import_book_cmd", "export_cmd"]
+COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd", "import_book_cmd",
+                   "export_cmd", "curves_cmd", "lab_cmd"]
 
 
 class UsageError(Exception):
@@ -58,8 +59,10 @@ def main(argv=None) -> int:
 
 
 def _run(argv) -> int:
+    from .graph_cmd import expression_option_values
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expression_option_values(sys.argv[1:] if argv is None else list(argv)))
     if args.command is None:
         parser.print_help()
         return 2

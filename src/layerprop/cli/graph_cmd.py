@@ -57,6 +57,24 @@ def add_parser(subparsers):
     p.set_defaults(func=run)
 
 
+def expression_option_values(argv: list) -> list:
+    """``--expr -x**2`` → ``--expr=-x**2``: an expression may start with a minus sign.
+
+    argparse takes an argument that starts with '-' (and is not a number) for an option, so
+    ``layerprop graph --expr "-x**2"`` would fail with "expected one argument"; joining the
+    value to its option keeps it a value.
+    """
+    out, i = [], 0
+    while i < len(argv):
+        if argv[i] == "--expr" and i + 1 < len(argv) and argv[i + 1].startswith("-") and argv[i + 1] != "--":
+            out.append(f"--expr={argv[i + 1]}")
+            i += 2
+        else:
+            out.append(argv[i])
+            i += 1
+    return out
+
+
 def expression_target(text: str, assignments, backward: bool = True):
     """Parse ``text`` and the ``--set`` strings, record the graph, run backward; UsageError if bad.
 

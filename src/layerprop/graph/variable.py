@@ -159,18 +159,6 @@ class Variable:
         label = f", name={self.name!r}" if self.name else ""
         return f"Variable({format_array(self.data)}{label})"
 
-    def _repr_svg_(self):
-        """Jupyter shows a Variable with a recorded graph as its drawing (:mod:`layerprop.viz`)."""
-        from ..viz import repr_svg
-
-        return repr_svg(self)
-
-    def _repr_html_(self):
-        """The same drawing laid out without Graphviz, when its ``dot`` is not installed."""
-        from ..viz import repr_html
-
-        return repr_html(self)
-
     # -- backpropagation ---------------------------------------------------------------------
     def nodes(self) -> list:
         """The recorded nodes that lead to this Variable, in topological (forward) order.

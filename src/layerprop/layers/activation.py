@@ -16,12 +16,14 @@ from .base import Layer, input_dtype, typed_dout
 class Relu(Layer):
     """Rectified linear unit.
 
-    forward:  y = x if x > 0 else 0
-    backward: dx = dout where x > 0, 0 where x ≤ 0   (``mask`` marks x ≤ 0)
+    (``mask`` marks x ≤ 0)
     """
 
     symbol = "relu"
+    forward_rule = "y = x if x > 0 else 0"
     backward_rule = "dx = dout where x > 0, else 0"
+    forward_rule_ko = "y = x (x > 0인 곳), 그 밖은 0"
+    backward_rule_ko = "dx = dout (x > 0인 곳), 그 밖은 0"
 
     def __init__(self):
         self.mask = None
@@ -43,13 +45,13 @@ class Relu(Layer):
 class Sigmoid(Layer):
     """Logistic sigmoid.
 
-    forward:  y = 1 / (1 + exp(−x))
-    backward: dx = dout · y · (1 − y)   (only the output ``out`` is needed)
+    (only the output ``out`` is needed)
 
     Computed as exp(−|x|) so that x = ±1000 gives exactly 1 and 0 with no overflow warning.
     """
 
     symbol = "sigmoid"
+    forward_rule = "y = 1 / (1 + exp(−x))"
     backward_rule = "dx = dout·y·(1 − y)"
 
     def __init__(self):
@@ -78,11 +80,10 @@ def sigmoid(x):
 class Tanh(Layer):
     """Hyperbolic tangent.
 
-    forward:  y = tanh(x)
-    backward: dx = dout · (1 − y²)
     """
 
     symbol = "tanh"
+    forward_rule = "y = tanh(x)"
     backward_rule = "dx = dout·(1 − y²)"
 
     def __init__(self):

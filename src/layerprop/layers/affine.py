@@ -12,8 +12,7 @@ from .base import WeightBiasLayer, input_dtype, typed_dout
 class Affine(WeightBiasLayer):
     """Fully connected layer.
 
-    forward:  y = x · W + b             x: (N, D), W: (D, M), b: (M,) → y: (N, M)
-    backward: dx = dout · Wᵀ,  dW = xᵀ · dout,  db = Σₙ dout
+    Shapes: x (N, D), W (D, M), b (M,) → y (N, M).
 
     ``x`` may also be a single sample of shape (D,) (as in note 001), giving y of shape (M,), or an
     image batch (N, C, H, W) that is flattened to (N, C·H·W); ``backward`` returns dx in x's
@@ -25,6 +24,7 @@ class Affine(WeightBiasLayer):
     """
 
     symbol = "Affine"
+    forward_rule = "y = x · W + b"
     backward_rule = "dx = dout·Wᵀ, dW = xᵀ·dout, db = Σ dout"
 
     def __init__(self, W, b):

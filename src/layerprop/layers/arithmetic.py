@@ -54,11 +54,11 @@ class _BinaryLayer(Layer):
 class MulLayer(_BinaryLayer):
     """Multiplication node.
 
-    forward:  out = x · y
-    backward: dx = dout · y,  dy = dout · x   (the inputs swap places)
+    In backward the inputs swap places.
     """
 
     symbol = "×"
+    forward_rule = "out = x · y"
     backward_rule = "dx = dout·y, dy = dout·x"
 
     def forward(self, x, y):
@@ -75,11 +75,11 @@ class MulLayer(_BinaryLayer):
 class AddLayer(_BinaryLayer):
     """Addition node.
 
-    forward:  out = x + y
-    backward: dx = dout,  dy = dout   (passed on unchanged)
+    The gradient is passed on unchanged.
     """
 
     symbol = "+"
+    forward_rule = "out = x + y"
     backward_rule = "dx = dout, dy = dout"
 
     def forward(self, x, y):
@@ -94,13 +94,10 @@ class AddLayer(_BinaryLayer):
 
 
 class SubLayer(_BinaryLayer):
-    """Subtraction node.
-
-    forward:  out = x − y
-    backward: dx = dout,  dy = −dout
-    """
+    """Subtraction node."""
 
     symbol = "−"
+    forward_rule = "out = x − y"
     backward_rule = "dx = dout, dy = −dout"
 
     def forward(self, x, y):
@@ -117,11 +114,11 @@ class SubLayer(_BinaryLayer):
 class DivLayer(_BinaryLayer):
     """Division node (the notes' '/' node is the case x = 1).
 
-    forward:  out = x / y
-    backward: dx = dout / y,  dy = −dout · x / y²   (for 1/y: −dout · out²)
+    (for 1/y: −dout · out²)
     """
 
     symbol = "/"
+    forward_rule = "out = x / y"
     backward_rule = "dx = dout/y, dy = −dout·x/y²"
 
     def forward(self, x, y):
@@ -138,11 +135,11 @@ class DivLayer(_BinaryLayer):
 class MatMulLayer(_BinaryLayer):
     """Matrix-product node.
 
-    forward:  out = x @ y            (x: (N, D), y: (D, M))
-    backward: dx = dout @ yᵀ,  dy = xᵀ @ dout
+    (x: (N, D), y: (D, M))
     """
 
     symbol = "@"
+    forward_rule = "out = x @ y"
     backward_rule = "dx = dout·yᵀ, dy = xᵀ·dout"
 
     def forward(self, x, y):
@@ -168,11 +165,10 @@ class MatMulLayer(_BinaryLayer):
 class NegLayer(Layer):
     """Negation node.
 
-    forward:  out = −x
-    backward: dx = −dout
     """
 
     symbol = "−x"
+    forward_rule = "out = −x"
     backward_rule = "dx = −dout"
 
     def __init__(self):
@@ -191,11 +187,10 @@ class NegLayer(Layer):
 class PowLayer(Layer):
     """Power node with a constant exponent c.
 
-    forward:  out = x ** c
-    backward: dx = dout · c · x ** (c − 1)
     """
 
     symbol = "**"
+    forward_rule = "out = x ** c"
     backward_rule = "dx = dout·c·x^(c−1)"
 
     def __init__(self, exponent):
@@ -221,11 +216,10 @@ class PowLayer(Layer):
 class ExpLayer(Layer):
     """Exponential node.
 
-    forward:  out = exp(x)
-    backward: dx = dout · exp(x) = dout · out
     """
 
     symbol = "exp"
+    forward_rule = "out = exp(x)"
     backward_rule = "dx = dout·exp(x)"
 
     def __init__(self):
@@ -245,11 +239,10 @@ class ExpLayer(Layer):
 class LogLayer(Layer):
     """Natural-logarithm node.
 
-    forward:  out = log(x)
-    backward: dx = dout / x
     """
 
     symbol = "log"
+    forward_rule = "out = log(x)"
     backward_rule = "dx = dout/x"
 
     def __init__(self):
@@ -269,12 +262,13 @@ class LogLayer(Layer):
 class SumLayer(Layer):
     """Sum node (over all elements, or over ``axis``).
 
-    forward:  out = Σ x
-    backward: dx = dout broadcast back to x's shape
     """
 
     symbol = "sum"
+    forward_rule = "out = Σ x"
     backward_rule = "dx = dout copied to every summed element"
+    forward_rule_ko = "out = Σ x"
+    backward_rule_ko = "dx = dout을 더한 모든 원소에 복사"
 
     def __init__(self, axis=None, keepdims=False):
         self.axis = axis
@@ -307,12 +301,12 @@ class SumLayer(Layer):
 class MeanLayer(SumLayer):
     """Mean node.
 
-    forward:  out = (1/n) Σ x
-    backward: dx = dout / n at every averaged element
     """
 
     symbol = "mean"
+    forward_rule = "out = (1/n) Σ x"
     backward_rule = "dx = dout/n at every averaged element"
+    backward_rule_ko = "dx = 평균 낸 모든 원소에 dout/n"
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -330,12 +324,13 @@ class MeanLayer(SumLayer):
 class ReshapeLayer(Layer):
     """Reshape node.
 
-    forward:  out = x reshaped to ``shape``
-    backward: dx = dout reshaped back to x's shape
     """
 
     symbol = "reshape"
+    forward_rule = "out = x reshaped to ``shape``"
     backward_rule = "dx = dout reshaped to x's shape"
+    forward_rule_ko = "out = x를 shape 모양으로 바꿈"
+    backward_rule_ko = "dx = dout을 x의 모양으로 되돌림"
 
     def __init__(self, shape):
         self.shape = tuple(shape) if not np.isscalar(shape) else (shape,)
@@ -367,12 +362,12 @@ class ReshapeLayer(Layer):
 class TransposeLayer(Layer):
     """Transpose node.
 
-    forward:  out = xᵀ (or the axes permuted by ``axes``)
-    backward: dx = doutᵀ (the inverse permutation)
     """
 
     symbol = "T"
+    forward_rule = "out = xᵀ (or the axes permuted by ``axes``)"
     backward_rule = "dx = doutᵀ"
+    forward_rule_ko = "out = xᵀ (또는 axes 순서로 축을 바꿈)"
 
     def __init__(self, axes=None):
         self.axes = None if axes is None else tuple(axes)
@@ -404,13 +399,14 @@ class TransposeLayer(Layer):
 class MaxLayer(Layer):
     """Maximum node (over all elements, or over ``axis``).
 
-    forward:  out = max x
-    backward: dx = dout at the element(s) that are the maximum, 0 elsewhere; k elements tied for the
-              maximum share it, dout/k each (so the gradients still add up to dout)
+    k elements tied for the maximum share the gradient, dout/k each (so the gradients still add up
+    to dout).
     """
 
     symbol = "max"
-    backward_rule = "dx = dout at the maximum, 0 elsewhere"
+    forward_rule = "out = max x"
+    backward_rule = "dx = dout at the maximum (shared among ties), 0 elsewhere"
+    backward_rule_ko = "dx = 최댓값 원소에 dout (같은 값이 여럿이면 나눠 가짐), 나머지는 0"
     _reduce = "max"
 
     def __init__(self, axis=None, keepdims=False):
@@ -446,8 +442,10 @@ class MaxLayer(Layer):
 
 
 class MinLayer(MaxLayer):
-    """Minimum node: :class:`MaxLayer` with min (dx = dout at the minimum, shared among ties)."""
+    """Minimum node: :class:`MaxLayer` with min (ties share the gradient)."""
 
     symbol = "min"
-    backward_rule = "dx = dout at the minimum, 0 elsewhere"
+    forward_rule = "out = min x"
+    backward_rule = "dx = dout at the minimum (shared among ties), 0 elsewhere"
+    backward_rule_ko = "dx = 최솟값 원소에 dout (같은 값이 여럿이면 나눠 가짐), 나머지는 0"
     _reduce = "min"

@@ -38,6 +38,22 @@ def typed_dout(dout, shape, dtype, xp=None):
     return (xp or get_array_module()).full(tuple(shape), dout, dtype=dtype)
 
 
+#: the languages every layer states its rules in
+RULE_LANGUAGES = ("en", "ko")
+
+
+def rules_section(cls) -> str:
+    """The docstring section written from a layer class's rule attributes (English and Korean)."""
+    forward, backward = cls.rules("en")
+    forward_ko, backward_ko = cls.rules("ko")
+    lines = ["    Rules (:attr:`forward_rule`, :attr:`backward_rule`)::", ""]
+    lines.append(f"        forward:  {forward}")
+    lines.append(f"        backward: {backward}")
+    lines.append(f"        순전파:   {forward_ko}")
+    lines.append(f"        역전파:   {backward_ko}")
+    return "\n".join(lines)
+
+
 class Layer:
     """Base class of every layer.
 
@@ -51,12 +67,34 @@ class Layer:
         dict with the same keys, filled by ``backward``.
     ``symbol``
         short label used when the layer is drawn as a node of a computational graph.
-    ``backward_rule``
-        the local rule ``backward`` applies, in words (shown by the graph drawings).
+    ``forward_rule``, ``backward_rule``
+        the layer's local rules, e.g. ``out = x · y`` and ``dx = dout·y, dy = dout·x``. They are
+        written once, here as class attributes; the docstring's "Rules" section, the drawings and
+        ``layerprop lab`` all read them (via :meth:`rules`). ``forward_rule_ko`` and
+        ``backward_rule_ko`` give the Korean wording where it differs (``None``: the formula reads
+        the same in both languages).
     """
 
     symbol = "?"
+    forward_rule = ""
     backward_rule = ""
+    forward_rule_ko = None
+    backward_rule_ko = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        own = vars(cls)
+        if "__doc__" in own and cls.__doc__ and ("forward_rule" in own or "backward_rule" in own):
+            cls.__doc__ = cls.__doc__.rstrip() + "\n\n" + rules_section(cls) + "\n"
+
+    @classmethod
+    def rules(cls, language: str = "en") -> tuple:
+        """``(forward rule, backward rule)`` in ``language`` ('en' or 'ko')."""
+        if language not in RULE_LANGUAGES:
+            raise ValueError(f"rules: language must be one of {', '.join(RULE_LANGUAGES)}, got {language!r}")
+        if language == "ko":
+            return (cls.forward_rule_ko or cls.forward_rule, cls.backward_rule_ko or cls.backward_rule)
+        return (cls.forward_rule, cls.backward_rule)
 
     @property
     def params(self) -> dict:

@@ -269,7 +269,10 @@ class Convolution(WeightBiasLayer):
     """
 
     symbol = "Conv"
+    forward_rule = "y = W ⋆ x + b (each filter slid over x)"
     backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(dout·Wᵀ)"
+    forward_rule_ko = "y = W ⋆ x + b (필터마다 x 위를 미끄러지며 곱해 더함)"
+    backward_rule_ko = "dW = Σ dout·x의 창, db = Σ dout, dx = col2im(dout·Wᵀ)"
 
     def __init__(self, W, b, stride=1, pad=0):
         if getattr(W, "ndim", None) != 4:
@@ -611,7 +614,10 @@ class Pooling(_PoolingBase):
     """
 
     symbol = "MaxPool"
+    forward_rule = "y = max of each window"
     backward_rule = "dx = dout at each window's max, 0 elsewhere"
+    forward_rule_ko = "y = 각 창의 최댓값"
+    backward_rule_ko = "dx = 각 창의 최댓값 자리에 dout, 나머지는 0"
     _pad_fill = float("-inf")
 
     def __init__(self, pool_h, pool_w, stride=2, pad=0):
@@ -687,7 +693,10 @@ class AvgPooling(_PoolingBase):
     """
 
     symbol = "AvgPool"
+    forward_rule = "y = mean of each window"
     backward_rule = "dx = dout/(ph·pw) on every pixel of the window"
+    forward_rule_ko = "y = 각 창의 평균"
+    backward_rule_ko = "dx = 창의 모든 픽셀에 dout/(ph·pw)"
 
     @staticmethod
     def _sum(xp, views):
@@ -722,7 +731,9 @@ class Flatten(Layer):
     """
 
     symbol = "Flatten"
+    forward_rule = "y = x.reshape(N, −1)"
     backward_rule = "dx = dout reshaped to x's shape"
+    backward_rule_ko = "dx = dout을 x의 모양으로 되돌림"
 
     def __init__(self):
         self.original_x_shape = None

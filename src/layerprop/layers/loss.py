@@ -83,15 +83,13 @@ def _classification_targets(owner, shape, t):
 class SoftmaxWithLoss(Layer):
     """Softmax followed by cross-entropy loss.
 
-    forward:  y = softmax(x) row-wise,  loss = −(1/N) Σₙ Σₖ tₙₖ log yₙₖ
-    backward: dx = dout · (y − t) / N      (t one-hot; integer labels are handled as such)
-
     ``t`` may be one-hot (N, C) or integer labels (N,) or (N, 1). The loss is computed from the
     log-softmax x − max − log Σ exp(x − max), so the log never sees 0 and logits of ±1e4 are fine.
     A 1-D ``x`` is one sample.
     """
 
     symbol = "SoftmaxWithLoss"
+    forward_rule = "y = softmax(x) row-wise,  loss = −(1/N) Σₙ Σₖ tₙₖ log yₙₖ"
     backward_rule = "dx = dout·(y − t)/N"
 
     def __init__(self):
@@ -168,11 +166,11 @@ def _same_shape_targets(owner, x, t):
 class MeanSquaredError(Layer):
     """Identity output with half mean squared error, for regression.
 
-    forward:  y = x,  loss = ½ · mean((y − t)²)   (mean over all elements)
-    backward: dx = dout · (y − t) / n           (n = number of elements)
+    The mean runs over all n elements.
     """
 
     symbol = "MSE"
+    forward_rule = "y = x,  loss = ½ · mean((y − t)²)"
     backward_rule = "dx = dout·(y − t)/n"
 
     def __init__(self):
@@ -200,14 +198,14 @@ class MeanSquaredError(Layer):
 class SigmoidWithLoss(Layer):
     """Sigmoid followed by binary cross-entropy, for two-class problems.
 
-    forward:  y = sigmoid(x),  loss = −mean(t·log y + (1 − t)·log(1 − y))
-    backward: dx = dout · (y − t) / n      (n = number of elements)
+    n is the number of elements.
 
     The loss is computed as mean(max(x, 0) − x·t + log(1 + exp(−|x|))), which equals the formula above
     without ever taking the log of 0.
     """
 
     symbol = "SigmoidWithLoss"
+    forward_rule = "y = sigmoid(x),  loss = −mean(t·log y + (1 − t)·log(1 − y))"
     backward_rule = "dx = dout·(y − t)/n"
 
     def __init__(self):

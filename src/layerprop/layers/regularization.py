@@ -26,7 +26,9 @@ class Dropout(Layer):
     """
 
     symbol = "Dropout"
+    forward_rule = "y = x·mask (training), y = x·(1 − ratio) (inference)"
     backward_rule = "dx = dout·mask"
+    forward_rule_ko = "y = x·mask (학습), y = x·(1 − ratio) (추론)"
     has_train_mode = True
 
     def __init__(self, dropout_ratio: float = 0.5, seed=None):
@@ -68,6 +70,7 @@ class BatchNormalization(Layer):
     """
 
     symbol = "BatchNorm"
+    forward_rule = "x̂ = (x − μ)/σ, y = γ·x̂ + β"
     backward_rule = "dx = γ/σ·(dout − mean(dout) − x̂·mean(dout·x̂))"
     has_train_mode = True
     eps = 1e-7

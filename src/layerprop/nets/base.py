@@ -220,17 +220,16 @@ class Network:
         if first is not None and hasattr(first, "input_grad"):
             first.input_grad = needed
 
-    def _repr_svg_(self):
-        """Jupyter shows a network as the graph of one recorded forward/backward pass (:mod:`layerprop.viz`)."""
-        from ..viz import repr_svg
+    def parameters_by_layer(self) -> list:
+        """``[(layer name, layer, {layer's key: params key}), …]`` for every layer, in forward order.
 
-        return repr_svg(self)
-
-    def _repr_html_(self):
-        """The same drawing laid out without Graphviz, when its ``dot`` is not installed."""
-        from ..viz import repr_html
-
-        return repr_html(self)
+        E.g. ``('Affine1', <Affine>, {'W': 'W1', 'b': 'b1'})``; a layer without parameters maps ``{}``.
+        ``self.params[params key]`` is the very array ``layer.params[layer's key]``.
+        """
+        keys: dict = {}
+        for key, (layer, layer_key) in self._param_sources.items():
+            keys.setdefault(id(layer), {})[layer_key] = key
+        return [(name, layer, dict(keys.get(id(layer), {}))) for name, layer in self.layers.items()]
 
     def __repr__(self):
         inner = " → ".join(self.layers) + f" → {type(self.last_layer).__name__}"

@@ -9,7 +9,9 @@
 >>> print(viz.to_dot(price))              # DOT text, always available
 >>> viz.render(price, "price.html")       # a page stepping through forward, then backward
 
-In Jupyter a Variable (with a recorded graph) and a network display themselves as this drawing.
+In Jupyter a Variable (with a recorded graph) and a network display themselves as this drawing:
+importing this package attaches ``_repr_svg_``/``_repr_html_`` to them (:func:`attach_notebook_display`;
+``import layerprop`` does it by itself inside IPython). ``graph`` and ``nets`` never import ``viz``.
 
 Nodes are the operations (the layers' ``symbol``: ×, +, exp, /, Affine, Relu, SoftmaxWithLoss …),
 edges the values between them: forward value above the line, gradient below it, in the notes' style.
@@ -66,6 +68,7 @@ __all__ = [
     "EXAMPLES",
     "repr_svg",
     "repr_html",
+    "attach_notebook_display",
 ]
 
 
@@ -97,3 +100,20 @@ def repr_html(obj):
         return f'<div class="layerprop-drawing">{to_inline_svg(obj)}</div>'
     except Exception:  # noqa: BLE001 - as in repr_svg
         return None
+
+
+def attach_notebook_display():
+    """Give :class:`~layerprop.graph.Variable` and every network Jupyter's display methods.
+
+    Called when :mod:`layerprop.viz` is imported: the drawing code stays above ``graph`` and
+    ``nets``, which know nothing about it.
+    """
+    from ..graph import Variable
+    from ..nets.base import Network
+
+    for cls in (Variable, Network):
+        cls._repr_svg_ = repr_svg
+        cls._repr_html_ = repr_html
+
+
+attach_notebook_display()

@@ -5,6 +5,9 @@ Each edge carries its forward value (blue) above the line and, after backward, i
 (red) below it — drawn as a small label node that the edge passes through (see :func:`edge_label`). Operations are circles (``×``, ``+``, ``exp``) or rounded boxes (``Affine``,
 ``SoftmaxWithLoss``); named inputs are plain labels, a network's parameters small shaded boxes,
 constants small grey nodes showing their value. Several outputs given as a dict become clusters.
+A value used more than once is labelled with the sum that forms its gradient
+(``x.grad = 2 + 2 + 3 = 7``, see :meth:`~layerprop.viz.model.GraphModel.branch_sums`); a tensor
+too large to write out gets a small heatmap beside its shape (:mod:`.heatmap`).
 
 Turn the text into a picture with ``dot -Tsvg graph.dot -o graph.svg`` or with
 :func:`layerprop.viz.render`.
@@ -12,6 +15,7 @@ Turn the text into a picture with ``dot -Tsvg graph.dot -o graph.svg`` or with
 
 from __future__ import annotations
 
+from .heatmap import dot_heatmap, wants_heatmap
 from .model import CONSTANT, INPUT, OP, OUTPUT, PARAM, build_model
 
 VALUE_COLOR = "#1f4e9c"  # forward values: dark blue
@@ -42,6 +46,10 @@ def edge_label(edge) -> str | None:
         return None  # the constant's node already shows its value
     value = f'<FONT COLOR="{VALUE_COLOR}">{html_escape(edge.value_text)}</FONT>'
     grad = f'<FONT COLOR="{GRAD_COLOR}">{html_escape(edge.grad_text)}</FONT>' if edge.grad_text is not None else " "
+    if wants_heatmap(edge.value):  # a tensor: its shape and a small heatmap of its values / gradient
+        value = f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR><TD>{value}</TD><TD>{dot_heatmap(edge.value)}</TD></TR></TABLE>'
+        if edge.grad_text is not None and wants_heatmap(edge.grad):
+            grad = f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR><TD>{grad}</TD><TD>{dot_heatmap(edge.grad)}</TD></TR></TABLE>'
     return (
         f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="{EDGE_COLOR}">'
         f"<TR><TD>{value}</TD></TR><HR/><TR><TD>{grad}</TD></TR></TABLE>>"
@@ -90,7 +98,7 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
     model = build_model(target, title=title, **options)
     lines = [
         "digraph computational_graph {",
-        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25];',
+        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25, forcelabels=true];',
         f'  node [fontname="{FONT}"];',
         f'  edge [fontname="{FONT}", fontsize=12, arrowsize=0.7, color="{EDGE_COLOR}"];',
     ]
@@ -106,8 +114,12 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
         lines.append(f'  labelloc="t"; label=<{"<br/>".join(heading)}>;')
     cluster_of = {node.id: node.cluster for node in model.nodes}
     blocks = {}  # cluster (or None) → lines of the nodes declared in it
+    sums = {branch.node: branch.text for branch in model.branch_sums()}
     for node in model.nodes:
-        blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(_node_attributes(node))}];")
+        attrs = _node_attributes(node)
+        if node.id in sums:  # the notes' branch node: the gradient is the sum of the uses' shares
+            attrs["xlabel"] = f'<<font color="{GRAD_COLOR}" point-size="11">{html_escape(sums[node.id])}</font>>'
+        blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(attrs)}];")
     edge_lines = []
     for edge in model.edges:
         tip = edge.name or edge.role

@@ -80,23 +80,42 @@ def sigmoid(x: float = 2.0) -> dict:
     return {"four nodes: ×(−1), exp, +1, 1/x": y1, "one Sigmoid layer": y2}
 
 
-def two_layer_net():
-    """A 3 → 4 → 2 TwoLayerNet (seeded) on a fixed batch of two samples, labels 0 and 1."""
+def two_layer_net_inputs() -> dict:
+    """The two-layer example's tensors: the batch ``x``, its labels ``t`` and W1, b1, W2, b2.
+
+    A 3 → 4 → 2 TwoLayerNet (seed 5: each of the 4 hidden units is active, x·W1 + b1 > 0, for at
+    least one sample, so no Relu is dead and every weight has a gradient to show), a batch of two
+    samples with labels t = 0 and 1.
+    """
     from ..nets import TwoLayerNet
+
+    net = TwoLayerNet(input_size=3, hidden_size=4, output_size=2, weight_init_std=0.5, seed=5)
+    tensors = {"x": np.array([[1.0, -0.5, 2.0], [0.5, 1.5, -1.0]], dtype=net.dtype)}
+    tensors.update({key: value.copy() for key, value in net.params.items()})
+    return tensors
+
+
+def two_layer_net_network(tensors: dict):
+    """``(net, x, t)``: the two-layer example's network holding ``tensors`` (see :func:`two_layer_net_inputs`)."""
+    from ..nets import TwoLayerNet
+
+    net = TwoLayerNet(input_size=3, hidden_size=4, output_size=2, seed=5)
+    for key in ("W1", "b1", "W2", "b2"):
+        net.params[key][...] = tensors[key]
+    return net, np.asarray(tensors["x"], dtype=net.dtype), np.array([0, 1])
+
+
+def two_layer_net_model(tensors: dict | None = None):
+    """The two-layer example drawn: its forward and backward pass recorded layer by layer."""
     from .model import model_from_network
 
-    try:
-        net = TwoLayerNet(input_size=3, hidden_size=4, output_size=2, weight_init_std=0.5, seed=0)
-    except TypeError:  # a TwoLayerNet without the seed argument: seed the global generator
-        state = np.random.get_state()
-        np.random.seed(0)
-        try:
-            net = TwoLayerNet(input_size=3, hidden_size=4, output_size=2, weight_init_std=0.5)
-        finally:
-            np.random.set_state(state)
-    x = np.array([[1.0, -0.5, 2.0], [0.5, 1.5, -1.0]], dtype=net.dtype)
-    t = np.array([0, 1])
+    net, x, t = two_layer_net_network(tensors or two_layer_net_inputs())
     return model_from_network(net, x, t, title=TITLES["two-layer-net"])
+
+
+def two_layer_net():
+    """A 3 → 4 → 2 TwoLayerNet (seeded, no dead hidden unit) on a fixed batch of two samples, labels t = 0 and 1."""
+    return two_layer_net_model()
 
 
 EXAMPLES = {

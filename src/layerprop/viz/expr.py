@@ -403,6 +403,10 @@ class Expression:
             result.name = output_name
         return result
 
+    def build_from(self, variables: dict):
+        """Record the expression on the given Variables ``{name: Variable}`` (e.g. for a gradient check)."""
+        return self._build(self.tree, variables)
+
     def _build(self, node, variables):
         from .. import graph as G
 

@@ -67,6 +67,8 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <button type="button" id="prev" aria-label="previous step">◀ Previous</button>
 <button type="button" id="next" aria-label="next step">Next ▶</button>
 <span id="counter">Step 0 / {len(steps) - 1}</span>
+<button type="button" id="zoom-out" aria-label="zoom out">−</button>
+<button type="button" id="zoom-in" aria-label="zoom in">+</button>
 </div>
 <div id="status" data-step="0" data-phase="start" aria-live="polite">
 <div id="step-heading">{escape(steps[0]["heading"])}</div>
@@ -76,7 +78,7 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <div class="drawing">
 {svg_markup(drawing_model, reveal=False, scale=PAGE_SCALE)}
 </div>
-<p class="hint">Keys: → next step, ← previous step, Home / End first / last step.</p>
+<p class="hint">Keys: → next step, ← previous step, Home / End first / last step, + / − zoom (the drawing scrolls).</p>
 </main>
 <script type="application/json" id="layerprop-steps">{_script_json({"steps": steps})}</script>
 <script>

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .heatmap import WIDTH as HEATMAP_WIDTH
+from .heatmap import wants_heatmap
 from .model import CONSTANT, INPUT, OP, OUTPUT, PARAM
 
 FONT_SIZE = 14
@@ -86,7 +88,8 @@ def node_box(node) -> Box:
 
 def label_box(edge) -> Box:
     widest = max(len(edge.value_text), len(edge.grad_text or ""))
-    return Box(w=widest * LABEL_FONT_SIZE * CHAR_WIDTH + 16, h=2 * LABEL_FONT_SIZE + 14, shape="label")
+    extra = HEATMAP_WIDTH + 6 if wants_heatmap(edge.value) else 0  # a tensor's heatmap beside its shape
+    return Box(w=widest * LABEL_FONT_SIZE * CHAR_WIDTH + 16 + extra, h=2 * LABEL_FONT_SIZE + 14, shape="label")
 
 
 def assign_layers(model) -> dict:

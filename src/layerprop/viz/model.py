@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,8 +44,8 @@ class DrawnNode:
               as W1), 'constant' (a value that receives no gradient) or 'output' (where an output
               edge ends)
     ``label`` what is written in it: the layer's ``symbol``, the input's name, the constant's value
-    ``layer`` the layer object (op nodes); ``rule`` its ``backward_rule``; ``forward_rule`` the
-              ``forward:`` line of its docstring
+    ``layer`` the layer object (op nodes); ``rule`` and ``forward_rule`` its class's
+              ``backward_rule`` and ``forward_rule``
     ``cluster`` index into :attr:`GraphModel.clusters`, or ``None``
     """
 
@@ -86,6 +85,29 @@ class DrawnEdge:
 
 
 @dataclass
+class BranchSum:
+    """A value used more than once: its gradient is the sum of its edges' gradients.
+
+    ``node`` the id of the node the value comes from; ``name`` the value's name; ``edges`` and
+    ``shares`` the outgoing edges and their gradient texts; ``total`` the sum written out.
+    """
+
+    node: str
+    name: str
+    edges: list
+    shares: list
+    total: str
+
+    @property
+    def text(self) -> str:
+        """``x.grad = 2 + 2 + 3 = 7`` (a negative share is subtracted: ``1 + 3 − 0.5 = 3.5``)."""
+        terms = self.shares[0]
+        for share in self.shares[1:]:
+            terms += f" − {share[1:]}" if share.startswith("-") else f" + {share}"
+        return f"{self.name}.grad = {terms} = {self.total}"
+
+
+@dataclass
 class GraphModel:
     """Nodes, edges and cluster titles of one drawing, plus ``title`` and the forward order of ops."""
 
@@ -116,20 +138,43 @@ class GraphModel:
     def has_gradients(self) -> bool:
         return any(e.grad_text is not None for e in self.edges)
 
+    def branch_sums(self) -> list:
+        """Every value used more than once, with the sum that forms its gradient (the notes' branch node).
+
+        A list of :class:`BranchSum` — e.g. for ``x*x + 3*x`` at x = 1: ``x.grad = 1 + 1 + 3 = 5``.
+        The shares are the gradients on the value's outgoing edges (in drawing order); the total
+        is their sum, which is what ``Variable.backward`` stores in ``grad``.
+        """
+        sums = []
+        for node in self.nodes:
+            if node.kind in (CONSTANT, OUTPUT):
+                continue
+            shares = [e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT]
+            if len(shares) < 2:
+                continue
+            total = shares[0].grad
+            for edge in shares[1:]:
+                total = np.asarray(total) + np.asarray(edge.grad)
+            name = next((e.name for e in self.out_edges(node.id) if e.name), None) or node.label
+            sums.append(BranchSum(node.id, name, [e.id for e in shares], [e.grad_text for e in shares],
+                                  describe_value(total, self.digits)))
+        return sums
+
     def find_edges(self, name: str) -> list:
         """Edges whose Variable is called ``name`` (handy in tests and notebooks)."""
         return [e for e in self.edges if e.name == name]
 
 
-def forward_rule_of(layer) -> str:
-    """The ``forward:`` line of a layer's docstring (e.g. ``out = x · y``), or ''."""
-    doc = type(layer).__doc__ or ""
-    for line in doc.splitlines():
-        line = line.strip()
-        if line.lower().startswith("forward:"):
-            text = line.split(":", 1)[1].strip()
-            return re.split(r"\s{3,}", text)[0]  # drop the shape notes set off by wide spaces
-    return ""
+def forward_rule_of(layer, language: str = "en") -> str:
+    """A layer's forward rule (e.g. ``out = x · y``), from its class attributes; '' if it has none."""
+    rules = getattr(layer, "rules", None)
+    return rules(language)[0] if rules else ""
+
+
+def backward_rule_of(layer, language: str = "en") -> str:
+    """A layer's backward rule (e.g. ``dx = dout·y, dy = dout·x``); '' if it has none."""
+    rules = getattr(layer, "rules", None)
+    return rules(language)[1] if rules else ""
 
 
 def _roles(node) -> list:
@@ -215,7 +260,7 @@ class _Builder:
                 gnode.label,
                 layer=layer,
                 layer_name=type(layer).__name__,
-                rule=getattr(layer, "backward_rule", ""),
+                rule=backward_rule_of(layer),
                 forward_rule=forward_rule_of(layer),
                 step=len(self.op_ids),
             )
@@ -229,7 +274,7 @@ class _Builder:
                 self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
                               constant=not var.requires_grad)
             for role, value in zip(_constant_roles(gnode), gnode.constants):
-                const = DrawnNode(self.new_id("c"), CONSTANT, self.text(value), value=value)
+                const = DrawnNode(self.new_id("c"), CONSTANT, f"{role} = {self.text(value)}", value=value)
                 self.model.nodes.append(const)
                 self.mark(const.id, cluster)
                 self.add_edge(const.id, node.id, role, None, value, None, constant=True)
@@ -308,7 +353,8 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
     copy_ = dataclasses.replace(model, title=model.title if title is None else title, digits=digits)
     if digits != model.digits:
         copy_.nodes = [
-            dataclasses.replace(n, label=describe_value(n.value, digits)) if n.kind == CONSTANT and n.value is not None else n
+            dataclasses.replace(n, label=_constant_label(n, describe_value(n.value, digits)))
+            if n.kind == CONSTANT and n.value is not None else n
             for n in model.nodes
         ]
         copy_.edges = [
@@ -320,6 +366,12 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
             for e in model.edges
         ]
     return copy_
+
+
+def _constant_label(node, text: str) -> str:
+    """A constant's label with new digits, keeping its role name (``t = …``) when it has one."""
+    head, sep, _ = node.label.partition(" = ")
+    return f"{head} = {text}" if sep else text
 
 
 def record_network(net, x=None, t=None):
@@ -351,8 +403,10 @@ def _record_network(net, x=None, t=None):
         dtype = getattr(net, "dtype", weights.dtype)
         x = np.random.default_rng(0).standard_normal((2, weights.shape[0])).astype(dtype)
     names = {}
-    for key, (layer, layer_key) in getattr(net, "_param_sources", {}).items():
-        names[(id(layer), layer_key)] = key
+    listing = net.parameters_by_layer() if hasattr(net, "parameters_by_layer") else []
+    for _, layer, keys in listing:
+        for layer_key, key in keys.items():
+            names[(id(layer), layer_key)] = key
     if layers and hasattr(layers[0][1], "input_grad"):
         layers[0][1].input_grad = True  # show dx at the input too (training skips it)
     h = Variable(np.asarray(x), name="x")

@@ -19,6 +19,20 @@
   var next = document.getElementById("next");
   var edges = Array.prototype.slice.call(document.querySelectorAll(".edge"));
   var nodes = Array.prototype.slice.call(document.querySelectorAll(".node"));
+  var branchSums = Array.prototype.slice.call(document.querySelectorAll(".branch-sum"));
+  var drawing = document.querySelector(".drawing svg");
+  var zoom = 1;
+  function setZoom(z) {  /* large graphs: zoom and scroll instead of shrinking the text */
+    zoom = Math.max(0.25, Math.min(4, z));
+    if (!drawing) return;
+    if (!drawing.dataset.width) { drawing.dataset.width = drawing.getAttribute("width"); drawing.dataset.height = drawing.getAttribute("height"); }
+    drawing.setAttribute("width", String(Math.round(drawing.dataset.width * zoom)));
+    drawing.setAttribute("height", String(Math.round(drawing.dataset.height * zoom)));
+  }
+  ["zoom-in", "zoom-out"].forEach(function (id) {
+    var button = document.getElementById(id);
+    if (button) button.addEventListener("click", function () { setZoom(zoom * (id === "zoom-in" ? 1.25 : 0.8)); });
+  });
 
   function show(k) {
     current = Math.max(0, Math.min(steps.length - 1, k));
@@ -39,6 +53,11 @@
         (edge.getAttribute("data-source") === step.node || edge.getAttribute("data-target") === step.node);
       edge.classList.toggle("active", active);
     });
+    var sums = {};
+    for (i = 0; i <= current; i++) (steps[i].sums || []).forEach(function (id) { sums[id] = true; });
+    branchSums.forEach(function (text) {
+      text.classList.toggle("visible", !!sums[text.getAttribute("data-node")]);
+    });
     nodes.forEach(function (node) {
       node.classList.toggle("current", node.getAttribute("data-node") === step.node);
     });
@@ -58,6 +77,8 @@
   next.addEventListener("click", function () { show(current + 1); });
   document.addEventListener("keydown", function (event) {
     if (event.altKey || event.ctrlKey || event.metaKey) return;
+    if (event.key === "+" || event.key === "=") { setZoom(zoom * 1.25); return; }
+    if (event.key === "-") { setZoom(zoom * 0.8); return; }
     var moves = { ArrowRight: current + 1, ArrowLeft: current - 1, Home: 0, End: steps.length - 1 };
     if (event.key in moves) {
       event.preventDefault();

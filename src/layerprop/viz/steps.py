@@ -8,12 +8,39 @@ sends to each input, which then appear under those edges.
 
 Each step is a plain dict (JSON for the page): ``phase`` ('start', 'forward', 'seed', 'backward'),
 ``node`` (id or None), ``heading``, ``rule``, ``numbers`` (the rule's numbers as text), and the
-edge ids whose ``values``/``grads`` this step reveals.
+edge ids whose ``values``/``grads`` this step reveals. A last step (phase 'sum', with the ``sums``
+it reveals: node ids) shows each value used more than once with the sum that forms its gradient.
 """
 
 from __future__ import annotations
 
-from .model import CONSTANT, INPUT, OUTPUT, PARAM
+from .model import CONSTANT, INPUT, OUTPUT, PARAM, backward_rule_of, forward_rule_of
+
+#: the words of the steps, in each language the layers state their rules in
+WORDS = {
+    "en": {
+        "inputs": "Inputs",
+        "inputs_rule": "The inputs enter from the left; press → (or Next) to run the forward pass node by node.",
+        "forward": "Forward {i} of {n}",
+        "node": "{label} node ({layer})",
+        "seed": "Backward starts",
+        "seed_rule": "The gradient of the output with respect to itself is 1: it enters from the right.",
+        "backward": "Backward {i} of {n}",
+        "sums": "Branch sums",
+        "sums_rule": "A value used more than once receives the sum of the gradients of its uses.",
+    },
+    "ko": {
+        "inputs": "입력",
+        "inputs_rule": "입력이 왼쪽에서 들어옵니다. → (또는 다음)을 누르면 순전파가 노드 하나씩 진행됩니다.",
+        "forward": "순전파 {i} / {n}",
+        "node": "{label} 노드 ({layer})",
+        "seed": "역전파 시작",
+        "seed_rule": "출력을 출력 자신으로 미분하면 1: 오른쪽에서 1이 들어옵니다.",
+        "backward": "역전파 {i} / {n}",
+        "sums": "분기 노드의 합",
+        "sums_rule": "여러 번 쓰인 값은 쓰인 곳마다 돌아온 기울기를 모두 더한 값을 기울기로 받습니다.",
+    },
+}
 
 
 def _who(edge, model) -> str:
@@ -24,8 +51,11 @@ def _who(edge, model) -> str:
     return source.label if source.kind in (INPUT, PARAM) else ""
 
 
-def build_steps(model) -> list:
-    """The list of steps (see the module docstring)."""
+def build_steps(model, language: str = "en") -> list:
+    """The list of steps (see the module docstring), worded in ``language`` ('en' or 'ko')."""
+    if language not in WORDS:
+        raise ValueError(f"build_steps: language must be one of {', '.join(WORDS)}, got {language!r}")
+    words = WORDS[language]
     steps = []
     first_values = [e.id for e in model.edges if model.node(e.source).kind in (INPUT, PARAM, CONSTANT)]
     shown_inputs = []
@@ -37,8 +67,8 @@ def build_steps(model) -> list:
         {
             "phase": "start",
             "node": None,
-            "heading": "Inputs",
-            "rule": "The inputs enter from the left; press → (or Next) to run the forward pass node by node.",
+            "heading": words["inputs"],
+            "rule": words["inputs_rule"],
             "numbers": ", ".join(f"{name} = {value}" for name, value in shown_inputs),
             "values": first_values,
             "grads": [],
@@ -49,14 +79,15 @@ def build_steps(model) -> list:
         ins, outs = model.in_edges(node.id), model.out_edges(node.id)
         args = ", ".join(f"{e.role} = {e.value_text}" for e in ins)
         result = outs[0].value_text if outs else ""
-        rule = f"{node.label} node ({node.layer_name})"
-        if node.forward_rule:
-            rule += f": {node.forward_rule}"
+        rule = words["node"].format(label=node.label, layer=node.layer_name)
+        forward_rule = forward_rule_of(node.layer, language) if node.layer is not None else node.forward_rule
+        if forward_rule:
+            rule += f": {forward_rule}"
         steps.append(
             {
                 "phase": "forward",
                 "node": node.id,
-                "heading": f"Forward {i + 1} of {len(ops)}",
+                "heading": words["forward"].format(i=i + 1, n=len(ops)),
                 "rule": rule,
                 "numbers": f"{args} → {result}" if args else result,
                 "values": [e.id for e in outs],
@@ -70,8 +101,8 @@ def build_steps(model) -> list:
         {
             "phase": "seed",
             "node": None,
-            "heading": "Backward starts",
-            "rule": "The gradient of the output with respect to itself is 1: it enters from the right.",
+            "heading": words["seed"],
+            "rule": words["seed_rule"],
             "numbers": ", ".join(f"d{e.name or 'out'}/d{e.name or 'out'} = {e.grad_text}" for e in sinks),
             "values": [],
             "grads": [e.id for e in sinks],
@@ -88,18 +119,33 @@ def build_steps(model) -> list:
                 continue
             who = _who(e, model)
             sent.append(f"d{e.role} = {e.grad_text}" + (f" (→ {who})" if who else ""))
-        rule = f"{node.label} node ({node.layer_name})"
-        if node.rule:
-            rule += f": {node.rule}"
+        rule = words["node"].format(label=node.label, layer=node.layer_name)
+        backward_rule = backward_rule_of(node.layer, language) if node.layer is not None else node.rule
+        if backward_rule:
+            rule += f": {backward_rule}"
         steps.append(
             {
                 "phase": "backward",
                 "node": node.id,
-                "heading": f"Backward {i + 1} of {len(backward_ops)}",
+                "heading": words["backward"].format(i=i + 1, n=len(backward_ops)),
                 "rule": rule,
                 "numbers": f"dout = {dout}" + (": " + ", ".join(sent) if sent else ""),
                 "values": [],
                 "grads": [e.id for e in ins if e.grad_text is not None],
+            }
+        )
+    sums = model.branch_sums()
+    if sums:
+        steps.append(
+            {
+                "phase": "sum",
+                "node": None,
+                "heading": words["sums"],
+                "rule": words["sums_rule"],
+                "numbers": "; ".join(branch.text for branch in sums),
+                "values": [],
+                "grads": [],
+                "sums": [branch.node for branch in sums],
             }
         )
     return steps

@@ -6,7 +6,10 @@ notebook displays when ``dot`` is missing).
 
 Every element has stable hooks for scripts and tests: a node is ``<g class="node op"
 id="node-n0" data-node="n0">``, an edge ``<g class="edge" id="edge-e0" data-edge="e0">`` holding
-``<text class="value">`` and ``<text class="grad">``; a revealed label has the class ``visible``.
+``<text class="value">`` and ``<text class="grad">``, a value used more than once a
+``<text class="branch-sum" data-node=…>`` (``x.grad = 2 + 2 + 3 = 7``); a revealed label has the class
+``visible``. A tensor too large to write out also gets a small heatmap of its values (class
+``heat-value``) and of its gradient (``heat-grad``), see :mod:`.heatmap`.
 """
 
 from __future__ import annotations
@@ -15,9 +18,16 @@ import uuid
 from html import escape
 
 from .dot import EDGE_COLOR, GRAD_COLOR, VALUE_COLOR
+from .heatmap import CELL_HEIGHT, MAX_ROWS, svg_heatmap, wants_heatmap
+from .heatmap import WIDTH as HEATMAP_WIDTH
 from .layout import FONT_SIZE, LABEL_FONT_SIZE, layout
 from .model import build_model
 
+#: height of one branch-sum line under the drawing, and its left margin
+SUM_LINE = 20
+MARGIN_X = 16
+#: the tallest heatmap (it sits just above its edge's line)
+MAX_HEAT_HEIGHT = MAX_ROWS * CELL_HEIGHT
 FONT_STACK = "system-ui, -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif"
 
 
@@ -62,16 +72,23 @@ def _edge_markup(edge, path, label, reveal: bool, arrow: str) -> str:
         f'<path class="line" d="{path}" marker-end="url(#{arrow})"/>',
     ]
     if label is not None:
+        heat = wants_heatmap(edge.value)
+        text_x = label.x - (HEATMAP_WIDTH + 6) / 2 if heat else label.x
         parts.append(
-            f'<text class="value{shown}" data-edge="{edge.id}" x="{label.x:.1f}" y="{label.y - 5:.1f}" '
+            f'<text class="value{shown}" data-edge="{edge.id}" x="{text_x:.1f}" y="{label.y - 5:.1f}" '
             f'font-size="{LABEL_FONT_SIZE}" text-anchor="middle">{escape(edge.value_text)}</text>'
         )
+        heat_x = label.right - HEATMAP_WIDTH - 6
+        if heat:  # a tensor: its values as a small heatmap above the line, its gradient below
+            parts.append(svg_heatmap(edge.value, heat_x, label.y - 4 - MAX_HEAT_HEIGHT, "heat-value"))
         if edge.grad_text is not None:
             parts.append(
-                f'<text class="grad{shown}" data-edge="{edge.id}" x="{label.x:.1f}" '
+                f'<text class="grad{shown}" data-edge="{edge.id}" x="{text_x:.1f}" '
                 f'y="{label.y + LABEL_FONT_SIZE + 2:.1f}" font-size="{LABEL_FONT_SIZE}" '
                 f'text-anchor="middle">{escape(edge.grad_text)}</text>'
             )
+            if heat and wants_heatmap(edge.grad):
+                parts.append(svg_heatmap(edge.grad, heat_x, label.y + 4, "heat-grad"))
     parts.append("</g>")
     return "".join(parts)
 
@@ -86,7 +103,9 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     box = layout(model)
     arrow = f"{element_id}-arrow"  # ids stay unique when several drawings share a page
     top = 26 if model.title else 0  # room for the title above the drawing
-    height = box.height + top
+    sums = model.branch_sums()
+    height = box.height + top + len(sums) * SUM_LINE
+    width = max(box.width, max((len(b.text) * LABEL_FONT_SIZE * 0.6 + 2 * MARGIN_X for b in sums), default=0))
     style = (
         "<style>"
         ".layerprop-graph .shape{fill:#fff;stroke:#333;stroke-width:1.3}"
@@ -96,7 +115,10 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
         ".layerprop-graph .edge.constant .line{stroke:#999;stroke-dasharray:4 3}"
         f".layerprop-graph .value{{fill:{VALUE_COLOR}}}"
         f".layerprop-graph .grad{{fill:{GRAD_COLOR}}}"
+        f".layerprop-graph .branch-sum{{fill:{GRAD_COLOR};font-weight:600}}"
         ".layerprop-graph .cluster{fill:none;stroke:#999;stroke-dasharray:5 4}"
+        ".js .layerprop-graph .edge:not(.has-value) .heat-value,.js .layerprop-graph .edge:not(.has-grad) .heat-grad"
+        "{visibility:hidden}"
         "</style>"
     )
     defs = (
@@ -106,7 +128,7 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     )
     opening = (
         f'<svg xmlns="http://www.w3.org/2000/svg" id="{element_id}" class="layerprop-graph" '
-        f'width="{box.width * scale:.0f}" height="{height * scale:.0f}" viewBox="0 0 {box.width:.0f} {height:.0f}" '
+        f'width="{width * scale:.0f}" height="{height * scale:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'font-family="{_attr(FONT_STACK)}" role="img">'
     )
     out = [
@@ -130,6 +152,12 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
         out.append(_edge_markup(edge, box.paths[edge.id], box.labels.get(edge.id), reveal, arrow))
     for node in model.nodes:
         out.append(_node_markup(node, box.nodes[node.id]))
+    shown = " visible" if reveal else ""
+    for index, branch in enumerate(sums):  # the notes' branch node, under the drawing: x.grad = 2 + 2 + 3 = 7
+        out.append(
+            f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{MARGIN_X}" '
+            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">{escape(branch.text)}</text>'
+        )
     out.append("</g>")
     out.append("</svg>")
     return "\n".join(out)

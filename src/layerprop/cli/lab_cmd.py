@@ -1,0 +1,65 @@
+"""``layerprop lab``: see backprop live in the browser — edit a graph, train a network.
+
+  layerprop lab                      # http://127.0.0.1:8765/?token=…, opens the browser
+  layerprop lab --port 0 --no-browser
+
+Starts a local web app (needs the extra: pip install 'layerprop[lab]') and prints its URL. The
+graph page recomputes forward and backward as you move a slider; the train page trains a small
+network on a toy data set or MNIST and shows it learning. The app listens on 127.0.0.1 only and
+answers only requests that carry the random token in the URL. Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import sys
+
+from . import UsageError
+
+DEFAULT_PORT = 8765
+
+
+def add_parser(subparsers):
+    p = subparsers.add_parser(
+        "lab",
+        help="a live web app: edit a graph and watch its gradients, train a network and watch it learn",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default 127.0.0.1; anything else needs --allow-remote)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a --host that other machines can reach (they still need the token)")
+    p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..lab.security import is_loopback
+    from ..validation import integer
+
+    try:
+        integer("--port", args.port, minimum=0, maximum=65535)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
+    if missing:
+        print(f"layerprop lab: error: the lab needs {' and '.join(missing)}, which "
+              f"{'is' if len(missing) == 1 else 'are'} not installed. Install them with:  pip install 'layerprop[lab]'",
+              file=sys.stderr)
+        return 2
+    if not is_loopback(args.host):
+        if not args.allow_remote:
+            raise UsageError(f"--host {args.host} lets other machines reach the lab; add --allow-remote if you mean it")
+        print(f"warning: the lab listens on {args.host}: other machines can reach it "
+              "(requests still need the token; anyone who sees the URL can run code on this machine)",
+              file=sys.stderr)
+    from ..lab.server import serve
+
+    try:
+        serve(args.host, args.port, open_browser=not args.no_browser, announce=lambda line: print(line, flush=True))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    return 0

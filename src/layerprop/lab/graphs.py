@@ -1,0 +1,247 @@
+"""What the graph page computes: a graph from an expression or a preset, its drawing and its check.
+
+:func:`evaluate` takes the page's request — ``{"expr": …, "values": {name: number}}`` or
+``{"preset": …, "values": …}`` — records the graph with :mod:`layerprop.graph`, runs ``backward``
+and answers with everything the page shows: the SVG drawing (:mod:`layerprop.viz.svg`), the inputs
+with their values and gradients, the steps of the stepper and each node's rules in English and
+Korean, and the branch sums (``x.grad = 2 + 2 + 3 = 7``). :func:`check` compares each input's
+gradient with the numerical one (:func:`layerprop.gradcheck.check_graph`).
+
+Several expressions separated by ``;`` are drawn side by side, each with its own inputs (the
+sigmoid preset draws the notes' four nodes beside the fused layer, both at the same x).
+Every request is held to :data:`~layerprop.lab.limits.LIMITS`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..viz.expr import Binary, Call, Unary, parse_expression
+from ..viz.model import OP, backward_rule_of, build_model, forward_rule_of
+from ..viz.steps import build_steps
+from ..viz.svg import svg_markup
+from ..viz.values import describe_value
+from .limits import LIMITS, LabLimitError, check_limit
+
+#: the presets: expression(s) and starting values (the notes' graphs)
+PRESETS = {
+    "apple": ("apple * apple_num * tax", {"apple": 100, "apple_num": 2, "tax": 1.1}),
+    "apple-orange": ("(apple * apple_num + orange * orange_num) * tax",
+                     {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}),
+    "sigmoid": ("1 / (1 + exp(-1 * x)); sigmoid(x)", {"x": 2.0}),
+    "branch": ("x * x + 3 * x", {"x": 2.0}),
+    "two-layer-net": (None, {}),
+}
+
+#: slider range of an input: value ± max(|value|, 1) · SLIDER_SPAN
+SLIDER_SPAN = 2.0
+
+
+def _depth(tree) -> int:
+    """Nesting depth of a parsed expression (iterative: a deep tree cannot exhaust the stack)."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(node, Unary):
+            stack.append((node.operand, depth + 1))
+        elif isinstance(node, Binary):
+            stack.extend([(node.left, depth + 1), (node.right, depth + 1)])
+        elif isinstance(node, Call):
+            stack.append((node.argument, depth + 1))
+    return deepest
+
+
+def parse_all(text: str) -> list:
+    """The ``;``-separated expressions of ``text``, parsed and held to the limits."""
+    if not isinstance(text, str) or not text.strip():
+        raise LabLimitError("type an expression, e.g. (a*b + c*d)*t")
+    check_limit("expression_length", len(text), "expression length (characters)")
+    expressions = []
+    for part in text.split(";"):
+        if part.strip():
+            expression = parse_expression(part.strip())
+            check_limit("expression_depth", _depth(expression.tree), f"nesting depth of {part.strip()!r}")
+            expressions.append(expression)
+    names = {name for e in expressions for name in e.names}
+    check_limit("expression_names", len(names), "number of inputs")
+    return expressions
+
+
+def _number(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
+        raise LabLimitError(f"the value of {name} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _record(expressions, values: dict):
+    """Build every expression with ``values``; return ``({title: output}, [(name, Variable), …])``."""
+    outputs, inputs = {}, []
+    for expression in expressions:
+        chosen = {name: _number(name, values.get(name, 1.0)) for name in expression.names}
+        out = expression.build(chosen, output_name="out" if len(expressions) == 1 else "y")
+        outputs[expression.text] = out
+        for node in out.nodes():
+            for var in node.inputs:
+                if var.requires_grad and var.name and all(n != var.name for n, _ in inputs):
+                    inputs.append((var.name, var))
+    check_limit("expression_nodes", sum(len(out.nodes()) for out in outputs.values()), "operations in the graph")
+    for out in outputs.values():
+        out.backward()
+    return outputs, inputs
+
+
+def _two_layer_net(values: dict):
+    """The notes' two-layer network (3 → 4 → 2) with tensors from ``values`` where given."""
+    from ..viz.examples import two_layer_net_inputs, two_layer_net_model
+
+    tensors = two_layer_net_inputs()
+    for name, array in tensors.items():
+        if name in values:
+            given = np.asarray(values[name], dtype=np.float64)
+            check_limit("tensor_elements", given.size, f"elements of {name}")
+            if given.shape != array.shape or not np.all(np.isfinite(given)):
+                raise LabLimitError(f"{name} must be finite numbers of shape {array.shape}, got shape {given.shape}")
+            tensors[name] = given
+    return two_layer_net_model(tensors), tensors
+
+
+def _node_rules(model) -> dict:
+    return {
+        n.id: {
+            "label": n.label,
+            "layer": n.layer_name,
+            "forward": {"en": forward_rule_of(n.layer, "en"), "ko": forward_rule_of(n.layer, "ko")},
+            "backward": {"en": backward_rule_of(n.layer, "en"), "ko": backward_rule_of(n.layer, "ko")},
+        }
+        for n in model.nodes
+        if n.kind == OP
+    }
+
+
+def _finite(x) -> float | None:
+    """``x`` as a float, or None (JSON has no inf or NaN)."""
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _slider(value: float) -> dict:
+    span = max(abs(value), 1.0) * SLIDER_SPAN
+    return {"min": value - span, "max": value + span, "step": span / 200}
+
+
+def evaluate(request: dict) -> dict:
+    """The graph page's answer to one request (see the module docstring)."""
+    values = request.get("values") or {}
+    if not isinstance(values, dict):
+        raise LabLimitError("values must be an object {name: number}")
+    with np.errstate(all="ignore"):  # exp(1000) is inf: shown as such, not warned about
+        return _evaluate(request, values)
+
+
+def _evaluate(request: dict, values: dict) -> dict:
+    preset = request.get("preset")
+    if preset == "two-layer-net":
+        model, tensors = _two_layer_net(values)
+        inputs = [
+            {"name": name, "value": array.tolist(), "shape": list(array.shape),
+             "grad": describe_value(_grad_of(model, name)), "tensor": True}
+            for name, array in tensors.items()
+        ]
+        text = None
+    else:
+        text = request.get("expr")
+        if preset is not None:
+            if preset not in PRESETS:
+                raise LabLimitError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+            text, defaults = PRESETS[preset]
+            values = {**defaults, **values}
+        expressions = parse_all(text)
+        outputs, variables = _record(expressions, values)
+        model = build_model(outputs if len(outputs) > 1 else next(iter(outputs.values())),
+                            title=None)
+        inputs = []
+        for name, var in variables:
+            value = float(var.data)
+            grad = float(var.grad)
+            inputs.append({"name": name, "value": value, "shape": [], "grad": describe_value(grad),
+                           "grad_value": grad if np.isfinite(grad) else None, "tensor": False, **_slider(value)})
+    sums = model.branch_sums()
+    outputs_text = [
+        {"name": model.node(e.target).label, "value": e.value_text}
+        for e in model.edges
+        if model.node(e.target).kind == "output"
+    ]
+    return {
+        "expr": text,
+        "preset": preset,
+        "svg": svg_markup(model, reveal=False, element_id="lab-graph", scale=1.25),
+        "inputs": inputs,
+        "outputs": outputs_text,
+        "branch_sums": [{"node": b.node, "name": b.name, "text": b.text} for b in sums],
+        "rules": _node_rules(model),
+        "steps": {"en": build_steps(model, "en"), "ko": build_steps(model, "ko")},
+        "limits": LIMITS,
+    }
+
+
+def _grad_of(model, name: str):
+    edges = [e for e in model.edges if model.node(e.source).label == name and e.grad is not None]
+    if not edges:
+        return np.zeros(0)
+    total = np.asarray(edges[0].grad, dtype=np.float64)
+    for edge in edges[1:]:
+        total = total + edge.grad
+    return total
+
+
+def check(request: dict) -> dict:
+    """Numerical gradient of every input against backprop: ``{"inputs": [{name, rel_error, ok, …}]}``.
+
+    For an expression, each input's d output / d input by central differences (h = 1e-4, float64)
+    against ``backward``; for the network, :func:`~layerprop.gradcheck.check_network`. ``ok`` means a
+    relative error below 1e-6.
+    """
+    with np.errstate(all="ignore"):
+        return _check(request)
+
+
+def _check(request: dict) -> dict:
+    from ..gradcheck import check_network, compare_gradients, numerical_gradient
+
+    values = request.get("values") or {}
+    if request.get("preset") == "two-layer-net":
+        from ..viz.examples import two_layer_net_network
+
+        _, tensors = _two_layer_net(values)
+        net, x, t = two_layer_net_network(tensors)
+        report = check_network(net, x, t)
+        rows = list(report.rows)
+    else:
+        text = request.get("expr")
+        if request.get("preset") in PRESETS:
+            text, defaults = PRESETS[request["preset"]]
+            values = {**defaults, **values}
+        from ..graph import Variable, no_grad
+
+        rows = []
+        for expression in parse_all(text):
+            chosen = {name: _number(name, values.get(name, 1.0)) for name in expression.names}
+            variables = {name: Variable(np.float64(chosen[name]), name=name) for name in expression.names}
+            expression.build_from(variables).backward()
+
+            def output(_=None, expression=expression, variables=variables):
+                with no_grad():
+                    return float(expression.build_from(variables).data)
+
+            for name, var in variables.items():  # d output / d input, numerically and by backprop
+                rows.append(compare_gradients(name, var.grad, numerical_gradient(output, var.data)))
+    return {
+        "inputs": [
+            {"name": row.name, "rel_error": _finite(row.rel_error), "abs_error": _finite(row.max_abs_error),
+             "ok": bool(row.rel_error < 1e-6),
+             "numeric": describe_value(row.numeric), "backprop": describe_value(row.analytic)}
+            for row in rows
+        ]
+    }
+

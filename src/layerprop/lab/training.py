@@ -1,0 +1,346 @@
+"""The train page's job: a network training in its own thread, watched through snapshots.
+
+A :class:`TrainingJob` owns a network, an optimizer and a data set. Its thread runs steps (one
+mini-batch each: ``gradient`` then ``optimizer.update``) at most ``steps_per_second`` times a
+second, and every :data:`SNAPSHOT_INTERVAL_S` replaces its one *latest snapshot* — step, loss and
+accuracy curves, per-layer gradient norms, the decision boundary on a grid (2-D data) or the
+first-layer weights as 28×28 images (MNIST). The page's connection reads that snapshot whenever it
+is ready to send; a slow browser therefore skips snapshots and never slows the training, and the
+training never waits for the network. ``stop()`` ends the thread (the server calls it when the page
+closes).
+
+Commands (thread-safe): :meth:`start`, :meth:`pause`, :meth:`step` (one step while paused),
+:meth:`stop`; :meth:`inspect` picks the parameter whose values and gradient the snapshot carries
+as a heatmap.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from ..validation import in_range, integer
+from .limits import LIMITS, LabLimitError, check_limit
+from .toy import TOY_SETS, make_toy
+
+#: seconds between two snapshots (so ≥ 10 updates a second reach a fast page)
+SNAPSHOT_INTERVAL_S = 0.06
+#: the decision boundary is evaluated on GRID × GRID points
+GRID = 48
+#: the points of the loss curve kept (older ones are thinned by 2 when the list fills up)
+CURVE_POINTS = 400
+#: the optimizers the page offers (names of :mod:`layerprop.optim` classes)
+OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam")
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+DATASETS = (*TOY_SETS, "mnist")
+#: the square the toy data live in (the boundary is drawn over it)
+EXTENT = 1.8
+
+
+def _dataset(name: str, samples: int, seed: int):
+    if name == "mnist":
+        from ..datasets import load_mnist
+
+        samples = integer("MNIST images", samples, minimum=100)
+        check_limit("mnist_samples", samples, "MNIST training images")
+        (x, t), (x_test, t_test) = load_mnist(normalize=True, flatten=True)
+        rng = np.random.default_rng(seed)
+        pick = rng.choice(len(x), samples, replace=False)
+        return x[pick].astype(np.float32), t[pick].astype(np.int64), x_test[:1000], t_test[:1000], 10
+    samples = integer("points", samples, minimum=10)
+    check_limit("toy_samples", samples, "points of the toy data set")
+    x, t = make_toy(name, samples, seed)
+    return x, t, None, None, int(t.max()) + 1
+
+
+def validate_config(config: dict) -> dict:
+    """The job's settings from the page, checked against the limits; LabLimitError/ArgumentError if bad."""
+    if not isinstance(config, dict):
+        raise LabLimitError("the training settings must be an object")
+    dataset = config.get("dataset", "moons")
+    if dataset not in DATASETS:
+        raise LabLimitError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+    hidden = config.get("hidden", [8, 8])
+    if not isinstance(hidden, list):
+        raise LabLimitError("hidden must be a list of layer sizes, e.g. [8, 8]")
+    check_limit("hidden_layers", len(hidden), "hidden layers")
+    hidden = [integer("hidden units", h, minimum=1) for h in hidden]
+    for h in hidden:
+        check_limit("hidden_units", h, "units of a hidden layer")
+    activation = config.get("activation", "tanh")
+    if activation not in ACTIVATIONS:
+        raise LabLimitError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
+    optimizer = config.get("optimizer", "Adam")
+    if optimizer not in OPTIMIZERS:
+        raise LabLimitError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
+    batch = integer("batch size", config.get("batch_size", 32), minimum=1)
+    check_limit("batch_size", batch, "batch size")
+    speed = integer("steps per second", config.get("steps_per_second", 200), minimum=1)
+    check_limit("steps_per_second", speed, "steps per second")
+    default_samples = 3000 if dataset == "mnist" else 400
+    return {
+        "dataset": dataset,
+        "samples": config.get("samples", default_samples),
+        "hidden": hidden,
+        "activation": activation,
+        "optimizer": optimizer,
+        "lr": in_range("learning rate", config.get("lr", 0.03), 0.0, 10.0),
+        "batch_size": batch,
+        "steps_per_second": speed,
+        "seed": integer("seed", config.get("seed", 0), minimum=0),
+    }
+
+
+def _norm(a) -> float:
+    return float(np.sqrt(np.sum(np.asarray(a, dtype=np.float64) ** 2)))
+
+
+def _heatmap(a, limit: int = 4096) -> dict:
+    """A 2-D view of array ``a`` for the page: rows, columns, values (row-major), min, max, mean, std."""
+    m = np.asarray(a, dtype=np.float64)
+    m = m.reshape(1, -1) if m.ndim < 2 else m.reshape(m.shape[0], -1)
+    if m.size > limit:  # a large weight matrix: every k-th row and column
+        k = int(np.ceil(np.sqrt(m.size / limit)))
+        m = m[::k, ::k]
+    return {"rows": m.shape[0], "cols": m.shape[1], "data": np.round(m, 5).ravel().tolist(),
+            "min": float(m.min()), "max": float(m.max()), "mean": float(m.mean()), "std": float(m.std())}
+
+
+class TrainingJob:
+    """One network training in a thread (see the module docstring)."""
+
+    def __init__(self, config: dict):
+        from .. import optim
+        from ..nets import MultiLayerNet
+
+        self.config = validate_config(config)
+        c = self.config
+        self.x, self.t, self.x_test, self.t_test, classes = _dataset(c["dataset"], c["samples"], c["seed"])
+        self.net = MultiLayerNet(self.x.shape[1], c["hidden"], classes, activation=c["activation"],
+                                 weight_init_std="relu" if c["activation"] == "relu" else "sigmoid",
+                                 dtype="float32", seed=c["seed"])
+        self.optimizer = getattr(optim, c["optimizer"])(lr=c["lr"])
+        self.rng = np.random.default_rng(c["seed"])
+        self.layers = [(name, keys) for name, _, keys in self.net.parameters_by_layer() if keys]
+        self.step_count = 0
+        self.losses: list = []
+        self.loss_every = 1  # each kept loss point covers this many steps
+        self.accuracies: list = []
+        self.norms: list = []  # per kept point: {layer name: ‖dW‖}
+        self.inspected = "W1"
+        self._grads = None
+        self._lock = threading.Lock()
+        self._running = threading.Event()
+        self._single = threading.Event()
+        self._stopped = threading.Event()
+        self._snapshot = None
+        self._version = 0
+        self._thread = threading.Thread(target=self._loop, name="layerprop-lab-training", daemon=True)
+        self._grid = self._make_grid() if self.x.shape[1] == 2 else None
+        self._publish()
+        self._thread.start()
+
+    # -- commands ------------------------------------------------------------------------------
+    def start(self):
+        self._running.set()
+        self._publish()
+
+    def pause(self):
+        self._running.clear()
+        self._publish()
+
+    def step(self):
+        """One step (while paused)."""
+        self._single.set()
+
+    def stop(self, timeout: float = 5.0):
+        self._stopped.set()
+        self._running.set()  # wake the thread so it sees the stop
+        if self._thread.is_alive() and threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        return self._running.is_set() and not self._stopped.is_set()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
+    def inspect(self, key: str):
+        """Carry ``key`` in the snapshots as a heatmap: a parameter ('W1') or a layer's output ('Relu1')."""
+        if key not in self.net.params and key not in self.net.layers:
+            known = ", ".join([*self.net.params, *self.net.layers])
+            raise LabLimitError(f"unknown parameter or layer {key!r}; the network has {known}")
+        self.inspected = key
+        with self._lock:
+            self._publish_locked()
+
+    def snapshot(self, after_version: int = -1):
+        """``(version, snapshot)``: the latest snapshot (``None`` if it is not newer than ``after_version``)."""
+        with self._lock:
+            if self._version <= after_version:
+                return self._version, None
+            return self._version, self._snapshot
+
+    # -- the thread ----------------------------------------------------------------------------
+    def _loop(self):
+        period = 1.0 / self.config["steps_per_second"]
+        last_snapshot = time.monotonic()
+        next_step = time.monotonic()
+        while not self._stopped.is_set():
+            if not self._running.is_set():
+                if self._single.wait(0.05):
+                    self._single.clear()
+                    with self._lock:
+                        self._train_step()
+                        self._publish_locked()
+                continue
+            now = time.monotonic()
+            if now < next_step:
+                time.sleep(min(next_step - now, 0.02))
+                continue
+            next_step = max(next_step + period, now - 0.1)
+            with self._lock:  # the layers keep forward state: one user of the network at a time
+                if not self._running.is_set() or self._stopped.is_set():
+                    continue  # paused while waiting for the lock: pause() has published the last step
+                self._train_step()
+                if time.monotonic() - last_snapshot >= SNAPSHOT_INTERVAL_S:
+                    last_snapshot = time.monotonic()
+                    self._publish_locked()
+
+    def _train_step(self):
+        batch = min(self.config["batch_size"], len(self.t))
+        pick = self.rng.choice(len(self.t), batch, replace=False)
+        grads = self.net.gradient(self.x[pick], self.t[pick])
+        self.optimizer.update(self.net.params, grads)
+        self._grads = grads
+        self.step_count += 1
+        loss = float(self.net.last_loss) if self.net.last_loss is not None else float("nan")
+        if self.step_count % self.loss_every == 0:
+            self.losses.append([self.step_count, loss])
+            self.norms.append([self.step_count, {name: _norm(grads[keys["W"]]) for name, keys in self.layers}])
+            if len(self.losses) >= CURVE_POINTS:  # keep the curves short: thin them
+                self.losses = self.losses[::2]
+                self.norms = self.norms[::2]
+                self.loss_every *= 2
+
+    # -- snapshots -----------------------------------------------------------------------------
+    def _layer_output(self, name: str, batch: int = 64):
+        """The output of layer ``name`` on the first ``batch`` samples, and the loss's gradient there.
+
+        One forward pass layer by layer (inference mode), then backward from the loss, keeping the
+        ``dout`` that reaches the layer. Runs under the job's lock: the next training step
+        recomputes every gradient it uses.
+        """
+        net = self.net
+        h = self.x[:batch]
+        output = None
+        for layer_name, layer in net.layers.items():
+            h = layer.forward(h, False) if getattr(layer, "has_train_mode", False) else layer.forward(h)
+            if layer_name == name:
+                output = h
+        net.last_layer.forward(h, self.t[:batch])
+        dout = net.last_layer.backward(1.0)
+        for layer_name, layer in reversed(net.layers.items()):
+            if layer_name == name:
+                return output, dout
+            dout = layer.backward(dout)
+        raise LabLimitError(f"unknown layer {name!r}")
+
+    def _make_grid(self):
+        axis = np.linspace(-EXTENT, EXTENT, GRID, dtype=np.float32)
+        xx, yy = np.meshgrid(axis, axis[::-1])  # row 0 at the top (largest y)
+        return np.stack([xx.ravel(), yy.ravel()], axis=1)
+
+    def _publish(self):
+        with self._lock:
+            self._publish_locked()
+
+    def _publish_locked(self):
+        net = self.net
+        accuracy = float(net.accuracy(self.x, self.t))
+        test = float(net.accuracy(self.x_test, self.t_test)) if self.x_test is not None else None
+        if not self.accuracies or self.accuracies[-1][0] != self.step_count:
+            self.accuracies.append([self.step_count, accuracy])
+            if len(self.accuracies) > CURVE_POINTS:
+                self.accuracies = self.accuracies[::2]
+        snap = {
+            "step": self.step_count,
+            "running": self.running,
+            "config": self.config,
+            "loss": self.losses[-1][1] if self.losses else None,
+            "accuracy": accuracy,
+            "test_accuracy": test,
+            "losses": self.losses,
+            "accuracies": self.accuracies,
+            "norms": self.norms,
+            "layers": [
+                {"name": name, "params": {k: list(net.params[v].shape) for k, v in keys.items()}, "keys": keys}
+                for name, keys in self.layers
+            ],
+            "network": [name for name in net.layers] + [type(net.last_layer).__name__],
+        }
+        key = self.inspected
+        if key in net.params:
+            value, grad = net.params[key], (self._grads[key] if self._grads is not None else None)
+        else:
+            value, grad = self._layer_output(key)
+        snap["inspect"] = {"key": key, "shape": list(np.shape(value)), "value": _heatmap(value),
+                           "grad": None if grad is None else _heatmap(grad)}
+        if self._grid is not None:
+            scores = net.predict(self._grid)
+            e = np.exp(scores - scores.max(axis=1, keepdims=True))
+            p = e / e.sum(axis=1, keepdims=True)
+            snap["boundary"] = {
+                "size": GRID,
+                "extent": EXTENT,
+                "classes": np.argmax(p, axis=1).tolist(),
+                "confidence": np.round(p.max(axis=1), 3).tolist(),
+            }
+            if "points" not in (self._snapshot or {}):
+                snap["points"] = {"x": np.round(self.x, 3).tolist(), "t": self.t.tolist()}
+            else:
+                snap["points"] = self._snapshot["points"]
+        elif self.config["dataset"] == "mnist":
+            W1 = np.asarray(net.params["W1"][:, :16], dtype=np.float64)
+            snap["filters"] = [np.round(W1[:, i], 4).tolist() for i in range(W1.shape[1])]
+        self._snapshot = snap
+        self._version += 1
+
+
+class JobSlots:
+    """At most ``LIMITS['jobs']`` training jobs at once (one per open train page)."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = LIMITS["jobs"] if limit is None else limit
+        self._jobs: set = set()
+        self._lock = threading.Lock()
+
+    def open(self, config: dict) -> TrainingJob:
+        with self._lock:
+            self._jobs = {job for job in self._jobs if job.alive}
+            if len(self._jobs) >= self.limit:
+                raise LabLimitError(
+                    f"{len(self._jobs)} training jobs are running, the limit is {self.limit}: close another train page first",
+                    f"학습 {len(self._jobs)}개가 실행 중이고 제한은 {self.limit}개입니다: 다른 학습 화면을 먼저 닫으세요",
+                )
+            job = TrainingJob(config)
+            self._jobs.add(job)
+            return job
+
+    def close(self, job):
+        if job is None:
+            return
+        job.stop()
+        with self._lock:
+            self._jobs.discard(job)
+
+    def close_all(self):
+        with self._lock:
+            jobs, self._jobs = list(self._jobs), set()
+        for job in jobs:
+            job.stop()
+

@@ -1,0 +1,119 @@
+"""Shared by the browser tests: start ``layerprop lab`` on a free port, and a headless Chromium.
+
+The lab runs as a real ``python -m layerprop lab --port 0 --no-browser`` process (its URL, with the
+token, is read from its first line) and is always stopped. Chromium is Debian's ``/usr/bin/chromium``
+driven by Playwright (no ``playwright install``). Without Playwright, Chromium or the ``[lab]`` extra
+the tests are skipped — except on CI (``CI`` or ``LAYERPROP_REQUIRE_BROWSER`` set; ``.ci/run`` sets
+the latter and installs them all): there they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import urllib.parse
+
+import pytest
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+START_TIMEOUT_S = 30
+
+
+def missing(what: str):
+    if os.environ.get("CI") or os.environ.get("LAYERPROP_REQUIRE_BROWSER"):
+        pytest.fail(f"{what} is missing on CI (see .ci/run)")
+    pytest.skip(f"{what} is not installed")
+
+
+def find_browser() -> str:
+    for name in BROWSERS:
+        path = shutil.which(name)
+        if path:
+            return path
+    missing("Chromium")
+
+
+def playwright_module():
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("Playwright (pip install playwright)")
+    return sync_api
+
+
+class LabProcess:
+    """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``."""
+
+    def __init__(self):
+        for module in ("starlette", "uvicorn", "websockets"):
+            try:
+                __import__(module)
+            except ImportError:
+                missing(f"{module} (pip install 'layerprop[lab]')")
+        env = dict(os.environ)
+        source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
+        env["PYTHONPATH"] = source + os.pathsep + env.get("PYTHONPATH", "")
+        self.log = tempfile.TemporaryFile(mode="w+")  # the server's stderr: a file, so it never blocks
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser"],
+            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, start_new_session=True,
+        )
+        first = {}
+        reader = threading.Thread(target=lambda: first.setdefault("line", self.process.stdout.readline()), daemon=True)
+        reader.start()
+        reader.join(START_TIMEOUT_S)
+        line = first.get("line", "")
+        if "http://" not in line:
+            self.stop()
+            self.log.seek(0)
+            raise RuntimeError(f"layerprop lab did not print its URL: {line!r} {self.log.read()[-2000:]!r}")
+        self.url = line.split("lab: ", 1)[1].strip()
+        parts = urllib.parse.urlsplit(self.url)
+        self.base = f"{parts.scheme}://{parts.netloc}"
+        self.port = parts.port
+        self.token = urllib.parse.parse_qs(parts.query)["token"][0]
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # the process this helper started
+                self.process.wait(timeout=10)
+        self.process.stdout.close()
+        self.log.close()
+
+
+class Chromium:
+    """Playwright and one headless Chromium; ``new_page()`` opens a page (1400×900)."""
+
+    def __init__(self):
+        sync_api = playwright_module()
+        program = find_browser()
+        self.manager = sync_api.sync_playwright().start()
+        try:
+            self.browser = self.manager.chromium.launch(
+                executable_path=program, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        except Exception:
+            self.manager.stop()
+            raise
+
+    def new_page(self, locale: str = "en-US"):
+        context = self.browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        errors = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.errors = errors
+        return page
+
+    def close(self):
+        try:
+            self.browser.close()
+        finally:
+            self.manager.stop()
