@@ -27,9 +27,10 @@ import time
 
 import numpy as np
 
+from .backend import CPU, copy_array, device_of, get_array_module, to_device, to_numpy
 from .errors import LabelError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
-from .progress import progress_bar
+from .progress import NoProgress, progress_bar
 
 
 def _cosine(iteration: int, total: int) -> float:
@@ -84,19 +85,27 @@ class Trainer:
 
         x_train, t_train = self._check_data("training", x_train, t_train)
         rng = np.random.default_rng([self.seed, 0])
+        # The data moves to the network's device once; shuffled batches are gathered there.
+        self.device = getattr(network, "device", CPU)
+        x_train, t_train = to_device(x_train, self.device), to_device(t_train, self.device)
         if validation_split:
             order = rng.permutation(len(x_train))
             n_val = max(1, int(round(len(x_train) * validation_split)))
-            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+            val_idx = to_device(np.sort(order[:n_val]), self.device)
+            train_idx = to_device(np.sort(order[n_val:]), self.device)
             self.x_val, self.t_val = x_train[val_idx], t_train[val_idx]
             x_train, t_train = x_train[train_idx], t_train[train_idx]
         else:
             self.x_val = self.t_val = None
         self.x_train, self.t_train = x_train, t_train
         if x_test is not None:
-            self.x_test, self.t_test = self._check_data("test", x_test, t_test)
+            x_test, t_test = self._check_data("test", x_test, t_test)
+            self.x_test, self.t_test = to_device(x_test, self.device), to_device(t_test, self.device)
         else:
             self.x_test = self.t_test = None
+        # On a GPU the losses stay there and are checked for NaN/Inf in one transfer every
+        # snapshot_every iterations and at the end of each epoch, not after every step.
+        self._unchecked_losses = []
 
         self.train_size = len(self.x_train)
         self.iter_per_epoch = max(-(-self.train_size // self.batch_size), 1)
@@ -127,11 +136,11 @@ class Trainer:
 
     def _check_data(self, what, x, t):
         dtype = self.network.dtype
-        x = np.asarray(x)
+        x = get_array_module(x).asarray(x)
         x = x if x.dtype == dtype else x.astype(dtype)
         if t is None:
             raise LabelError(f"{what} data: {len(x)} samples but no labels")
-        t = np.asarray(t)
+        t = get_array_module(t).asarray(t)
         if t.ndim == 0 or len(t) != len(x):
             raise LabelError(f"{what} data: {len(x)} samples but {t.size if t.ndim == 0 else len(t)} labels")
         if len(x) == 0:
@@ -142,25 +151,48 @@ class Trainer:
     def train_step(self, x_batch, t_batch) -> float:
         """One gradient computation and parameter update; returns the loss before the update."""
         grads = self.network.gradient(x_batch, t_batch)
-        loss = float(self.network.last_loss)
-        if not np.isfinite(loss):
-            if self._snapshot is not None:
-                self._restore_snapshot()
-                restored = f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored"
-            else:  # the first step of this run: nothing was updated yet
-                restored = "the weights were left as they were before this step"
-            raise TrainingDiverged(
-                f"the training loss became {loss} at epoch {self.epoch + 1}, iteration {self.current_iter + 1}; "
-                f"{restored}. Try a smaller learning rate."
-            )
-        if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
-            self._take_snapshot()
+        if self.device != CPU:  # returns the loss as a 0-d device array
+            loss = self.network.last_loss
+            self._unchecked_losses.append(loss)
+            if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
+                self._check_losses()
+                self._take_snapshot()
+        else:
+            loss = float(self.network.last_loss)
+            if not np.isfinite(loss):
+                self._diverged(loss, self.current_iter)
+            if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
+                self._take_snapshot()
         if self.lr_schedule != "constant" and self.base_lr is not None:
             total = self.epochs * self.iter_per_epoch
             self.optimizer.lr = self.base_lr * LR_SCHEDULES[self.lr_schedule](self.current_iter, total)
         self.optimizer.update(self.network.params, grads)
         self.current_iter += 1
         return loss
+
+    def _diverged(self, loss, iteration):
+        """Restore the last good weights and raise TrainingDiverged for ``loss`` at ``iteration`` (0-based)."""
+        if self._snapshot is not None:
+            self._restore_snapshot()
+            restored = f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored"
+        else:  # the first step of this run: nothing was updated yet
+            restored = "the weights were left as they were before this step"
+        raise TrainingDiverged(
+            f"the training loss became {loss} at epoch {self.epoch + 1}, iteration {iteration + 1}; "
+            f"{restored}. Try a smaller learning rate."
+        )
+
+    def _check_losses(self):
+        """(GPU) Fetch the losses not checked yet in one transfer; raise TrainingDiverged at the first NaN/Inf."""
+        pending, self._unchecked_losses = self._unchecked_losses, []
+        if not pending:
+            return
+        xp = get_array_module(pending[0])
+        values = to_numpy(xp.stack(pending))
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            first = self.current_iter - len(pending) + 1 + int(bad[0])
+            self._diverged(float(values[bad[0]]), first)
 
     def release_data(self):
         """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
@@ -169,11 +201,12 @@ class Trainer:
     def _take_snapshot(self):
         """Copy the current (good) weights and buffers into preallocated arrays."""
         state = self.network.state_dict()
-        if self._snapshot is None or self._snapshot.keys() != state.keys():
-            self._snapshot = {key: np.array(value, copy=True) for key, value in state.items()}
+        if (self._snapshot is None or self._snapshot.keys() != state.keys()
+                or any(device_of(self._snapshot[key]) != device_of(value) for key, value in state.items())):
+            self._snapshot = {key: copy_array(value) for key, value in state.items()}
         else:
             for key, value in state.items():
-                np.copyto(self._snapshot[key], value)
+                get_array_module(value).copyto(self._snapshot[key], value)
         self._snapshot_iter = self.current_iter
 
     def _restore_snapshot(self):
@@ -200,20 +233,26 @@ class Trainer:
         """One pass over the training data in a fresh random order, then evaluation and checkpoint."""
         start = time.perf_counter()
         self.network.reseed([self.seed, 2, self.epoch])
-        order = self._shuffle_rng.permutation(self.train_size)
+        order = to_device(self._shuffle_rng.permutation(self.train_size), self.device)  # drawn on the host: the same order on every device
         bar = progress_bar(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}",
                            enabled=None if self.verbose else False, unit="it")
         losses = self.history["train_loss_list"]
+        first_loss = len(losses)
         try:
             for i in range(self.iter_per_epoch):
                 batch = order[i * self.batch_size:(i + 1) * self.batch_size]
                 loss = self.train_step(self.x_train[batch], self.t_train[batch])
                 losses.append(loss)
                 bar.update(1)
-                if i % 50 == 0:
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                if i % 50 == 0 and not isinstance(bar, NoProgress):  # float(): a GPU sync, only for the bar
+                    bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
         finally:
             bar.close()
+        if self.device != CPU:  # the epoch's losses come to the host once, as floats
+            self._check_losses()
+            if len(losses) > first_loss:
+                xp = get_array_module(losses[-1])
+                losses[first_loss:] = to_numpy(xp.stack(losses[first_loss:])).tolist()
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)
@@ -239,7 +278,7 @@ class Trainer:
     def _early_stopping(self, val_acc):
         if self.best_val_acc is None or val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
-            self.best_state = {k: np.array(v, copy=True) for k, v in self.network.state_dict().items()}
+            self.best_state = {k: copy_array(v) for k, v in self.network.state_dict().items()}
             self.epochs_without_improvement = 0
         else:
             self.epochs_without_improvement += 1

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import operator
 
-from ..backend import get_array_module
+from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
 from .base import Layer, WeightBiasLayer
 
@@ -263,7 +263,8 @@ class Convolution(WeightBiasLayer):
                 f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
             )
         dout3 = dout.reshape(N, FN, P)
-        self.db = dout3.sum(axis=(0, 2))
+        kernels = fused_kernels(dout3)
+        self.db = kernels.bias_gradient(dout3) if kernels else dout3.sum(axis=(0, 2))
         self.dW = xp.matmul(dout3, col.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
         if not self.input_grad:
             return None
