@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import DATASETS, class_names, load_dataset, load_model_file, needs_images
+from ..backend import to_device, to_numpy
+from .common import DATASETS, add_device_option, class_names, load_dataset, load_model_file, needs_images, resolve_device
 
 
 def add_parser(subparsers):
@@ -14,6 +15,7 @@ def add_parser(subparsers):
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="data set to test on (default: the one the model was trained on)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -37,13 +39,15 @@ def format_confusion(counts: np.ndarray, names: list) -> str:
 
 
 def run(args) -> int:
+    device = resolve_device(args.device)
     loaded = load_model_file(args.model)
-    network = loaded.model
+    network = loaded.model.to(device)
     run_settings = (loaded.metadata or {}).get("run", {})
     dataset = args.dataset or run_settings.get("dataset", "mnist")
     _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
-    predictions = np.concatenate([network.predict(x_test[i:i + 1000]).argmax(axis=1)
-                                  for i in range(0, len(x_test), 1000)])
+    x_device = to_device(x_test, device)
+    predictions = to_numpy(network.xp.concatenate([network.predict(x_device[i:i + 1000]).argmax(axis=1)
+                                                   for i in range(0, len(x_device), 1000)]))
     labels = t_test.astype(np.int64)
     names = class_names(dataset)
     counts = confusion_matrix(labels, predictions, len(names))

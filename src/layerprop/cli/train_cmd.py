@@ -14,7 +14,7 @@ import sys
 import time
 
 from . import UsageError
-from .common import DATASETS, load_dataset, parse_int_list
+from .common import DATASETS, add_device_option, load_dataset, parse_int_list, resolve_device
 
 MODELS = ("mlp", "convnet", "deepconvnet")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -66,6 +66,7 @@ def add_parser(subparsers):
     p.add_argument("--resume", default=None, metavar="DIR_OR_CHECKPOINT",
                    help="continue an interrupted run from its folder or checkpoint file")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -172,6 +173,7 @@ def run(args) -> int:
     from ..io import save_model
 
     _validate(args)
+    device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
     if args.resume:
         settings, out_dir, checkpoint = _resume_settings(args)
     else:
@@ -181,14 +183,14 @@ def run(args) -> int:
     os.makedirs(out_dir, exist_ok=True)
     say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
 
-    network = build_network(settings)
+    network = build_network(settings).to(device)  # a checkpoint resumes on any device
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say)
     metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
         trainer.load_checkpoint(checkpoint)
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
     else:
-        say(f"training {network!r} on {settings['dataset']} "
+        say(f"training {network!r} on {settings['dataset']} ({device}) "
             f"({settings['optimizer']}, lr {settings['lr']} {settings['lr_schedule']}, batch {settings['batch_size']}, "
             f"{settings['epochs']} epochs, seed {settings['seed']}) → {out_dir}")
 
