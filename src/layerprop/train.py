@@ -248,11 +248,11 @@ class Trainer:
                     bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
         finally:
             bar.close()
-        if self.device != CPU:  # the epoch's losses come to the host once, as floats
-            self._check_losses()
-            if len(losses) > first_loss:
+            if self.device != CPU and len(losses) > first_loss:  # the epoch's losses reach the host once, as floats
                 xp = get_array_module(losses[-1])
                 losses[first_loss:] = to_numpy(xp.stack(losses[first_loss:])).tolist()
+        if self.device != CPU:
+            self._check_losses()
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)
