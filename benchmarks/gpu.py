@@ -5,7 +5,8 @@ Networks: 784-50-10 and 784-1000-10 MLPs (SGD, lr 0.1), SimpleConvNet and DeepCo
 lr 0.001) — the book's architectures, the same in all three implementations. A step is forward,
 loss, backward and the optimizer update.
 
-Reported, in one table:
+Reported, in one table (layerprop twice: with its fused kernels, and with them off —
+``backend.set_fused_kernels(False)`` — so the plain array formulas run on CuPy):
 
 - median time per training step: blocks of ``--block`` steps after a warm-up, each block timed with
   a device synchronisation at its end (so launches overlap the GPU as in real training), the
@@ -35,7 +36,7 @@ import time
 
 BATCH = 100
 NETWORKS = ("mlp-50", "mlp-1000", "simpleconvnet", "deepconvnet")
-IMPLEMENTATIONS = ("pytorch", "cupy", "layerprop")
+IMPLEMENTATIONS = ("pytorch", "cupy", "layerprop", "layerprop-plain")  # plain: the fused kernels off
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -277,8 +278,8 @@ def cupy_worker(args):
         sync = cp.cuda.Device().synchronize
         results[net] = {"step": block_timer(step, sync, batches, args.warmup, args.block, args.repeats)}
         if net in ("mlp-50", "deepconvnet") and not args.no_epochs:
-            gen = cp.random.default_rng(0)
-            results[net]["epoch"] = epoch_timer(step, sync, x, t, lambda: gen.permutation(len(x)), cp)
+            cp.random.seed(0)
+            results[net]["epoch"] = epoch_timer(step, sync, x, t, lambda: cp.random.permutation(len(x)), cp)
     results["_versions"] = {"cupy": cp.__version__}
     return results
 
@@ -327,18 +328,19 @@ def layerprop_worker(args):
             sync()
             results[net]["epoch"] = trainer.history["epoch_seconds"][-1]
             results[net]["epoch_wall"] = time.perf_counter() - start
-    results["_versions"] = {"cupy": cp.__version__, "fused_kernels": not args.no_fused}
+    results["_versions"] = {"cupy": cp.__version__}
     return results
 
 
-WORKERS = {"pytorch": torch_worker, "cupy": cupy_worker, "layerprop": layerprop_worker}
+WORKERS = {"pytorch": torch_worker, "cupy": cupy_worker, "layerprop": layerprop_worker,
+           "layerprop-plain": layerprop_worker}
 
 
 # --------------------------------------------------------------------------- driver
 def run_worker(name, args):
     command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--repeats", str(args.repeats),
                "--block", str(args.block), "--warmup", str(args.warmup), "--networks", *args.networks]
-    if args.no_fused:
+    if args.no_fused or name == "layerprop-plain":
         command.append("--no-fused")
     if args.no_epochs:
         command.append("--no-epochs")
@@ -367,8 +369,8 @@ def run_cli(timeout):
 
 def table(results, cli):
     torch_r = results.get("pytorch") or {}
-    lines = ["| network (batch 100, float32) | PyTorch CUDA eager | bare CuPy | layerprop | layerprop / PyTorch |",
-             "|---|---|---|---|---|"]
+    lines = ["| network (batch 100, float32) | PyTorch CUDA eager | bare CuPy | layerprop | layerprop, kernels off "
+             "| layerprop / PyTorch |", "|---|---|---|---|---|---|"]
 
     def cell(impl, net, key, unit):
         value = (results.get(impl) or {}).get(net, {}).get(key)
@@ -384,10 +386,10 @@ def table(results, cli):
             ref = torch_r.get(net, {}).get(key)
             ratio = f"{ours / ref:.2f}×" if ours and ref else "—"
             lines.append(f"| {net}: {label} | {cell('pytorch', net, key, unit)} | {cell('cupy', net, key, unit)} | "
-                         f"{cell('layerprop', net, key, unit)} | {ratio} |")
+                         f"{cell('layerprop', net, key, unit)} | {cell('layerprop-plain', net, key, unit)} | {ratio} |")
     if cli:
         lines.append(f"| `layerprop train --model deepconvnet --device cuda` (12 epochs): wall time | — | — | "
-                     f"{cli['wall']:.1f} s, test accuracy {cli['accuracy'] * 100:.2f} % | — |")
+                     f"{cli['wall']:.1f} s, test accuracy {cli['accuracy'] * 100:.2f} % | — | — |")
     return "\n".join(lines)
 
 
