@@ -251,6 +251,13 @@ def test_mixing_devices_raises_naming_both():
         get_optimizer("sgd").update(net.params, grads)
 
 
+@gpu
+def test_numerical_gradient_asks_for_the_cpu():
+    net = TwoLayerNet(4, 3, 2, seed=0).to("cuda")
+    with pytest.raises(DeviceUnavailableError, match=r"network.to_cpu\(\)"):
+        net.numerical_gradient(to_device(np.eye(4), "cuda:0"), to_device(np.array([0, 1, 0, 1]), "cuda:0"))
+
+
 # --------------------------------------------------------------------------- the command line
 def _cli(*argv):
     return subprocess.run([sys.executable, "-m", "layerprop", *argv], capture_output=True, text=True,

@@ -26,7 +26,7 @@ from collections import OrderedDict
 import numpy as np
 
 from ..backend import CPU, array_module_of_device, check_same_device, device_of, parse_device, to_device, use_device
-from ..errors import LabelError, ModelFileError, ShapeError
+from ..errors import DeviceUnavailableError, LabelError, ModelFileError, ShapeError
 from ..gradcheck import numerical_gradient as _numerical_gradient
 from ..layers import SoftmaxWithLoss
 
@@ -107,8 +107,7 @@ class Network:
         device = parse_device(device)
         with use_device(device):
             for layer in (*self.layers.values(), self.last_layer):
-                if hasattr(layer, "to"):
-                    layer.to(device)
+                layer.to(device)
         for key, (layer, layer_key) in self._param_sources.items():
             self.params[key] = layer.params[layer_key]
         self._device = device
@@ -182,7 +181,12 @@ class Network:
         return int(correct) / n if n else 0.0
 
     def numerical_gradient(self, x, t) -> dict:
-        """Gradients by central differences (h = 1e-4) on every parameter: slow, for checking."""
+        """Gradients by central differences (h = 1e-4) on every parameter: slow, for checking (on the CPU)."""
+        if self.device != CPU:
+            raise DeviceUnavailableError(
+                f"numerical_gradient perturbs one element at a time and runs on the CPU only; the network is on "
+                f"{self.device}: call network.to_cpu() first (gradient() on the GPU is checked against the CPU's)")
+
         def loss_of(_):
             return self.loss(x, t, train_flg=True)
 
