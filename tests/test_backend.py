@@ -228,6 +228,23 @@ def test_gpu_checkpoint_resumes_on_the_cpu_and_back(device, tmp_path):
     np.testing.assert_allclose(third.history["train_loss_list"], whole.history["train_loss_list"], rtol=1e-9)
 
 
+def test_validation_split_batchnorm_and_dropout_on_a_device(device, tmp_path):
+    """Early stopping keeps its best weights on the device; data already on the device is taken as it is."""
+    x, t = blobs(n=300)
+    device = parse_device(device)
+    net = MultiLayerNetExtend(20, [16], 3, use_batchnorm=True, use_dropout=True, dropout_ration=0.2,
+                              seed=0).to(device)
+    trainer = Trainer(net, to_device(x, device), to_device(t, device), epochs=4, mini_batch_size=30,
+                      optimizer="adam", optimizer_param={"lr": 0.01}, verbose=False, seed=3,
+                      validation_split=0.2, early_stopping_patience=1, checkpoint_path=tmp_path / "c.npz")
+    history = trainer.train()
+    assert device_of(trainer.x_val) == device
+    assert max(history["val_acc_list"]) == trainer.best_val_acc > 0.8
+    assert all(device_of(v) == device for v in trainer.best_state.values())
+    loaded = load_model(tmp_path / "c.npz")
+    assert "BatchNorm1.running_mean" in loaded.model.state_dict()
+
+
 def test_divergence_on_a_device_restores_finite_weights(device):
     trainer = Trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), *blobs(), epochs=3, mini_batch_size=10,
                       optimizer="sgd", optimizer_param={"lr": 1e6}, verbose=False, seed=0, snapshot_every=4)
