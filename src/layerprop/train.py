@@ -16,7 +16,11 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
   an uninterrupted run;
 - ``lr_schedule``: 'constant' (the book's) or 'cosine' (the learning rate decays from its initial
   value to 0 over the run, which settles the weights and gains a few tenths of a percent);
-- a progress bar (tqdm when installed) unless ``verbose=False``.
+- a progress bar (tqdm when installed) unless ``verbose=False``;
+- the network's device (``network.to("cuda")`` before building the trainer): the data moves there
+  once, batches are gathered there, and on a GPU the losses reach the host only every
+  ``snapshot_every`` iterations and at the end of each epoch (the NaN/Inf guard then puts back the
+  weights of the last check).
 """
 
 from __future__ import annotations
