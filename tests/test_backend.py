@@ -94,6 +94,22 @@ def test_layer_interface_is_declared_on_the_base_class():
     assert affine.W is new_w and affine.params["W"] is new_w
 
 
+def test_networks_take_only_layers_that_declare_the_interface():
+    from layerprop.nets import Sequential
+
+    class BookStyleRelu:  # forward/backward only: nothing says whether it takes train_flg or has buffers
+        def forward(self, x):
+            return x
+
+        def backward(self, dout):
+            return dout
+
+        params = {}
+
+    with pytest.raises(TypeError, match="must be a layerprop layer"):
+        Sequential([BookStyleRelu()])
+
+
 # --------------------------------------------------------------------------- networks
 NETWORKS = {
     "two_layer": lambda: TwoLayerNet(20, 8, 3, seed=0),

@@ -29,6 +29,7 @@ from ..backend import CPU, array_module_of_device, check_same_device, device_of,
 from ..errors import DeviceUnavailableError, LabelError, ModelFileError, ShapeError
 from ..gradcheck import numerical_gradient as _numerical_gradient
 from ..layers import SoftmaxWithLoss
+from ..layers.base import Layer
 
 
 def resolve_dtype(dtype) -> np.dtype:
@@ -66,6 +67,9 @@ class Network:
         """
         if name in self.layers:
             raise ValueError(f"a layer named {name!r} already exists")
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer {name!r} must be a layerprop layer (a subclass of layerprop.layers.base.Layer, "
+                            f"which declares the interface networks use), got {type(layer).__name__}")
         self.layers[name] = layer
         self._plan = None
         for layer_key, key in (param_names or {}).items():
