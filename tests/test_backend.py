@@ -270,6 +270,18 @@ def test_divergence_on_a_device_restores_finite_weights(device):
         assert np.isfinite(to_numpy(value)).all()
 
 
+def test_divergence_names_the_iteration_on_every_device(device):
+    """The guard names the first bad iteration whether it checks every step (CPU) or in batches (GPU)."""
+    x, t = blobs(n=40)
+    x[25] = np.nan  # the batch of iteration 3 of the first epoch (batch 10, shuffled: find it)
+    trainer = Trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), x, t, epochs=1, mini_batch_size=10,
+                      optimizer="sgd", verbose=False, seed=0, snapshot_every=100)
+    order = np.random.default_rng([trainer.seed, 1]).permutation(40)
+    bad_iteration = int(np.flatnonzero(order == 25)[0]) // 10 + 1
+    with pytest.raises(TrainingDiverged, match=rf"iteration {bad_iteration};"):
+        trainer.train()
+
+
 # --------------------------------------------------------------------------- mixing devices
 @gpu
 def test_mixing_devices_raises_naming_both():

@@ -159,7 +159,7 @@ class Trainer:
             loss = self.network.last_loss
             self._unchecked_losses.append(loss)
             if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
-                self._check_losses()
+                self._check_losses(self.current_iter)
                 self._take_snapshot()
         else:
             loss = float(self.network.last_loss)
@@ -186,8 +186,9 @@ class Trainer:
             f"{restored}. Try a smaller learning rate."
         )
 
-    def _check_losses(self):
-        """(GPU) Fetch the losses not checked yet in one transfer; raise TrainingDiverged at the first NaN/Inf."""
+    def _check_losses(self, last_iteration):
+        """(GPU) Fetch the losses not checked yet (the last one is of iteration ``last_iteration``) in
+        one transfer; raise TrainingDiverged at the first NaN/Inf."""
         pending, self._unchecked_losses = self._unchecked_losses, []
         if not pending:
             return
@@ -195,8 +196,7 @@ class Trainer:
         values = to_numpy(xp.stack(pending))
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
-            first = self.current_iter - len(pending) + 1 + int(bad[0])
-            self._diverged(float(values[bad[0]]), first)
+            self._diverged(float(values[bad[0]]), last_iteration - len(pending) + 1 + int(bad[0]))
 
     def release_data(self):
         """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
@@ -252,11 +252,14 @@ class Trainer:
                     bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
         finally:
             bar.close()
-            if self.device != CPU and len(losses) > first_loss:  # the epoch's losses reach the host once, as floats
-                xp = get_array_module(losses[-1])
-                losses[first_loss:] = to_numpy(xp.stack(losses[first_loss:])).tolist()
+            if self.device != CPU:  # the epoch's losses reach the host once, as floats
+                on_device = [i for i in range(first_loss, len(losses)) if not isinstance(losses[i], float)]
+                if on_device:
+                    xp = get_array_module(losses[on_device[0]])
+                    for i, value in zip(on_device, to_numpy(xp.stack([losses[i] for i in on_device])).tolist()):
+                        losses[i] = value
         if self.device != CPU:
-            self._check_losses()
+            self._check_losses(self.current_iter - 1)
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)
