@@ -594,6 +594,120 @@ def test_affine_backward_dout_shape_is_checked():
         affine.backward(np.zeros((2, 4)))
 
 
+# -- dout of the wrong shape (issue 8, item 8) -------------------------------------------------
+def _conv_case(rng, dt):
+    from layerprop.layers import Convolution
+
+    return Convolution(normal(rng, (3, 2, 3, 3), dt), normal(rng, (3,), dt), pad=1), (normal(rng, (2, 2, 4, 4), dt),)
+
+
+def _pool_case(kind):
+    def make(rng, dt):
+        from layerprop import layers
+
+        return getattr(layers, kind)(2, 2), (normal(rng, (2, 3, 4, 4), dt),)
+
+    return make
+
+
+# layers outside CASES (train-mode, convolution, pooling), so that every layer meets a bad dout
+OTHER_LAYER_CASES = {
+    "Dropout": lambda rng, dt: (__import__("layerprop").layers.Dropout(0.3, seed=0), (normal(rng, (3, 4), dt),)),
+    "BatchNormalization": lambda rng, dt: (
+        __import__("layerprop").layers.BatchNormalization(np.ones(4, dt), np.zeros(4, dt)),
+        (normal(rng, (3, 4), dt),),
+    ),
+    "BatchNormalization 4-D": lambda rng, dt: (
+        __import__("layerprop").layers.BatchNormalization(np.ones(8, dt), np.zeros(8, dt)),
+        (normal(rng, (3, 2, 2, 2), dt),),
+    ),
+    "Convolution": _conv_case,
+    "Pooling": _pool_case("Pooling"),
+    "AvgPooling": _pool_case("AvgPooling"),
+    "Flatten": lambda rng, dt: (__import__("layerprop").layers.Flatten(), (normal(rng, (2, 3, 2, 2), dt),)),
+    "Relu 0-d": lambda rng, dt: (Relu(), (np.asarray(1.5, dt),)),
+    "Mul (2,3,4)": lambda rng, dt: (MulLayer(), (normal(rng, (2, 3, 4), dt), normal(rng, (2, 3, 4), dt))),
+}
+ALL_LAYER_CASES = {**CASES, **OTHER_LAYER_CASES}
+
+
+def wrong_douts(out_shape):
+    """Arrays that NumPy would broadcast with (or against) the output but that are not its shape."""
+    if out_shape == ():
+        return [np.ones(2), np.ones((1,)), np.ones((1, 1))]
+    return [
+        np.ones(out_shape + (1,)),  # one axis too many
+        np.ones(out_shape[:-1] + (1,)),  # broadcastable to the output: must not be accepted silently
+        np.ones(out_shape[1:]),  # the batch axis missing
+        np.asarray(1.0),  # a 0-d array is an array, not a number
+    ]
+
+
+@pytest.mark.parametrize("name", ALL_LAYER_CASES)
+def test_dout_of_a_wrong_shape_names_the_layer_and_both_shapes(name):
+    layer, inputs = ALL_LAYER_CASES[name](np.random.default_rng(0), np.float64)
+    out_shape = np.shape(layer.forward(*inputs))
+    for dout in wrong_douts(out_shape):
+        if dout.shape == out_shape:
+            continue
+        with pytest.raises(ShapeError) as info:
+            layer.backward(dout)
+        message = str(info.value)
+        assert f"{type(layer).__name__}.backward" in message
+        assert str(out_shape) in message and str(dout.shape) in message, message
+        assert isinstance(info.value, ValueError)
+    # the right shape still works (and the failures above left the layer usable)
+    layer.backward(np.ones(out_shape))
+
+
+@pytest.mark.parametrize("layer_class", LOSS_LAYERS)
+def test_a_loss_takes_only_a_scalar_dout(layer_class):
+    name = next(n for n in CASES if n.startswith(layer_class.__name__))
+    layer, inputs = make_case(name)
+    layer.forward(*inputs)
+    with pytest.raises(ShapeError, match=rf"{layer_class.__name__}.backward: dout must have shape \(\)"):
+        layer.backward(np.ones(inputs[0].shape))
+    for dout in (1, 2.0, np.float32(1.0), np.asarray(1.0), [[1.0]][0][0]):
+        layer.backward(dout)
+
+
+def test_relu_0d_input_refuses_a_vector_dout():
+    relu = Relu()
+    relu.forward(np.asarray(2.0))
+    with pytest.raises(ShapeError, match=r"Relu.backward: dout must have shape \(\).*got \(2,\)"):
+        relu.backward(np.ones(2))
+
+
+def test_mul_layer_refuses_a_broadcastable_dout():
+    mul = MulLayer()
+    mul.forward(np.ones((2, 3, 4)), np.ones((2, 3, 4)))
+    with pytest.raises(ShapeError, match=r"MulLayer.backward: dout must have shape \(2, 3, 4\).*got \(2, 3, 1\)"):
+        mul.backward(np.ones((2, 3, 1)))
+
+
+def test_a_list_dout_is_checked_like_an_array():
+    relu = Relu()
+    relu.forward(np.ones(3))
+    with pytest.raises(ShapeError, match=r"got \(2,\)"):
+        relu.backward([1.0, 2.0])
+    np.testing.assert_array_equal(relu.backward([1.0, 2.0, 3.0]), [1.0, 2.0, 3.0])
+
+
+def test_empty_and_0d_inputs_raise_shape_errors_not_index_errors():
+    from layerprop.layers import BatchNormalization, Flatten
+
+    with pytest.raises(ShapeError, match="BatchNormalization.*shape \\(\\)"):
+        BatchNormalization(np.ones(1), np.zeros(1)).forward(np.asarray(1.0))
+    with pytest.raises(ShapeError, match="BatchNormalization.*N ≥ 1"):
+        BatchNormalization(np.ones(3), np.zeros(3)).forward(np.zeros((0, 3)))
+    for x, t in ((np.zeros((0, 3)), np.zeros(0, dtype=int)), (np.zeros((0, 3)), np.zeros((0, 3))),
+                 (np.zeros((2, 0)), np.zeros(2, dtype=int))):
+        with pytest.raises(ShapeError, match="SoftmaxWithLoss.*N ≥ 1"):
+            SoftmaxWithLoss().forward(x, t)
+    with pytest.raises(ShapeError, match="Flatten.*N ≥ 1.*\\(0, 2, 3\\)"):
+        Flatten().forward(np.zeros((0, 2, 3)))
+
+
 # -- SoftmaxWithLoss -----------------------------------------------------------------------------
 X3 = np.array([[0.3, 2.9, 4.0], [2.0, 1.0, 0.1], [-1.0, 0.5, 0.2]])
 T3 = np.array([2, 0, 1])
@@ -802,3 +916,21 @@ def test_note_003_apple_example():
     dapple_price, dtax = mul_tax_layer.backward(1)
     dapple, dapple_num = mul_apple_layer.backward(dapple_price)
     assert (dapple, dapple_num, dtax) == pytest.approx((2.2, 110, 200))
+
+
+def test_layer_numbers_are_checked_by_the_validation_module():
+    from layerprop.errors import ArgumentError, ArgumentTypeError
+    from layerprop.layers import BatchNormalization, Convolution, Dropout
+
+    with pytest.raises(ArgumentError, match=r"Dropout: dropout_ratio must be in \[0, 1\)"):
+        Dropout(1.0)
+    with pytest.raises(ArgumentError, match=r"BatchNormalization: momentum must be in \[0, 1\]"):
+        BatchNormalization(np.ones(2), np.zeros(2), momentum=1.5)
+    with pytest.raises(ArgumentError, match="PowLayer: exponent must be a finite number"):
+        PowLayer(float("nan"))
+    with pytest.raises(ArgumentTypeError, match="PowLayer: exponent must be a real number"):
+        PowLayer(np.ones(2))
+    with pytest.raises(ArgumentError, match="Convolution: stride must be at least 1, got 0"):
+        Convolution(np.zeros((1, 1, 2, 2)), np.zeros(1), stride=0)
+    with pytest.raises(ArgumentTypeError, match="Convolution: pad must be an integer"):
+        Convolution(np.zeros((1, 1, 2, 2)), np.zeros(1), pad=1.5)

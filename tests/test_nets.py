@@ -12,9 +12,11 @@ from layerprop.errors import ModelFileError
 from layerprop.gradcheck import check_network
 from layerprop.nets import (
     NETWORKS,
+    DeepConvNet,
     MultiLayerNet,
     MultiLayerNetExtend,
     Sequential,
+    SimpleConvNet,
     TwoLayerNet,
     build_network,
 )
@@ -487,3 +489,25 @@ def test_gradient_does_not_modify_inputs():
     net.gradient(x, t)
     net.predict(x)
     assert np.array_equal(x, x0) and np.array_equal(t, t0)
+
+
+# -- constructor numbers are checked by layerprop.validation (issue 8, item 10) -------------------
+# (network sizes are checked with validation.integer on the trust-input branch; ratios go through
+# the Dropout layer, weight_init_std and weight_decay_lambda through the network base and init)
+@pytest.mark.parametrize(
+    "build, pattern",
+    [
+        (lambda: MultiLayerNet(784, [50], 10, weight_init_std=float("nan")), r"weight_init_std must be a finite"),
+        (lambda: MultiLayerNet(784, [50], 10, weight_init_std=-0.1), r"weight_init_std must be >= 0"),
+        (lambda: MultiLayerNet(784, [50], 10, weight_decay_lambda=-1), r"MultiLayerNet: weight_decay_lambda must be >= 0"),
+        (lambda: MultiLayerNetExtend(784, [50], 10, use_dropout=True, dropout_ration=1.0),
+         r"Dropout: dropout_ratio must be in \[0, 1\)"),
+        (lambda: DeepConvNet(dropout_ratio=float("nan")), r"Dropout: dropout_ratio must be a finite"),
+        (lambda: SimpleConvNet(weight_init_std=float("inf")), r"weight_init_std must be a finite"),
+    ],
+)
+def test_network_numbers_are_validated_in_one_place(build, pattern):
+    from layerprop.errors import ArgumentError
+
+    with pytest.raises(ArgumentError, match=pattern):
+        build()

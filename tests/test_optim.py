@@ -61,15 +61,15 @@ def test_momentum_by_hand():
 
 
 def test_nesterov_by_hand():
-    # book's form: v <- mu v - lr g ; W <- W + mu^2 v - (1 + mu) lr g   (lr = 0.1, mu = 0.9)
-    # step 1: v = [-0.05, 0.1];  W += 0.81 v - 0.19 g1 = [-0.0405-0.095, 0.081+0.19]
-    w1 = [1.0 - 0.0405 - 0.095, -2.0 + 0.081 + 0.19]  # [0.8645, -1.729]
-    # step 2: v = 0.9 [-0.05, 0.1] - 0.1 [0.2, 0.4] = [-0.065, 0.05]
-    #         W += 0.81 v - 0.19 g2 = [-0.05265 - 0.038, 0.0405 - 0.076]
-    w2 = [w1[0] - 0.05265 - 0.038, w1[1] + 0.0405 - 0.076]  # [0.77385, -1.7645]
+    # the book's order: W <- W + mu^2 v - (1 + mu) lr g with the OLD v, then v <- mu v - lr g
+    # (lr = 0.1, mu = 0.9)
+    # step 1: v = 0:  W = W0 - 0.19 g1 = [1 - 0.095, -2 + 0.19];  then v = -0.1 g1 = [-0.05, 0.1]
+    w1 = [1.0 - 0.095, -2.0 + 0.19]  # [0.905, -1.81]
+    # step 2: W += 0.81 [-0.05, 0.1] - 0.19 [0.2, 0.4] = [-0.0405 - 0.038, 0.081 - 0.076]
+    w2 = [w1[0] - 0.0405 - 0.038, w1[1] + 0.081 - 0.076]  # [0.8265, -1.805]
     assert run_steps(Nesterov(lr=0.1, momentum=0.9), 1) == pytest.approx(w1, abs=1e-15)
     assert run_steps(Nesterov(lr=0.1, momentum=0.9), 2) == pytest.approx(w2, abs=1e-15)
-    assert w2 == pytest.approx([0.77385, -1.7645])
+    assert w2 == pytest.approx([0.8265, -1.805])
 
 
 def test_adagrad_by_hand():
@@ -354,3 +354,106 @@ def test_decreases_a_quadratic(cls, lr):
     for _ in range(100):
         opt.update(params, {"W": a * params["W"]})
     assert f() < 0.05 * start
+
+
+# --------------------------------------------------------------------------- the book's formulas
+# Each update rule written out as in the book (ch. 6, common/optimizer.py), independently of
+# layerprop.optim, on one float64 array; 300 steps must give the same trajectory.
+def book_trajectory(rule, hyper, w0, grad, steps=300):
+    w = np.array(w0, dtype=np.float64)
+    state = {"v": np.zeros_like(w), "h": np.zeros_like(w), "m": np.zeros_like(w), "t": 0}
+    path = []
+    for _ in range(steps):
+        g = grad(w)
+        lr = hyper["lr"]
+        if rule == "sgd":
+            w = w - lr * g
+        elif rule == "momentum":
+            state["v"] = hyper["momentum"] * state["v"] - lr * g
+            w = w + state["v"]
+        elif rule == "nesterov":  # W first, with the velocity from before this step; then v
+            mu = hyper["momentum"]
+            w = w + mu * mu * state["v"] - (1 + mu) * lr * g
+            state["v"] = mu * state["v"] - lr * g
+        elif rule == "adagrad":
+            state["h"] = state["h"] + g * g
+            w = w - lr * g / (np.sqrt(state["h"]) + 1e-7)
+        elif rule == "rmsprop":
+            rho = hyper["decay_rate"]
+            state["h"] = rho * state["h"] + (1 - rho) * g * g
+            w = w - lr * g / (np.sqrt(state["h"]) + 1e-7)
+        elif rule == "adam":
+            b1, b2 = hyper["beta1"], hyper["beta2"]
+            state["t"] += 1
+            lr_t = lr * np.sqrt(1.0 - b2 ** state["t"]) / (1.0 - b1 ** state["t"])
+            state["m"] = state["m"] + (1 - b1) * (g - state["m"])
+            state["v"] = state["v"] + (1 - b2) * (g**2 - state["v"])
+            w = w - lr_t * state["m"] / (np.sqrt(state["v"]) + 1e-7)
+        path.append(w.copy())
+    return np.array(path)
+
+
+def layerprop_trajectory(opt, w0, grad, steps=300):
+    params = {"w": np.array(w0, dtype=np.float64)}
+    path = []
+    for _ in range(steps):
+        opt.update(params, {"w": grad(params["w"])})
+        path.append(params["w"].copy())
+    return np.array(path)
+
+
+BOOK_HYPER = {
+    "sgd": {"lr": 0.1},
+    "momentum": {"lr": 0.05, "momentum": 0.9},
+    "nesterov": {"lr": 0.05, "momentum": 0.9},
+    "adagrad": {"lr": 0.5},
+    "rmsprop": {"lr": 0.05, "decay_rate": 0.99},
+    "adam": {"lr": 0.1, "beta1": 0.9, "beta2": 0.999},
+}
+
+_A = np.array([[3.0, 1.0, 0.0], [1.0, 2.0, 0.5], [0.0, 0.5, 1.0]])  # symmetric positive definite
+_B = np.array([1.0, -2.0, 0.5])
+PROBLEMS = {
+    "f(w) = w^2": ([3.0], lambda w: 2.0 * w),
+    "f(w) = 0.5 w'Aw - b'w": ([2.0, -1.0, 4.0], lambda w: _A @ w - _B),
+}
+
+
+@pytest.mark.parametrize("problem", PROBLEMS)
+@pytest.mark.parametrize("name", list(BOOK_HYPER))
+def test_trajectories_match_the_books_formulas_for_300_steps(name, problem):
+    w0, grad = PROBLEMS[problem]
+    expected = book_trajectory(name, BOOK_HYPER[name], w0, grad)
+    got = layerprop_trajectory(OPTIMIZERS[name](**BOOK_HYPER[name]), w0, grad)
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+    assert np.all(np.isfinite(got))
+
+
+def test_nesterov_old_order_is_measurably_different():
+    # the order matters: updating v first and using the new v (layerprop before issue 8) drifts
+    # away from the book's trajectory by far more than the tolerance above
+    w0, grad = PROBLEMS["f(w) = w^2"]
+    mu, lr = 0.9, 0.05
+    w, v, old = np.array(w0), np.zeros(1), []
+    for _ in range(300):
+        g = grad(w)
+        v = mu * v - lr * g
+        w = w + mu * mu * v - (1 + mu) * lr * g
+        old.append(w.copy())
+    got = layerprop_trajectory(Nesterov(lr=lr, momentum=mu), w0, grad)
+    assert np.max(np.abs(np.array(old) - got)) > 1e-2
+
+
+def test_hyperparameters_are_checked_by_the_validation_module():
+    from layerprop.errors import ArgumentError, ArgumentTypeError
+
+    with pytest.raises(ArgumentError, match=r"Momentum: lr must be >= 0, got -1"):
+        Momentum(lr=-1)
+    with pytest.raises(ArgumentError, match=r"Adam: beta1 must be in \[0, 1\)"):
+        Adam(beta1=1.0)
+    with pytest.raises(ArgumentError, match=r"RMSprop: eps must be > 0"):
+        RMSprop(eps=0.0)
+    with pytest.raises(ArgumentError, match="finite"):
+        SGD(lr=float("nan"))
+    with pytest.raises(ArgumentTypeError, match="real number"):
+        AdaGrad(lr="0.1")

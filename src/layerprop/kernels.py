@@ -149,7 +149,7 @@ RULES = {
     # name: (number of state arrays, update of one element; a, b, c, d are the hyperparameters)
     "sgd": (0, "P[i] -= g * a;"),
     "momentum": (1, "T v = S1[i] * b - g * a; S1[i] = v; P[i] += v;"),
-    "nesterov": (1, "T v = S1[i] * b - g * a; S1[i] = v; P[i] += v * c; P[i] -= g * d;"),
+    "nesterov": (1, "const T v = S1[i]; P[i] += v * c; P[i] -= g * d; S1[i] = v * b - g * a;"),  # old v first
     "adagrad": (1, "T h = S1[i] + g * g; S1[i] = h; P[i] -= (g / (sqrt(h) + b)) * a;"),
     "rmsprop": (1, "T h = S1[i] * b + (g * c) * g; S1[i] = h; P[i] -= (g / (sqrt(h) + d)) * a;"),
     "adam": (2, "T m = S1[i] + (g - S1[i]) * b; S1[i] = m; T v = S2[i] + (g * g - S2[i]) * c; S2[i] = v; "

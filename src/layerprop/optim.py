@@ -25,6 +25,7 @@ import numpy as np
 
 from .backend import device_of, fused_kernels, get_array_module, to_device, to_numpy
 from .errors import DeviceMismatchError, ShapeError
+from .validation import in_range, integer, non_negative, positive
 
 __all__ = [
     "EPS",
@@ -44,40 +45,10 @@ EPS = 1e-7  # the book's ε for AdaGrad, RMSprop and Adam
 
 
 # --------------------------------------------------------------------------- hyperparameter checks
-def _real(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {value!r} ({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return value
-
-
-def _non_negative(name: str, value: Any) -> float:
-    value = _real(name, value)
-    if value < 0.0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
-
-
-def _positive(name: str, value: Any) -> float:
-    value = _real(name, value)
-    if value <= 0.0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return value
-
-
-def _unit_interval(name: str, value: Any) -> float:
-    value = _real(name, value)
-    if not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be in [0, 1), got {value!r}")
-    return value
-
-
-def _step(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"'step' must be an integer >= 0, got {value!r}")
-    return int(value)
+# The checks themselves live in layerprop.validation (one place for every number of the library).
+def _unit_interval(name: str, value: Any, *, owner: str | None = None) -> float:
+    """A rate or decay in [0, 1) (momentum, decay_rate, beta1, beta2)."""
+    return in_range(name, value, 0.0, 1.0, owner=owner)
 
 
 # --------------------------------------------------------------------------- base class
@@ -91,11 +62,11 @@ class Optimizer:
 
     name: ClassVar[str] = ""
     _slots: ClassVar[tuple[str, ...]] = ()
-    _hyper: ClassVar[dict[str, Any]] = {"lr": _non_negative}
+    _hyper: ClassVar[dict[str, Any]] = {"lr": non_negative}
 
     def __init__(self, **hyper: Any) -> None:
         for key, check in self._hyper.items():
-            setattr(self, key, check(key, hyper[key]))
+            setattr(self, key, check(key, hyper[key], owner=type(self).__name__))
         self.step_count = 0  # number of update() calls so far
         for slot in self._slots:
             setattr(self, slot, {})
@@ -232,10 +203,13 @@ class Optimizer:
         for key, check in self._hyper.items():
             if key in config:
                 try:
-                    hyper[key] = check(key, config[key])
+                    hyper[key] = check(key, config[key], owner=type(self).__name__)
                 except TypeError as exc:
                     raise ValueError(str(exc)) from None
-        step = _step(config.get("step", 0))
+        try:
+            step = integer("step", config.get("step", 0), minimum=0, owner=f"{self.name} config")
+        except TypeError as exc:
+            raise ValueError(str(exc)) from None
         slots: dict[str, dict[str, np.ndarray]] = {slot: {} for slot in self._slots}
         for full_key, value in (arrays or {}).items():
             slot, sep, key = str(full_key).partition("/")
@@ -281,7 +255,7 @@ class SGD(Optimizer):
     """Stochastic gradient descent:  W ← W − η·g."""
 
     name = "sgd"
-    _hyper = {"lr": _non_negative}
+    _hyper = {"lr": non_negative}
 
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr=lr)
@@ -301,7 +275,7 @@ class Momentum(Optimizer):
 
     name = "momentum"
     _slots = ("v",)
-    _hyper = {"lr": _non_negative, "momentum": _unit_interval}
+    _hyper = {"lr": non_negative, "momentum": _unit_interval}
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum)
@@ -319,12 +293,13 @@ class Momentum(Optimizer):
 
 
 class Nesterov(Optimizer):
-    """Nesterov's accelerated gradient, in the book's form:
-    v ← μ·v − η·g;  W ← W + μ²·v − (1 + μ)·η·g   (μ = ``momentum``, v starts at 0)."""
+    """Nesterov's accelerated gradient, in the book's form and order:
+    W ← W + μ²·v − (1 + μ)·η·g  with the velocity v from *before* this step, then
+    v ← μ·v − η·g   (μ = ``momentum``, v starts at 0, so the first step is W − (1 + μ)·η·g)."""
 
     name = "nesterov"
     _slots = ("v",)
-    _hyper = {"lr": _non_negative, "momentum": _unit_interval}
+    _hyper = {"lr": non_negative, "momentum": _unit_interval}
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum)
@@ -337,13 +312,13 @@ class Nesterov(Optimizer):
         lr, mu = self.lr, self.momentum
         mu2, step = mu * mu, (1.0 + mu) * lr
         for p, g, s, v in items:
-            v *= mu
-            np.multiply(g, lr, out=s)
-            v -= s
-            np.multiply(v, mu2, out=s)
+            np.multiply(v, mu2, out=s)  # the old velocity first ...
             p += s
             np.multiply(g, step, out=s)
             p -= s
+            v *= mu  # ... then the velocity for the next step
+            np.multiply(g, lr, out=s)
+            v -= s
 
 
 class AdaGrad(Optimizer):
@@ -351,7 +326,7 @@ class AdaGrad(Optimizer):
 
     name = "adagrad"
     _slots = ("h",)
-    _hyper = {"lr": _non_negative, "eps": _positive}
+    _hyper = {"lr": non_negative, "eps": positive}
 
     def __init__(self, lr: float = 0.01, eps: float = EPS) -> None:
         super().__init__(lr=lr, eps=eps)
@@ -377,7 +352,7 @@ class RMSprop(Optimizer):
 
     name = "rmsprop"
     _slots = ("h",)
-    _hyper = {"lr": _non_negative, "decay_rate": _unit_interval, "eps": _positive}
+    _hyper = {"lr": non_negative, "decay_rate": _unit_interval, "eps": positive}
 
     def __init__(self, lr: float = 0.01, decay_rate: float = 0.99, eps: float = EPS) -> None:
         super().__init__(lr=lr, decay_rate=decay_rate, eps=eps)
@@ -408,10 +383,10 @@ class Adam(Optimizer):
     name = "adam"
     _slots = ("m", "v")
     _hyper = {
-        "lr": _non_negative,
+        "lr": non_negative,
         "beta1": _unit_interval,
         "beta2": _unit_interval,
-        "eps": _positive,
+        "eps": positive,
     }
 
     def __init__(

@@ -1,9 +1,9 @@
-"""``layerprop gradcheck``: the book's gradient check of a network on a few MNIST samples.
+"""layerprop gradcheck: the book's gradient check of a network on a few MNIST samples.
 
 Backpropagation and numerical differentiation (central differences, h = 1e-4) compute the same
 gradients in float64; the table shows, per parameter, the book's mean absolute difference and the
 largest absolute and relative errors, and the time each method took — numerical differentiation is
-very slow, backpropagation is not (note 003). Exits with 1 when an error is above ``--tol``.
+very slow, backpropagation is not (note 003). Exits with 1 when an error is above --tol.
 """
 
 from __future__ import annotations
@@ -30,8 +30,13 @@ def run(args) -> int:
     from ..gradcheck import check_network
     from ..nets import MultiLayerNetExtend, TwoLayerNet
 
-    if args.samples < 1:
-        raise UsageError(f"--samples must be at least 1, got {args.samples}")
+    from ..validation import integer, non_negative
+
+    try:
+        integer("--samples", args.samples, minimum=1)
+        non_negative("--tol", args.tol)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     hidden = parse_int_list(args.hidden, "--hidden")
     (x_train, t_train), _ = load_mnist(normalize=True, one_hot_label=True)
     x, t = x_train[: args.samples].astype(np.float64), t_train[: args.samples]

@@ -1,4 +1,4 @@
-"""``layerprop graph``: draw a computational graph with forward values and backward gradients.
+"""layerprop graph: draw a computational graph with forward values and backward gradients.
 
 Draw one of the notes' examples, or your own expression:
 
@@ -8,19 +8,27 @@ Draw one of the notes' examples, or your own expression:
 
 The extension of -o picks the format: .dot (Graphviz text), .svg / .png / .pdf (pictures; they need
 Graphviz's 'dot' program), .html (a page that steps through forward and backward node by node;
-needs nothing). Without -o the DOT text is printed.
+needs nothing). Without -o the drawing goes to stdout: DOT text by default, or the --format asked
+for (PNG and PDF only when stdout is redirected to a file or a pipe, never onto a terminal).
 
 Expressions use numbers (2, 2.5, .5, 1e-3), names, + - * / **, unary minus, parentheses and the
 functions exp, log, sigmoid, relu, tanh, with Python's precedence (** is right-associative and
 binds tighter than a unary minus on its left). Every name needs a value from --set NAME=NUMBER;
 a --set for a name that the expression does not use is an error too (it is usually a typo).
+Values must be finite numbers (nan, inf and 1e400 are refused). Expressions are limited to 10,000
+characters and 64 levels of nesting. When a value or gradient of the drawing is inf or NaN (1/x
+at x = 0, log of a negative number), one line on stderr says which.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
+import warnings
 from pathlib import Path
+
+import numpy as np
 
 from . import UsageError
 
@@ -44,12 +52,15 @@ def add_parser(subparsers):
                    help="format to write, overriding the extension of -o")
     p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers shown (default 6)")
     p.add_argument("--title", help="title of the drawing")
-    p.add_argument("--no-backward", action="store_true", help="(with --expr) draw the forward pass only")
+    p.add_argument("--no-backward", action="store_true", help="draw the forward pass only (no gradients)")
     p.set_defaults(func=run)
 
 
 def expression_target(text: str, assignments, backward: bool = True):
-    """Parse ``text`` and the ``--set`` strings, record the graph, run backward; UsageError if bad."""
+    """Parse ``text`` and the ``--set`` strings, record the graph, run backward; UsageError if bad.
+
+    NumPy's floating-point warnings (1/0, log(−1)) are silenced here: the values come out as inf
+    or NaN, and :func:`non_finite_values` reports them in one line instead."""
     from ..viz.expr import ExpressionError, parse_assignment, parse_expression
 
     try:
@@ -62,15 +73,72 @@ def expression_target(text: str, assignments, backward: bool = True):
         if unused:
             names = ", ".join(expression.names) or "no names"
             raise UsageError(f"--set {unused[0]}=… is not used by the expression {text!r} (it uses {names})")
-        output = expression.build(values, output_name="out")
+        with np.errstate(all="ignore"):
+            output = expression.build(values, output_name="out")
+            if backward:
+                output.backward()
     except ExpressionError as exc:
         raise UsageError(str(exc)) from None
-    if backward:
-        output.backward()
     return output
 
 
+def forward_only(target):
+    """``target`` drawn without gradients: the Variables' gradients cleared, or, for a drawing
+    model (the network example), a copy of it whose edges carry no gradient."""
+    from ..graph import Variable, clear_grads
+    from ..viz import GraphModel
+
+    if isinstance(target, GraphModel):
+        edges = [dataclasses.replace(e, grad=None, grad_text=None) for e in target.edges]
+        return dataclasses.replace(target, edges=edges)
+    for variable in target.values() if isinstance(target, dict) else [target]:
+        if isinstance(variable, Variable):
+            clear_grads(variable)
+    return target
+
+
+def non_finite_values(target, limit: int = 4) -> list[str]:
+    """'name = value' for the values and gradients of the drawing that are inf or NaN (at most
+    ``limit``, then '…')."""
+    from ..viz import build_model
+
+    found = []
+    model = build_model(target)
+    for edge in model.edges:
+        who = edge.name or f"the output of {model.node(edge.source).label}"
+        for what, array, text in (("", edge.value, edge.value_text), ("gradient of ", edge.grad, edge.grad_text)):
+            if array is None or text is None:
+                continue
+            if not np.all(np.isfinite(np.asarray(array, dtype=np.float64))):
+                entry = f"{what}{who} = {text}"
+                if entry not in found:
+                    found.append(entry)
+    return found if len(found) <= limit else [*found[:limit], "…"]
+
+
+def drawing_bytes(target, fmt: str, options) -> bytes:
+    """The drawing in ``fmt`` ('dot', 'svg', 'html', 'png' or 'pdf'), as bytes for stdout."""
+    from .. import viz
+    from ..viz.rendering import run_dot
+
+    if fmt == "dot":
+        return viz.to_dot(target, **options).encode("utf-8")
+    if fmt == "html":
+        return viz.to_html(target, **options).encode("utf-8")
+    if fmt == "svg":
+        return viz.to_svg(target, **options).encode("utf-8")
+    if fmt == "png":
+        return viz.to_png(target, **options)
+    return run_dot(viz.to_dot(target, **options), fmt)
+
+
 def run(args) -> int:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # inf and NaN are reported in one line instead
+        return _run(args)
+
+
+def _run(args) -> int:
     from .. import viz
 
     if args.digits < 1 or args.digits > 17:
@@ -79,15 +147,30 @@ def run(args) -> int:
         if args.values:
             raise UsageError("--set goes with --expr, not with --example")
         target = viz.example(args.example)
+        if args.no_backward:
+            target = forward_only(target)
         title = args.title or viz.examples.TITLES[args.example]
     else:
         target = expression_target(args.expr, args.values, backward=not args.no_backward)
         title = args.title or args.expr
     options = {"title": title, "digits": args.digits}
+    non_finite = non_finite_values(target)
+    if non_finite:
+        print(f"layerprop graph: note: not finite (inf or NaN): {', '.join(non_finite)}", file=sys.stderr)
     if args.output is None:
-        if args.format not in (None, "dot"):
-            raise UsageError(f"--format {args.format} needs -o FILE (only DOT text goes to stdout)")
-        sys.stdout.write(viz.to_dot(target, **options))
+        fmt = args.format or "dot"
+        if fmt in ("png", "pdf") and sys.stdout.isatty():
+            raise UsageError(f"--format {fmt} is binary: give -o FILE, or redirect stdout to a file")
+        data = drawing_bytes(target, fmt, options)  # made in full before anything is written
+        binary = getattr(sys.stdout, "buffer", None)
+        if binary is None:  # a text-only stream (a StringIO in place of stdout): text formats only
+            if fmt in ("png", "pdf"):
+                raise UsageError(f"--format {fmt} is binary and stdout takes only text: give -o FILE")
+            sys.stdout.write(data.decode("utf-8"))
+            return 0
+        sys.stdout.flush()
+        binary.write(data)
+        binary.flush()
         return 0
     suffix = Path(args.output).suffix.lower()
     if args.format is None and suffix not in viz.FORMATS:

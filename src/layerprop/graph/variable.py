@@ -13,6 +13,7 @@ import numpy as np
 
 from ..backend import get_array_module, sum_to
 from ..display import format_array
+from ..errors import ShapeError
 from .config import is_recording
 
 
@@ -93,7 +94,10 @@ class Variable:
 
     # -- backpropagation ---------------------------------------------------------------------
     def nodes(self) -> list:
-        """The recorded nodes that lead to this Variable, in topological (forward) order."""
+        """The recorded nodes that lead to this Variable, in topological (forward) order.
+
+        Found with an explicit stack, not recursion: a chain of any length (a 1000-term sum, a
+        100,000-step loop) is sorted without reaching Python's recursion limit."""
         order, seen = [], set()
         stack = [(self.creator, False)] if self.creator is not None else []
         while stack:
@@ -121,7 +125,7 @@ class Variable:
         xp = get_array_module(self.data)
         seed = xp.ones_like(self.data) if grad is None else xp.asarray(grad, dtype=self.data.dtype)
         if seed.shape != self.data.shape:
-            raise ValueError(f"backward: grad must have the Variable's shape {self.data.shape}, got {seed.shape}")
+            raise ShapeError(f"Variable.backward: grad must have the Variable's shape {self.data.shape}, got {seed.shape}")
         grads = {id(self): seed}
         variables = {id(self): self}
         for node in reversed(self.nodes()):

@@ -35,6 +35,7 @@ class Relu(Layer):
 
     def backward(self, dout):
         mask = self._forward_value("mask")
+        self._check_dout_shape(dout, numpy.shape(mask))
         xp = get_array_module(dout)
         kernels = fused_kernels(dout)
         if kernels is not None and getattr(dout, "shape", None) == mask.shape:
@@ -63,6 +64,7 @@ class Sigmoid(Layer):
 
     def backward(self, dout):
         out = self._forward_value("out")
+        self._check_dout_shape(dout, out.shape)
         return dout * (1.0 - out) * out
 
 
@@ -96,4 +98,5 @@ class Tanh(Layer):
 
     def backward(self, dout):
         out = self._forward_value("out")
+        self._check_dout_shape(dout, numpy.shape(out))
         return dout * (1.0 - out * out)

@@ -71,8 +71,7 @@ class Affine(WeightBiasLayer):
         expected = x.shape[:-1] + (self.W.shape[1],)
         if not hasattr(dout, "dtype"):  # a Python number: an array of the output's shape and dtype
             dout = typed_dout(dout, expected, input_dtype(x, self.W), get_array_module(x, self.W))
-        if dout.shape != expected:
-            raise ShapeError(f"Affine.backward: dout must have shape {expected} (the output's), got {dout.shape}")
+        self._check_dout_shape(dout, expected)
         if x.ndim == 1:
             xp = get_array_module(x)
             self.dW = xp.outer(x, dout)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..backend import get_array_module, sum_to
 from ..errors import ShapeError
+from ..validation import real
 from .base import Layer, input_dtype, typed_dout
 
 
@@ -38,7 +39,9 @@ class _BinaryLayer(Layer):
         return np.broadcast_shapes(_shape(self.x), _shape(self.y))
 
     def _dout(self, dout):
-        """A Python-number ``dout`` as an array of the output's shape and the inputs' dtype."""
+        """``dout`` checked against the output's shape; a Python number becomes an array of that
+        shape and of the inputs' dtype."""
+        self._check_dout_shape(dout, self._out_shape())
         if hasattr(dout, "dtype"):
             return dout
         x, y = self.x, self.y
@@ -181,6 +184,7 @@ class NegLayer(Layer):
 
     def backward(self, dout):
         x = self._forward_value("x")
+        self._check_dout_shape(dout, _shape(x))
         return -typed_dout(dout, _shape(x), input_dtype(x), get_array_module(x))
 
 
@@ -195,8 +199,7 @@ class PowLayer(Layer):
     backward_rule = "dx = dout·c·x^(c−1)"
 
     def __init__(self, exponent):
-        if not np.isscalar(exponent):
-            raise TypeError(f"PowLayer: the exponent must be a Python number, got {type(exponent).__name__}")
+        real("exponent", exponent, owner="PowLayer")  # a finite number (kept as given: 2 draws as **2)
         self.exponent = exponent
         self.symbol = f"**{exponent}"
         self.x = None
@@ -207,6 +210,7 @@ class PowLayer(Layer):
 
     def backward(self, dout):
         x = self._forward_value("x")
+        self._check_dout_shape(dout, _shape(x))
         c = self.exponent
         return dout * c * x ** (c - 1)
 
@@ -233,7 +237,9 @@ class ExpLayer(Layer):
         return self.out
 
     def backward(self, dout):
-        return dout * self._forward_value("out")
+        out = self._forward_value("out")
+        self._check_dout_shape(dout, _shape(out))
+        return dout * out
 
 
 class LogLayer(Layer):
@@ -255,7 +261,9 @@ class LogLayer(Layer):
         return xp.log(x)
 
     def backward(self, dout):
-        return dout / self._forward_value("x")
+        x = self._forward_value("x")
+        self._check_dout_shape(dout, _shape(x))
+        return dout / x
 
 
 class SumLayer(Layer):
@@ -273,15 +281,19 @@ class SumLayer(Layer):
         self.keepdims = keepdims
         self.x_shape = None
         self.x_dtype = None
+        self.out_shape = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.x_shape = _shape(x)
         self.x_dtype = input_dtype(x)
-        return xp.sum(x, axis=self.axis, keepdims=self.keepdims)
+        out = xp.sum(x, axis=self.axis, keepdims=self.keepdims)
+        self.out_shape = _shape(out)
+        return out
 
     def backward(self, dout):
         shape = self._forward_value("x_shape")
+        self._check_dout_shape(dout, self.out_shape)
         xp = get_array_module(dout)
         if not hasattr(dout, "dtype"):  # a number: that value at every element of the output, so of x
             return typed_dout(dout, shape, self.x_dtype, xp)
@@ -307,6 +319,7 @@ class MeanLayer(SumLayer):
         self.x_shape = _shape(x)
         self.x_dtype = input_dtype(x)
         out = xp.mean(x, axis=self.axis, keepdims=self.keepdims)
+        self.out_shape = _shape(out)
         self.count = max(np.size(x), 1) // max(np.size(out), 1)
         return out
 
@@ -328,21 +341,25 @@ class ReshapeLayer(Layer):
         self.shape = tuple(shape) if not np.isscalar(shape) else (shape,)
         self.x_shape = None
         self.x_dtype = None
+        self.out_shape = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.x_shape = _shape(x)
         self.x_dtype = input_dtype(x)
         try:
-            return xp.reshape(x, self.shape)
+            out = xp.reshape(x, self.shape)
         except ValueError:
             raise ShapeError(
                 f"ReshapeLayer: cannot reshape an array of shape {self.x_shape} "
                 f"({int(np.prod(self.x_shape))} elements) into shape {self.shape}"
             ) from None
+        self.out_shape = _shape(out)
+        return out
 
     def backward(self, dout):
         shape = self._forward_value("x_shape")
+        self._check_dout_shape(dout, self.out_shape)
         xp = get_array_module(dout)
         return xp.reshape(typed_dout(dout, shape, self.x_dtype, xp), shape)
 
@@ -362,16 +379,20 @@ class TransposeLayer(Layer):
         self.ndim = None
         self.x_shape = None
         self.x_dtype = None
+        self.out_shape = None
 
     def forward(self, x):
         xp = get_array_module(x)
         self.ndim = np.ndim(x)
         self.x_shape = _shape(x)
         self.x_dtype = input_dtype(x)
-        return xp.transpose(x, self.axes)
+        out = xp.transpose(x, self.axes)
+        self.out_shape = _shape(out)
+        return out
 
     def backward(self, dout):
         self._forward_value("ndim")
+        self._check_dout_shape(dout, self.out_shape)
         xp = get_array_module(dout)
         if not hasattr(dout, "dtype"):  # a number: the same value at every element, in x's shape
             return typed_dout(dout, self.x_shape, self.x_dtype, xp)

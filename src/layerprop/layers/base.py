@@ -7,8 +7,12 @@ with respect to its inputs, by the chain rule. Layers with parameters also fill 
 
 from __future__ import annotations
 
+import numbers
+
+import numpy
+
 from ..backend import device_of, float_dtype_of, get_array_module, to_device
-from ..errors import BackwardBeforeForwardError
+from ..errors import BackwardBeforeForwardError, ShapeError
 
 
 def input_dtype(*inputs):
@@ -29,6 +33,8 @@ def typed_dout(dout, shape, dtype, xp=None):
     """
     if hasattr(dout, "dtype") or dtype is None:
         return dout
+    if not isinstance(dout, numbers.Number):  # a list of numbers (of the output's shape, checked)
+        return (xp or get_array_module()).asarray(dout, dtype=dtype)
     return (xp or get_array_module()).full(tuple(shape), dout, dtype=dtype)
 
 
@@ -109,6 +115,25 @@ class Layer:
                 "run forward first, so the layer has the values its gradient needs"
             )
         return value
+
+    def _check_dout_shape(self, dout, expected_shape: tuple):
+        """Raise :class:`ShapeError` unless ``dout`` has the shape of the layer's output.
+
+        ``expected_shape`` is the output's shape, as a tuple. A Python number is accepted for any
+        output (it stands for that value at every element of the output); an array — NumPy scalars
+        and 0-d arrays included — must match exactly, so that a wrong ``dout`` is never broadcast
+        into a gradient of the wrong shape. Cheap: one tuple comparison on the hot path.
+        """
+        shape = getattr(dout, "shape", None)
+        if shape is None:
+            if isinstance(dout, numbers.Number):
+                return
+            shape = numpy.shape(dout)  # a list or tuple of numbers
+        if shape != expected_shape:
+            raise ShapeError(
+                f"{type(self).__name__}.backward: dout must have shape {tuple(expected_shape)} "
+                f"(the shape of the layer's output), got {tuple(shape)}"
+            )
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -24,31 +24,22 @@ No layer writes to the arrays it is given, and float32 stays float32 in both dir
 
 from __future__ import annotations
 
-import operator
+import math
 
 from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
+from ..validation import integer
 from .base import Layer, WeightBiasLayer
 
 # --------------------------------------------------------------------------- helpers
 
 
-def _int_at_least(owner, name, value, minimum):
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{owner}: {name} must be an integer, got {value!r}") from None
-    if number < minimum:
-        raise ValueError(f"{owner}: {name} must be at least {minimum}, got {number}")
-    return number
-
-
 def _positive_int(owner, name, value):
-    return _int_at_least(owner, name, value, 1)
+    return integer(name, value, minimum=1, owner=owner)
 
 
 def _non_negative_int(owner, name, value):
-    return _int_at_least(owner, name, value, 0)
+    return integer(name, value, minimum=0, owner=owner)
 
 
 def _check_image_batch(owner, x):
@@ -253,6 +244,7 @@ class Convolution(WeightBiasLayer):
         return out.reshape(N, FN, out_h, out_w)
 
     def backward(self, dout):
+        self._check_dout_shape(dout, (len(self._forward_value("x")), self.W.shape[0]) + self._out_hw)
         col = self._forward_value("col")
         xp = get_array_module(dout, col)
         N, _, P = col.shape
@@ -460,6 +452,7 @@ class Pooling(_PoolingBase):
         return u * self.pool_w + v
 
     def backward(self, dout):
+        self._check_dout_shape(dout, self._forward_value("_x_shape")[:2] + self._out_hw)
         self._forward_value("row_wins")
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
@@ -498,6 +491,7 @@ class AvgPooling(_PoolingBase):
         return out
 
     def backward(self, dout):
+        self._check_dout_shape(dout, self._forward_value("_x_shape")[:2] + self._out_hw)
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
         N, C, H, W = shape
@@ -525,10 +519,13 @@ class Flatten(Layer):
         x = xp.asarray(x)
         if x.ndim < 1:
             raise ShapeError(f"Flatten: expected a batch x of shape (N, ...), got a scalar of shape {x.shape}")
+        if x.shape[0] == 0:
+            raise ShapeError(f"Flatten: expected a batch x of shape (N, ...) with N ≥ 1 samples, got {x.shape}")
         self.original_x_shape = x.shape
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
+        self._check_dout_shape(dout, self._forward_value("original_x_shape")[:1] + (math.prod(self.original_x_shape[1:]),))
         shape = self._forward_value("original_x_shape")
         n = 1
         for d in shape:

@@ -126,6 +126,11 @@ class SoftmaxWithLoss(Layer):
             x2, t2 = x, t
         else:
             raise ShapeError(f"SoftmaxWithLoss: expected scores x of shape (N, C) or (C,), got {x.shape}")
+        if x2.shape[0] == 0 or x2.shape[1] == 0:
+            raise ShapeError(
+                f"SoftmaxWithLoss: expected scores x of shape (N, C) with N ≥ 1 samples and C ≥ 1 classes, "
+                f"got {x.shape}"
+            )
         labels, onehot = _classification_targets("SoftmaxWithLoss", x2.shape, t2)
         if onehot is not None and onehot.dtype != x2.dtype:
             onehot = onehot.astype(x2.dtype)
@@ -150,6 +155,7 @@ class SoftmaxWithLoss(Layer):
 
     def backward(self, dout=1):
         y = self._forward_value("y")
+        self._check_dout_shape(dout, ())  # the loss is a scalar
         y2 = y.reshape(-1, y.shape[-1])
         n = y2.shape[0]
         kernels = fused_kernels(y2)
@@ -202,6 +208,7 @@ class MeanSquaredError(Layer):
 
     def backward(self, dout=1):
         diff = self._forward_value("_diff")
+        self._check_dout_shape(dout, ())  # the loss is a scalar
         return diff * (dout / max(diff.size, 1))
 
 
@@ -238,4 +245,5 @@ class SigmoidWithLoss(Layer):
 
     def backward(self, dout=1):
         y = self._forward_value("y")
+        self._check_dout_shape(dout, ())  # the loss is a scalar
         return (y - self.t) * (dout / max(y.size, 1))

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..backend import CPU, device_of, get_array_module, random_generator
 from ..errors import ShapeError
+from ..validation import in_range
 from .base import Layer
 
 
@@ -31,9 +32,7 @@ class Dropout(Layer):
     has_train_mode = True
 
     def __init__(self, dropout_ratio: float = 0.5, seed=None):
-        if not 0.0 <= dropout_ratio < 1.0:
-            raise ValueError(f"Dropout: dropout_ratio must be in [0, 1), got {dropout_ratio}")
-        self.dropout_ratio = float(dropout_ratio)
+        self.dropout_ratio = in_range("dropout_ratio", dropout_ratio, 0.0, 1.0, owner="Dropout")
         self.mask = None
         self.device = CPU
         self.seed = seed
@@ -62,7 +61,9 @@ class Dropout(Layer):
         return x * (1.0 - self.dropout_ratio)
 
     def backward(self, dout):
-        return dout * self._forward_value("mask")
+        mask = self._forward_value("mask")
+        self._check_dout_shape(dout, mask.shape)
+        return dout * mask
 
     def __repr__(self):
         return f"Dropout({self.dropout_ratio})"
@@ -93,7 +94,7 @@ class BatchNormalization(Layer):
             )
         self.gamma = gamma
         self.beta = beta
-        self.momentum = momentum
+        self.momentum = in_range("momentum", momentum, 0.0, 1.0, owner="BatchNormalization", include_high=True)
         self.running_mean = running_mean
         self.running_var = running_var
         self.input_shape = None
@@ -116,6 +117,11 @@ class BatchNormalization(Layer):
 
     def forward(self, x, train_flg: bool = True):
         xp = get_array_module(x)
+        if x.ndim < 1 or (train_flg and x.shape[0] == 0):
+            raise ShapeError(
+                f"BatchNormalization: expected a batch x of shape (N, D) or (N, C, H, W)"
+                f"{' with N ≥ 1 samples in training' if x.ndim >= 1 else ''}, got shape {x.shape}"
+            )
         self.input_shape = x.shape
         x2 = x.reshape(x.shape[0], -1) if x.ndim != 2 else x
         if x2.shape[1] != self.gamma.shape[0]:
@@ -144,6 +150,9 @@ class BatchNormalization(Layer):
 
     def backward(self, dout):
         xn = self._forward_value("xn")
+        self._check_dout_shape(dout, self.input_shape)
+        if not hasattr(dout, "dtype"):  # a Python number: that value at every element of the output
+            dout = get_array_module(xn).full(self.input_shape, dout, dtype=xn.dtype)
         d2 = dout.reshape(dout.shape[0], -1) if dout.ndim != 2 else dout
         self.dbeta = d2.sum(axis=0)
         self.dgamma = (d2 * xn).sum(axis=0)

@@ -30,6 +30,7 @@ from ..errors import DeviceUnavailableError, LabelError, ModelFileError, ShapeEr
 from ..gradcheck import numerical_gradient as _numerical_gradient
 from ..layers import SoftmaxWithLoss
 from ..layers.base import Layer
+from ..validation import non_negative
 
 
 def resolve_dtype(dtype) -> np.dtype:
@@ -49,7 +50,7 @@ class Network:
 
     def __init__(self, dtype="float64", weight_decay_lambda: float = 0.0):
         self.dtype = resolve_dtype(dtype)
-        self.weight_decay_lambda = float(weight_decay_lambda)
+        self.weight_decay_lambda = non_negative("weight_decay_lambda", weight_decay_lambda, owner=type(self).__name__)
         self.params: dict = {}
         self.layers: OrderedDict = OrderedDict()
         self.last_layer = SoftmaxWithLoss()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..validation import non_negative
+
 
 def random_source(seed=None):
     """A ``numpy.random.Generator`` for ``seed``; with ``seed=None`` the legacy global ``np.random``.
@@ -29,4 +31,4 @@ def init_scale(weight_init_std, fan_in: int) -> float:
         if name in ("sigmoid", "xavier", "tanh"):
             return float(np.sqrt(1.0 / fan_in))
         raise ValueError(f"weight_init_std must be a number, 'relu'/'he' or 'sigmoid'/'xavier', got {weight_init_std!r}")
-    return float(weight_init_std)
+    return non_negative("weight_init_std", weight_init_std)

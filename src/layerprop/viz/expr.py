@@ -21,6 +21,13 @@ number is part of that number, so ``-1*x`` draws the notes' "× by −1" node.
 
 Every mistake raises :class:`ExpressionError`, a one-line message that names the 1-based column
 of the offending character, e.g. ``unexpected ')' at column 6 in '(a*b))'``.
+
+Limits: an expression has at most :data:`MAX_LENGTH` characters and nests at most
+:data:`MAX_DEPTH` levels deep (each '(' , function call, unary sign and '**' on the way down is
+one level); beyond either it raises :class:`ExpressionLimitError` (an :class:`ExpressionError`).
+Long flat chains need no nesting: ``a + a + … + a`` with 1000 terms is fine — the tree is walked
+without recursion. Numbers and ``--set`` values must be finite: ``1e400``, ``nan`` and ``inf``
+are refused with an :class:`ExpressionError`.
 """
 
 from __future__ import annotations
@@ -39,6 +46,11 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
 _MINUS_SIGNS = {"−": "-"}  # U+2212, as written in the notes
 
+#: the longest expression accepted, in characters
+MAX_LENGTH = 10_000
+#: the deepest nesting accepted: '(' , function calls, unary signs and '**' each add one level
+MAX_DEPTH = 64
+
 
 class ExpressionError(LayerpropError, ValueError):
     """A malformed expression (or a missing value for one of its names).
@@ -53,6 +65,15 @@ class ExpressionError(LayerpropError, ValueError):
         where = f" at column {column}" if column is not None else ""
         within = f" in {text!r}" if text is not None else ""
         super().__init__(f"{message}{where}{within}" + (f": {hint}" if hint else ""))
+
+
+class ExpressionLimitError(ExpressionError):
+    """An expression longer than :data:`MAX_LENGTH` or nested deeper than :data:`MAX_DEPTH`."""
+
+
+def _shown(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for an error message (a long expression stays one line)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 # -- tokens ----------------------------------------------------------------------------------------
@@ -74,6 +95,13 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens; an unknown character raises :class:`ExpressionError`."""
+    if not isinstance(text, str):
+        raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ExpressionLimitError(
+            f"the expression has {len(text):,} characters, more than the limit of {MAX_LENGTH:,}",
+            None, _shown(text),
+        )
     source = "".join(_MINUS_SIGNS.get(ch, ch) for ch in text)  # same length: columns stay right
     tokens, i, n = [], 0, len(source)
     while i < n:
@@ -83,6 +111,11 @@ def tokenize(text: str) -> list[Token]:
             continue
         match = _NUMBER.match(source, i) if (ch.isdigit() or ch == ".") else None
         if match:
+            if not math.isfinite(float(match.group())):
+                raise ExpressionError(
+                    f"number {_shown(match.group(), 30)} is too large for a float", i + 1, _shown(text),
+                    "numbers must be finite",
+                )
             tokens.append(Token("number", match.group(), i + 1))
             i = match.end()
             continue
@@ -93,7 +126,7 @@ def tokenize(text: str) -> list[Token]:
             continue
         op = next((o for o in _OPERATORS if source.startswith(o, i)), None)
         if op is None:
-            raise ExpressionError(f"unexpected character {text[i]!r}", i + 1, text)
+            raise ExpressionError(f"unexpected character {text[i]!r}", i + 1, _shown(text))
         tokens.append(Token("op", op, i + 1))
         i += len(op)
     tokens.append(Token("end", "", n + 1))
@@ -135,13 +168,63 @@ class Call:
     column: int
 
 
+def _children(node) -> tuple:
+    """The sub-trees of ``node``, left to right."""
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Unary):
+        return (node.operand,)
+    if isinstance(node, Call):
+        return (node.argument,)
+    return ()
+
+
+def _fold(tree, combine, children=_children):
+    """Evaluate ``tree`` bottom-up without recursion: ``combine(node, values of its children)``.
+
+    Children are evaluated left to right, so graph nodes are recorded in reading order. A chain of
+    1000 terms is 1000 levels deep as a tree; an explicit stack keeps Python's recursion limit out.
+    """
+    stack, values = [(tree, False)], []
+    while stack:
+        node, expanded = stack.pop()
+        kids = children(node)
+        if kids and not expanded:
+            stack.append((node, True))
+            stack.extend((kid, False) for kid in reversed(kids))
+            continue
+        arguments = values[len(values) - len(kids):] if kids else []
+        if kids:
+            del values[len(values) - len(kids):]
+        values.append(combine(node, arguments))
+    return values[0]
+
+
 class _Parser:
-    """Recursive descent over the token list; one method per grammar rule."""
+    """Recursive descent over the token list; one method per grammar rule.
+
+    ``depth`` counts the nesting levels entered (see :data:`MAX_DEPTH`), so that the recursion
+    stays far below Python's own limit.
+    """
 
     def __init__(self, text: str):
         self.text = text
         self.tokens = tokenize(text)
         self.pos = 0
+        self.depth = 0
+
+    def nested(self, rule, token: Token):
+        """Run ``rule()`` one nesting level deeper than now (opened by ``token``)."""
+        if self.depth >= MAX_DEPTH:
+            raise ExpressionLimitError(
+                f"the expression nests deeper than the limit of {MAX_DEPTH} levels", token.column, _shown(self.text),
+                "each '(', function call, sign and '**' is one level",
+            )
+        self.depth += 1
+        try:
+            return rule()
+        finally:
+            self.depth -= 1
 
     # helpers
     @property
@@ -157,7 +240,7 @@ class _Parser:
         return self.current.kind == "op" and self.current.text in ops
 
     def fail(self, message: str, column: int | None, hint: str = ""):
-        raise ExpressionError(message, column, self.text, hint)
+        raise ExpressionError(message, column, _shown(self.text), hint)
 
     # grammar
     def parse(self):
@@ -188,7 +271,7 @@ class _Parser:
     def unary(self):
         if self.at_op("-", "+"):
             op = self.advance()
-            operand = self.operand_after(op, self.unary)
+            operand = self.nested(lambda: self.operand_after(op, self.unary), op)
             if op.text == "+":
                 return operand
             if isinstance(operand, Num):  # "-1" is one number, as the notes' "× −1" node wants
@@ -200,7 +283,7 @@ class _Parser:
         base = self.primary()
         if self.at_op("**"):
             op = self.advance()
-            return Binary("**", base, self.operand_after(op, self.unary), op.column)
+            return Binary("**", base, self.nested(lambda: self.operand_after(op, self.unary), op), op.column)
         return base
 
     def operand_after(self, op: Token, rule):
@@ -226,7 +309,7 @@ class _Parser:
             opening = self.advance()
             if self.at_op(")"):
                 self.fail("missing operand inside '()'", opening.column)
-            inner = self.expression()
+            inner = self.nested(self.expression, opening)
             self.close(opening)
             return inner
         if token.kind == "end":
@@ -241,7 +324,7 @@ class _Parser:
         opening = self.advance()
         if self.at_op(")"):
             self.fail(f"{name.text}() needs one argument", opening.column)
-        argument = self.expression()
+        argument = self.nested(self.expression, opening)
         if self.at_op(","):
             self.fail("unexpected ','", self.current.column, f"{name.text}() takes one argument")
         self.close(opening)
@@ -272,18 +355,12 @@ class Expression:
         self.text = text
         self.tree = _Parser(text).parse()
         self._first_column: dict[str, int] = {}
-        self._collect_names(self.tree)
-
-    def _collect_names(self, node):
-        if isinstance(node, Name):
-            self._first_column.setdefault(node.name, node.column)
-        elif isinstance(node, Unary):
-            self._collect_names(node.operand)
-        elif isinstance(node, Binary):
-            self._collect_names(node.left)
-            self._collect_names(node.right)
-        elif isinstance(node, Call):
-            self._collect_names(node.argument)
+        stack = [self.tree]  # pre-order, left to right, without recursion
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Name):
+                self._first_column.setdefault(node.name, node.column)
+            stack.extend(reversed(_children(node)))
 
     @property
     def names(self) -> list[str]:
@@ -309,7 +386,16 @@ class Expression:
                 raise ExpressionError(
                     f"no value for {name!r}", self.column_of(name), self.text, f"give one with --set {name}=NUMBER"
                 )
-            variables[name] = Variable(float(values[name]), name=name)
+            try:
+                value = float(values[name])
+            except (TypeError, ValueError, OverflowError):
+                value = None
+            if value is None or not math.isfinite(value):
+                raise ExpressionError(
+                    f"the value for {name!r} must be a finite number, got {values[name]!r}",
+                    self.column_of(name), _shown(self.text),
+                )
+            variables[name] = Variable(value, name=name)
         result = self._build(self.tree, variables)
         if not isinstance(result, Variable) or result.creator is None:
             raise ExpressionError("nothing to draw", None, self.text, "the expression has no operation")
@@ -320,86 +406,116 @@ class Expression:
     def _build(self, node, variables):
         from .. import graph as G
 
+        tree = node  # the root: the tree is walked with an explicit stack (see _fold)
+        operations = {"+": G.add, "-": G.sub, "*": G.mul, "/": G.div}
+
+        def combine(node, operands):
+            if isinstance(node, Num):
+                return node.value
+            if isinstance(node, Name):
+                return variables[node.name]
+            if isinstance(node, Unary):
+                return G.neg(operands[0])
+            if isinstance(node, Call):
+                return getattr(G, node.function)(operands[0])
+            if node.op == "**":
+                exponent = _constant_value(node.right)
+                if exponent is None:
+                    raise ExpressionError(
+                        "the exponent of '**' must be a number",
+                        node.column,
+                        _shown(self.text),
+                        "for a variable exponent y write exp(y*log(x))",
+                    )
+                if float(exponent).is_integer():
+                    exponent = int(exponent)  # draws as "**2", not "**2.0"
+                return G.power(operands[0], exponent)
+            return operations[node.op](*operands)
+
+        def children(node):  # the exponent of '**' is a constant, not a part of the graph
+            return (node.left,) if isinstance(node, Binary) and node.op == "**" else _children(node)
+
+        return _fold(tree, combine, children)
+
+
+_CONSTANT_FUNCTIONS = {
+    "exp": math.exp,
+    "log": math.log,
+    "tanh": math.tanh,
+    "relu": lambda v: max(v, 0.0),
+    "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
+}
+
+
+def _constant_value(tree) -> float | None:
+    """The value of a sub-tree made of numbers only (for exponents); ``None`` if it has a name, or
+    if its value is not a finite real number."""
+
+    def combine(node, operands):
         if isinstance(node, Num):
             return node.value
-        if isinstance(node, Name):
-            return variables[node.name]
-        if isinstance(node, Unary):
-            return G.neg(self._build(node.operand, variables))
-        if isinstance(node, Call):
-            return getattr(G, node.function)(self._build(node.argument, variables))
-        if node.op == "**":
-            exponent = _constant_value(node.right)
-            if exponent is None:
-                raise ExpressionError(
-                    "the exponent of '**' must be a number",
-                    node.column,
-                    self.text,
-                    "for a variable exponent y write exp(y*log(x))",
-                )
-            if float(exponent).is_integer():
-                exponent = int(exponent)  # draws as "**2", not "**2.0"
-            return G.power(self._build(node.left, variables), exponent)
-        left = self._build(node.left, variables)
-        right = self._build(node.right, variables)
-        operation = {"+": G.add, "-": G.sub, "*": G.mul, "/": G.div}[node.op]
-        return operation(left, right)
-
-
-def _constant_value(node) -> float | None:
-    """The value of a sub-tree made of numbers only (for exponents); ``None`` if it has a name."""
-    if isinstance(node, Num):
-        return node.value
-    if isinstance(node, Unary):
-        inner = _constant_value(node.operand)
-        return None if inner is None else -inner
-    if isinstance(node, Binary):
-        left, right = _constant_value(node.left), _constant_value(node.right)
-        if left is None or right is None:
+        if isinstance(node, Name) or any(v is None for v in operands):
             return None
         try:
-            if node.op == "+":
-                return left + right
-            if node.op == "-":
-                return left - right
-            if node.op == "*":
-                return left * right
-            if node.op == "/":
-                return left / right
-            value = left**right
-            return value if isinstance(value, float) else None  # a negative base to a fraction: complex
-        except (ZeroDivisionError, OverflowError):
+            if isinstance(node, Unary):
+                value = -operands[0]
+            elif isinstance(node, Call):
+                value = _CONSTANT_FUNCTIONS[node.function](operands[0])
+            elif node.op == "+":
+                value = operands[0] + operands[1]
+            elif node.op == "-":
+                value = operands[0] - operands[1]
+            elif node.op == "*":
+                value = operands[0] * operands[1]
+            elif node.op == "/":
+                value = operands[0] / operands[1]
+            else:
+                value = operands[0] ** operands[1]
+        except (ZeroDivisionError, OverflowError, ValueError):
             return None
-    if isinstance(node, Call):
-        inner = _constant_value(node.argument)
-        if inner is None:
-            return None
-        functions = {
-            "exp": math.exp,
-            "log": math.log,
-            "tanh": math.tanh,
-            "relu": lambda v: max(v, 0.0),
-            "sigmoid": lambda v: 1.0 / (1.0 + math.exp(-v)),
-        }
-        try:
-            return functions[node.function](inner)
-        except (ValueError, OverflowError):
-            return None
-    return None
+        # a negative base to a fraction is complex; inf − inf is NaN: neither is an exponent
+        return value if isinstance(value, float) and math.isfinite(value) else None
+
+    return _fold(tree, combine)
 
 
 def parse_expression(text: str) -> Expression:
-    """Parse ``text`` (see the module docstring for the grammar); raise :class:`ExpressionError`."""
-    return Expression(text)
+    """Parse ``text`` (see the module docstring for the grammar); raise :class:`ExpressionError`.
+
+    :data:`MAX_DEPTH` keeps the parser's recursion at a few hundred frames; should the caller
+    itself already stand deep in the stack, running out of it is still reported as an
+    :class:`ExpressionLimitError`, never as Python's RecursionError."""
+    try:
+        return Expression(text)
+    except RecursionError:
+        raise ExpressionLimitError(
+            "the expression nests too deeply for the Python stack left", None, _shown(str(text))
+        ) from None
 
 
 _ASSIGNMENT = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([-+−]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*")
 
 
+_NON_FINITE = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*([-+−]?(?:nan|inf|infinity))\s*", re.IGNORECASE)
+
+
 def parse_assignment(text: str) -> tuple[str, float]:
-    """Parse ``NAME=NUMBER`` (as given to ``--set``); raise :class:`ExpressionError` otherwise."""
+    """Parse ``NAME=NUMBER`` (as given to ``--set``); raise :class:`ExpressionError` otherwise.
+
+    Values must be finite: ``nan``, ``inf`` and numbers beyond the float range (``1e400``) are
+    refused alike."""
     match = _ASSIGNMENT.fullmatch(text)
     if match is None:
-        raise ExpressionError(f"--set {text!r}: expected NAME=NUMBER", hint="e.g. a=100 or t=1.1")
+        words = _NON_FINITE.fullmatch(text)
+        if words is not None:
+            raise ExpressionError(
+                f"--set {_shown(text)!r}: {words.group(2)} is not accepted", hint="values must be finite numbers"
+            )
+        raise ExpressionError(f"--set {_shown(text)!r}: expected NAME=NUMBER", hint="e.g. a=100 or t=1.1")
     name, number = match.groups()
-    return name, float(number.replace("−", "-"))
+    value = float(number.replace("−", "-"))
+    if not math.isfinite(value):
+        raise ExpressionError(
+            f"--set {_shown(text)!r}: {number} is too large for a float", hint="values must be finite numbers"
+        )
+    return name, value
