@@ -8,6 +8,7 @@ import shutil
 import socket
 import sys
 import threading
+import time
 import typing
 from collections import Counter
 from pathlib import Path
@@ -59,6 +60,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "flaky" and self.requests[(mode, name)] <= self.flaky_failures:
             self.send_error(503)
             return
+        if mode == "slowheaders":  # the status line, then a header line every 50 ms, forever
+            self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            stop_at = time.monotonic() + 60
+            try:
+                while time.monotonic() < stop_at:
+                    self.wfile.write(b"X-Wait: a\r\n")
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:
+                pass
+            self.close_connection = True
+            return
+        if mode in ("drip", "endless", "huge"):
+            self.misbehave(mode, body)
+            return
         if mode == "corrupt":
             body = body[:10] + bytes([body[10] ^ 0xFF]) + body[11:]
         self.send_response(200)
@@ -67,6 +83,35 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if mode == "short":
             body = body[: len(body) // 2]  # announce everything, send half, hang up
         self.wfile.write(body)
+
+
+    def misbehave(self, mode, body):
+        """drip: one byte every 50 ms; endless: no length, zeros until the client hangs up (at most
+        ~64 MB/s);
+        huge: announce 10 GB. Each stops when the client goes away (or after 60 s)."""
+        self.send_response(200)
+        if mode == "drip":
+            self.send_header("Content-Length", str(len(body)))
+        elif mode == "huge":
+            self.send_header("Content-Length", str(10**10))
+        self.end_headers()
+        stop_at = time.monotonic() + 60
+        try:
+            if mode == "drip":
+                for i in range(len(body)):
+                    if time.monotonic() > stop_at:
+                        break
+                    self.wfile.write(body[i : i + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            else:
+                block = b"\0" * 65536
+                while time.monotonic() < stop_at:
+                    self.wfile.write(block)
+                    time.sleep(0.001)  # at most ~64 MB/s, so a test's temporary file stays small
+        except OSError:  # the client gave up: that is the point
+            pass
+        self.close_connection = True
 
 
 @pytest.fixture
@@ -309,3 +354,85 @@ def test_download_fashion_mnist_into_folder(synthetic_fashion, tmp_path):
     fashion_mnist.download_fashion_mnist(tmp_path / "fm", mirrors=[f"{base}/good/"], progress=False)
     assert sum(handler.requests.values()) == 0  # verified files are kept
     shutil.rmtree(folder)
+
+
+def test_drip_feeding_mirror_is_given_up_after_the_deadline(server, tmp_path):
+    base, handler = server
+    handler.files["f.bin"] = data = payload(1000)
+    started = time.monotonic()
+    with pytest.raises(DownloadError) as caught:
+        download_file(f"{base}/drip/f.bin", tmp_path / "f.bin", md5=hashlib.md5(data).hexdigest(),
+                      deadline=0.5, timeout=5, retries=2, backoff=0, progress=False)
+    assert time.monotonic() - started < 20  # a bound for a hung test, not a speed claim
+    assert "gave up after 0.5 s" in str(caught.value)
+    assert handler.requests[("drip", "f.bin")] == 1  # a deadline is not retried on the same mirror
+    assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()
+
+
+def test_drip_then_good_mirror(server, tmp_path):
+    base, handler = server
+    handler.files["f.bin"] = data = payload(1000)
+    target = download_file([f"{base}/drip/f.bin", f"{base}/good/f.bin"], tmp_path / "f.bin",
+                           md5=hashlib.md5(data).hexdigest(), deadline=0.5, backoff=0, progress=False)
+    assert target.read_bytes() == data
+
+
+@pytest.mark.parametrize("mode", ["endless", "huge"])
+def test_byte_cap(server, tmp_path, mode):
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError) as caught:
+        download_file(f"{base}/{mode}/f.bin", tmp_path / "f.bin", max_bytes=100_000, deadline=30,
+                      retries=2, backoff=0, progress=False)
+    assert "100000" in str(caught.value)
+    assert handler.requests[(mode, "f.bin")] == 1
+    assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()
+
+
+def test_https_mirror_first(monkeypatch):
+    monkeypatch.undo()  # the real list, not the autouse fixture's local one
+    assert fashion_mnist.FASHION_MNIST_MIRRORS[0].startswith("https://")
+
+
+def test_fashion_failure_lists_mirrors_and_offline_options(synthetic_fashion, isolated_environment, refused_url):
+    base, _, _ = synthetic_fashion
+    mirrors = [refused_url, f"{base}/missing/", f"{base}/endless/"]
+    with pytest.raises(DownloadError) as caught:
+        load_fashion_mnist(mirrors=mirrors, retries=0, backoff=0, progress=False)
+    message = str(caught.value)
+    assert "\n" not in message  # the CLI prints one line: everything must be on it
+    for mirror in mirrors:
+        assert mirror.rstrip("/") in message
+    assert "404" in message and "more than the file's" in message
+    for option in ("--data-dir", "$LAYERPROP_DATA", "apt-get install dataset-fashion-mnist"):
+        assert option in message
+
+
+def test_cli_offline_says_where_to_put_the_files(isolated_environment, refused_url, monkeypatch, capsys, tmp_path):
+    from layerprop.cli import main
+
+    monkeypatch.setattr(fashion_mnist, "FASHION_MNIST_MIRRORS", [refused_url])
+    monkeypatch.setattr(download_module.time, "sleep", lambda seconds: None)  # no back-off waits
+    code = main(["train", "--dataset", "fashion-mnist", "--epochs", "1", "--out", str(tmp_path / "runs")])
+    err = capsys.readouterr().err.strip()
+    assert code == 1 and len(err.splitlines()) == 1 and not err.endswith(":")
+    assert refused_url in err and "--data-dir" in err and "dataset-fashion-mnist" in err
+
+
+def test_headers_dripping_are_given_up_after_the_deadline(server, tmp_path):
+    """The deadline covers the whole attempt: a server that never finishes its headers too."""
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError, match="gave up after 0.5 s"):
+        download_file(f"{base}/slowheaders/f.bin", tmp_path / "f.bin", deadline=0.5, timeout=5, retries=1,
+                      backoff=0, progress=False)
+    assert handler.requests[("slowheaders", "f.bin")] == 1
+    assert leftovers(tmp_path) == []
+
+
+def test_endless_body_without_cap_stops_at_the_deadline(server, tmp_path):
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError, match="gave up after 0.5 s"):
+        download_file(f"{base}/endless/f.bin", tmp_path / "f.bin", deadline=0.5, retries=0, progress=False)
+    assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()

@@ -48,6 +48,12 @@ FORMAT_VERSION = 1
 HEADER_KEY = "__header__"
 MODEL_PREFIX = "model/"
 OPTIM_PREFIX = "optim/"
+#: The most bytes the JSON header may take (a long run's history takes about a megabyte; parsing
+#: JSON costs several times its size in memory).
+MAX_HEADER_BYTES = 16 << 20
+#: The most bytes that decompressing a model file's entries may add to the file's own size: a
+#: few kilobytes of deflated zeros could otherwise claim gigabytes of memory.
+MAX_INFLATION = 256 << 20
 
 
 class LoadedModel(NamedTuple):
@@ -256,9 +262,10 @@ def _read_npy_header(member: Any) -> tuple[tuple[int, ...], np.dtype]:
     return shape, dtype
 
 
-def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> None:
+def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> tuple[tuple[int, ...], np.dtype]:
     """Look at one entry's .npy header before NumPy loads it: refuse object (pickled) arrays and
-    arrays whose header claims more data than the entry holds (truncated or forged files)."""
+    arrays whose header claims more data than the entry holds (truncated or forged files).
+    Returns the entry's declared shape and dtype; only the few header bytes are decompressed."""
     zip_file = npz.zip
     member_name = key + ".npy" if key + ".npy" in names else key
     info = zip_file.getinfo(member_name)
@@ -281,6 +288,45 @@ def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> None:
             f"entry {key!r} is truncated or damaged: its header announces shape {tuple(shape)} "
             f"({needed} bytes) but the entry holds {max(info.file_size - offset, 0)} bytes",
         )
+    return tuple(shape), dtype
+
+
+def _check_archive(path: Any, zip_file: Any) -> None:
+    """Refuse duplicate entry names and archives that would inflate to more than
+    :data:`MAX_INFLATION` bytes beyond their own size, using only the zip directory."""
+    seen: set[str] = set()
+    repeated: set[str] = set()
+    for info in zip_file.infolist():
+        (repeated if info.filename in seen else seen).add(info.filename)
+    duplicates = sorted(repeated)
+    if duplicates:
+        raise _fail(
+            path,
+            f"the archive holds several entries named {duplicates} (expected each name once; "
+            "a reader would silently take one of them)",
+        )
+    inflation = sum(max(info.file_size - info.compress_size, 0) for info in zip_file.infolist())
+    if inflation > MAX_INFLATION:
+        raise _fail(
+            path,
+            f"the archive's entries decompress to {inflation} bytes more than they occupy; at most "
+            f"{MAX_INFLATION} are accepted (a damaged file, or a decompression bomb)",
+        )
+
+
+def _listed_specs(path: Any, header: dict) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    """The header's ``arrays`` listing as name -> (shape, dtype), refusing malformed entries."""
+    specs = {}
+    for name, spec in header["arrays"].items():
+        try:
+            shape = tuple(spec["shape"])
+            if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape):
+                raise ValueError(shape)
+            dtype = np.dtype(spec["dtype"])
+        except (KeyError, TypeError, ValueError, OverflowError):
+            raise _fail(path, f"the header's entry for array {name!r} is malformed: {spec!r}") from None
+        specs[name] = (shape, dtype)
+    return specs
 
 
 def _load_entry(npz: Any, path: Any, key: str) -> np.ndarray:
@@ -338,29 +384,6 @@ def _parse_header(path: Any, raw: np.ndarray) -> dict:
     return header
 
 
-def _check_listing(path: Any, header: dict, arrays: dict[str, np.ndarray]) -> None:
-    listing = header["arrays"]
-    for name, spec in listing.items():
-        if name not in arrays:
-            raise _fail(path, f"array {name!r} is listed in the header but missing from the file")
-        try:
-            shape = tuple(spec["shape"])
-            dtype = np.dtype(spec["dtype"])
-        except (KeyError, TypeError, ValueError):
-            raise _fail(
-                path, f"the header's entry for array {name!r} is malformed: {spec!r}"
-            ) from None
-        if arrays[name].shape != shape or arrays[name].dtype != dtype:
-            raise _fail(
-                path,
-                f"array {name!r} has shape {arrays[name].shape} and dtype {arrays[name].dtype}, "
-                f"but the header says shape {shape} and dtype {dtype}",
-            )
-    extra = sorted(set(arrays) - set(listing))
-    if extra:
-        raise _fail(path, f"arrays not listed in the header: {extra}")
-
-
 def _open_npz(path: Any) -> Any:
     try:
         loaded = np.load(path, allow_pickle=False)
@@ -398,27 +421,48 @@ def read_model_file(
     npz = _open_npz(path)
     try:
         with npz:
+            _check_archive(path, npz.zip)
             files = list(npz.files)
             if HEADER_KEY not in files:
                 raise _fail(
                     path, "not a layerprop model file: the archive has no '__header__' entry"
                 )
             names = set(npz.zip.namelist())
-            for key in files:  # refuse pickles and forged sizes before NumPy reads any data
-                _scan_member(npz, path, key, names)
+            header_shape, _ = _scan_member(npz, path, HEADER_KEY, names)
+            if math.prod(header_shape) > MAX_HEADER_BYTES:
+                raise _fail(
+                    path,
+                    f"the header holds {math.prod(header_shape)} bytes; at most {MAX_HEADER_BYTES} "
+                    "are accepted",
+                )
             header = _parse_header(path, _load_entry(npz, path, HEADER_KEY))
-            arrays = {}
+            listing = _listed_specs(path, header)
+            # every entry is matched with the listing before any array data is decompressed
             for key in files:
                 if key == HEADER_KEY:
                     continue
                 if not key.startswith((MODEL_PREFIX, OPTIM_PREFIX)):
                     raise _fail(path, f"unexpected entry {key!r} (expected 'model/…' or 'optim/…')")
-                arrays[key] = _load_entry(npz, path, key)
+                if key not in listing:
+                    raise _fail(path, f"arrays not listed in the header: [{key!r}]")
+            for name in listing:
+                if name not in files:
+                    raise _fail(path, f"array {name!r} is listed in the header but missing from the file")
+            for key in files:
+                if key == HEADER_KEY:
+                    continue
+                shape, dtype = _scan_member(npz, path, key, names)
+                if (shape, dtype) != listing[key]:
+                    raise _fail(
+                        path,
+                        f"array {key!r} has shape {shape} and dtype {dtype}, but the header says "
+                        f"shape {listing[key][0]} and dtype {listing[key][1]}",
+                    )
+            arrays = {key: _load_entry(npz, path, key) for key in files if key != HEADER_KEY}
     except ModelFileError:
         raise
     except Exception as exc:  # damaged archive members: BadZipFile (bad CRC), zlib.error, EOF, ...
         raise _fail(path, f"the file is damaged ({type(exc).__name__}: {exc})") from None
-    _check_listing(path, header, arrays)
     model_arrays = {
         k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)
     }
@@ -429,6 +473,72 @@ def read_model_file(
 
 
 # --------------------------------------------------------------------------- load
+def _strip(path: Any, exc: Exception) -> str:
+    """An error's message without a leading ``<path>: `` (so the file is named once)."""
+    message = str(exc)
+    prefix = f"{os.fspath(path)}: "
+    return message[len(prefix) :] if message.startswith(prefix) else message
+
+
+def _check_model_dtypes(path: Any, header: dict, arrays: Mapping[str, np.ndarray]) -> None:
+    """Weights must be float32 or float64, all of the model's dtype: an int, bool or float16
+    array would otherwise be cast without a word (and predict something else)."""
+    declared = header.get("dtype")
+    if declared is None:
+        declared = header["model_config"].get("dtype")
+    for name, array in arrays.items():
+        if array.dtype.kind != "f" or array.dtype.itemsize not in (4, 8):
+            raise _fail(
+                path,
+                f"array 'model/{name}' has dtype {array.dtype}; model weights must be float32 or "
+                "float64 (the file is refused rather than cast)",
+            )
+        if isinstance(declared, str) and array.dtype.name != declared:
+            raise _fail(
+                path,
+                f"array 'model/{name}' has dtype {array.dtype}, but the header says the model is "
+                f"{declared} (the file is refused rather than cast)",
+            )
+
+
+def _check_model_entries(path: Any, model: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """The stored arrays must be exactly the network's parameters and buffers: no extra array,
+    layer buffers (BatchNorm's running statistics) of their layer's parameter shape, and either
+    all present or all absent (a network saved before it ever ran forward has none)."""
+    state = model.state_dict()
+    buffers = {
+        f"{name}.{key}"
+        for name, layer in getattr(model, "layers", {}).items()
+        for key in getattr(layer, "buffers", {})
+    }
+    extra = sorted(set(arrays) - set(state) - buffers)
+    if extra:
+        raise _fail(
+            path,
+            f"arrays that the network {type(model).__name__} does not have: "
+            f"{['model/' + name for name in extra]}",
+        )
+    for name, layer in getattr(model, "layers", {}).items():
+        # a layer's buffers (BatchNorm's running mean and variance) have its parameters' shape
+        shapes = {tuple(array.shape) for array in getattr(layer, "params", {}).values()}
+        for key in getattr(layer, "buffers", {}):
+            stored_array = arrays.get(f"{name}.{key}")
+            if stored_array is not None and len(shapes) == 1 and stored_array.shape not in shapes:
+                raise _fail(
+                    path,
+                    f"array 'model/{name}.{key}' has shape {stored_array.shape}, but the layer {name} "
+                    f"expects {next(iter(shapes))} (the shape of its parameters)",
+                )
+    stored = buffers & set(arrays)
+    if stored and stored != buffers:
+        missing = sorted(buffers - stored)
+        raise _fail(
+            path,
+            f"the file holds some layer buffers but not {['model/' + name for name in missing]} "
+            "(expected all of the network's buffers, or none)",
+        )
+
+
 def load_model(
     path: str | os.PathLike, network_factory: Callable[[dict], Any] | None = None
 ) -> LoadedModel:
@@ -450,15 +560,26 @@ def load_model(
                 f"cannot rebuild the network of {os.fspath(path)}: layerprop.nets.build_network "
                 f"is not available ({exc}); pass network_factory="
             ) from exc
+    _check_model_dtypes(path, header, model_arrays)
+    from .nets.init import rebuilding  # noqa: PLC0415 - lazy: nets imports io's neighbours
+
     try:
-        model = network_factory(config)
-    except (ValueError, TypeError, KeyError) as exc:
+        # the constructor may draw at most as many weights as the file holds, and draws no
+        # random numbers: a forged size is refused before it costs memory
+        with rebuilding(sum(array.size for array in model_arrays.values())):
+            model = network_factory(config)
+    except ModelFileError as exc:
+        raise _fail(path, f"cannot build the network {config.get('class')!r}: {_strip(path, exc)}") from None
+    except Exception as exc:  # a config the constructor cannot take: inf, 0, -1, wrong types, ...
         raise _fail(
-            path, f"cannot build the network {config.get('class')!r} from the file's config: {exc}"
+            path,
+            f"cannot build the network {config.get('class')!r} from the file's config: "
+            f"{type(exc).__name__}: {exc}",
         ) from exc
+    _check_model_entries(path, model, model_arrays)
     try:
         model.load_state_dict(model_arrays)
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
         raise _fail(path, f"the stored arrays do not fit the network: {message}") from exc
 
@@ -469,8 +590,8 @@ def load_model(
 
         try:
             optimizer = optimizer_from_state(optimizer_config, optim_arrays)
-        except (ValueError, TypeError, KeyError) as exc:
-            raise _fail(path, f"invalid optimizer state: {exc}") from exc
+        except Exception as exc:
+            raise _fail(path, f"invalid optimizer state: {type(exc).__name__}: {exc}") from exc
     elif optim_arrays:
         raise _fail(path, "the file has optimizer arrays but no optimizer_config")
     return LoadedModel(model, optimizer, header.get("history"), header.get("metadata"), header)

@@ -77,3 +77,29 @@ def load_model_file(path):
     if not os.path.exists(path):
         raise UsageError(f"no such model file: {path}")
     return load_model(path)
+
+
+def checked_scores(network, x, model_path, dataset: str, num_classes: int):
+    """``network.predict(x)``, after checking on one sample that the model takes ``dataset``'s
+    inputs and has one output per class; otherwise a ModelFileError naming the model file."""
+    from ..errors import LayerpropError, ModelFileError
+
+    try:
+        probe = network.predict(x[:1])
+    except (LayerpropError, ValueError) as exc:
+        raise ModelFileError(
+            f"{model_path}: the model does not take {dataset} inputs of shape {tuple(x.shape[1:])} ({exc})"
+        ) from None
+    if probe.ndim != 2 or probe.shape[1] != num_classes:
+        raise ModelFileError(
+            f"{model_path}: the model has {probe.shape[-1] if probe.ndim else 1} outputs, but {dataset} has "
+            f"{num_classes} classes (expected a model with one output per class)"
+        )
+    return network.predict(x)
+
+
+def trained_on(loaded) -> str | None:
+    """The data set a loaded model file says it was trained on (None when it does not say)."""
+    run = (loaded.metadata or {}).get("run") if isinstance(loaded.metadata, dict) else None
+    dataset = run.get("dataset") if isinstance(run, dict) else None
+    return dataset if dataset in DATASETS else None

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..backend import to_device, to_numpy
-from .common import DATASETS, add_device_option, class_names, load_dataset, load_model_file, needs_images, resolve_device
+from .common import (DATASETS, add_device_option, checked_scores, class_names, load_dataset, load_model_file,
+                     needs_images, resolve_device, trained_on)
 
 
 def add_parser(subparsers):
@@ -42,14 +45,18 @@ def run(args) -> int:
     device = resolve_device(args.device)
     loaded = load_model_file(args.model)
     network = loaded.model.to(device)
-    run_settings = (loaded.metadata or {}).get("run", {})
-    dataset = args.dataset or run_settings.get("dataset", "mnist")
+    trained = trained_on(loaded)
+    dataset = args.dataset or trained or "mnist"
+    if trained is not None and dataset != trained:
+        print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}",
+              file=sys.stderr)
     _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
-    x_device = to_device(x_test, device)
-    predictions = to_numpy(network.xp.concatenate([network.predict(x_device[i:i + 1000]).argmax(axis=1)
-                                                   for i in range(0, len(x_device), 1000)]))
-    labels = t_test.astype(np.int64)
     names = class_names(dataset)
+    x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
+    predictions = to_numpy(network.xp.concatenate([
+        checked_scores(network, x_device[i:i + 1000], args.model, dataset, len(names)).argmax(axis=1)
+        for i in range(0, len(x_device), 1000)]))
+    labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())
     print(f"{args.model}: {type(network).__name__} on the {dataset} test set ({len(labels)} images)")

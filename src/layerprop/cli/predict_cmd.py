@@ -7,7 +7,7 @@ import numpy as np
 from ..layers import softmax
 from . import UsageError
 from ..backend import to_device, to_numpy
-from .common import add_device_option, class_names, load_model_file, needs_images, resolve_device
+from .common import add_device_option, checked_scores, class_names, load_model_file, needs_images, resolve_device, trained_on
 
 
 def add_parser(subparsers):
@@ -27,10 +27,11 @@ def run(args) -> int:
     device = resolve_device(args.device)
     loaded = load_model_file(args.model)
     network = loaded.model.to(device)
-    names = class_names((loaded.metadata or {}).get("run", {}).get("dataset", "mnist"))
+    dataset = trained_on(loaded) or "mnist"
+    names = class_names(dataset)
     samples = np.stack([load_digit_image(path) for path in args.images])
     x = samples.reshape(len(samples), 1, 28, 28) if needs_images(network) else samples.reshape(len(samples), -1)
-    probabilities = to_numpy(softmax(network.predict(to_device(x, device))))
+    probabilities = to_numpy(softmax(checked_scores(network, to_device(x, device), args.model, dataset, len(names))))
     for path, p in zip(args.images, probabilities):
         order = np.argsort(p)[::-1][: args.top]
         ranked = ", ".join(f"{names[k]} {p[k]:.1%}" for k in order)

@@ -2,7 +2,8 @@
 
 The file is streamed into a temporary ``<name>.<random>.part`` file beside the destination, its
 MD5 is checked, and only then is it renamed onto the destination. A failed, truncated or
-interrupted download, or one with the wrong checksum, leaves no file behind.
+interrupted download, or one with the wrong checksum, leaves no file behind. Each attempt has a
+deadline for the whole transfer and, where the file's size is known, a byte cap.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -19,6 +22,7 @@ from pathlib import Path
 from ..errors import ChecksumError, DownloadError
 from .atomic import atomic_write
 from ..progress import progress_bar
+from ..validation import integer, non_negative, positive
 
 _CHUNK = 1 << 16
 _USER_AGENT = "layerprop (Python urllib)"
@@ -35,23 +39,124 @@ def mirror_urls(filename: str, mirrors: Sequence[str]) -> list[str]:
     return [mirror.rstrip("/") + "/" + filename for mirror in mirrors]
 
 
-def _fetch(url: str, destination: Path, md5: str | None, timeout: float, progress: bool | None) -> None:
+class _TooLarge(OSError):
+    """The server sends (or announces) more bytes than the file can have."""
+
+
+class _DeadlineExceeded(TimeoutError):
+    """The whole transfer took longer than its deadline (a server that drips bytes)."""
+
+
+class _Watchdog:
+    """Enforces a deadline on one attempt, whatever the connection is waiting for (connecting,
+    headers that arrive a byte at a time, a body): when it expires, the sockets it watches are
+    shut down, so any blocked read returns at once."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.expired = False
+        self._sockets: list = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def watch(self, sock) -> None:
+        with self._lock:
+            self._sockets.append(sock)
+            if self.expired:
+                self._shut(sock)
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._sockets:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def __enter__(self):
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        """A urllib opener whose HTTP and HTTPS connections this watchdog watches."""
+        watchdog = self
+
+        def watched(connection_class):
+            class Watched(connection_class):
+                def connect(self):
+                    super().connect()
+                    watchdog.watch(self.sock)
+
+            return Watched
+
+        class HTTPHandler(urllib.request.HTTPHandler):
+            def http_open(self, req):
+                return self.do_open(watched(http.client.HTTPConnection), req)
+
+        class HTTPSHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req):
+                return self.do_open(watched(http.client.HTTPSConnection), req, context=self._context)
+
+        return urllib.request.build_opener(HTTPHandler(), HTTPSHandler())
+
+
+def _fetch(
+    url: str,
+    destination: Path,
+    md5: str | None,
+    timeout: float,
+    progress: bool | None,
+    deadline: float,
+    max_bytes: int | None,
+) -> None:
+    with _Watchdog(deadline) as watchdog:
+        try:
+            _transfer(url, destination, md5, timeout, progress, max_bytes, watchdog)
+        except _DeadlineExceeded:
+            raise
+        except (OSError, http.client.HTTPException, ValueError):
+            if watchdog.expired:
+                raise _DeadlineExceeded(f"gave up after {deadline:g} s (the transfer's deadline)") from None
+            raise
+
+
+def _transfer(url, destination, md5, timeout, progress, max_bytes, watchdog) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    with watchdog.opener().open(request, timeout=min(timeout, watchdog.seconds)) as response:
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
+        if total is not None and max_bytes is not None and total > max_bytes:
+            raise _TooLarge(f"the server announces {total} bytes, but the file has at most {max_bytes}")
         hasher = hashlib.md5()
         received = 0
         with atomic_write(destination, suffix=".part") as handle:
             bar = progress_bar(total, destination.name, progress)
             try:
-                while chunk := response.read(_CHUNK):
+                # read1: whatever has arrived (at most one chunk), so progress and the byte cap
+                # are checked even when a server sends one byte at a time
+                while chunk := response.read1(_CHUNK):
+                    received += len(chunk)
+                    if max_bytes is not None and received > max_bytes:
+                        raise _TooLarge(f"the server sent more than the file's {max_bytes} bytes")
                     handle.write(chunk)
                     hasher.update(chunk)
-                    received += len(chunk)
                     bar.update(len(chunk))
             finally:
                 bar.close()
+            if watchdog.expired:  # the body "ended" because the deadline shut the connection
+                raise _DeadlineExceeded(
+                    f"gave up after {watchdog.seconds:g} s with {received} bytes received"
+                    + (f" of {total}" if total is not None else "")
+                )
             if total is not None and received != total:
                 raise _IncompleteDownload(f"expected {total} bytes, received {received}")
             digest = hasher.hexdigest()
@@ -69,6 +174,8 @@ def download_file(
     retries: int = 2,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = 600.0,
+    max_bytes: int | None = None,
     progress: bool | None = None,
 ) -> Path:
     """Download the first URL that works to ``destination`` and return its path.
@@ -76,13 +183,19 @@ def download_file(
     The URLs are tried in order. On a transient failure (connection refused or reset, timeout,
     truncated transfer, HTTP 5xx/408/429) the same URL is retried up to ``retries`` more times,
     waiting ``backoff * 2**attempt`` seconds before each retry (``backoff=0`` retries at once);
-    a checksum mismatch or a permanent HTTP error such as 404 moves on to the next URL at once.
+    a checksum mismatch, too many bytes, a transfer past its ``deadline`` or a permanent HTTP error
+    such as 404 moves on to the next URL at once.
 
     :param urls: one URL or several (mirrors of the same file); see :func:`mirror_urls`.
     :param destination: the file to create; its directory is created if needed. An existing file
         is replaced only by a complete, verified download.
     :param md5: the hex MD5 digest the downloaded bytes must have (strongly recommended).
     :param timeout: seconds to wait for the server on connecting and on each read.
+    :param deadline: seconds one attempt at one URL may take in all (connecting, headers, body);
+        a server that keeps sending a byte now and then is given up after it, and the next URL
+        is tried.
+    :param max_bytes: the most bytes the file can have: a server announcing or sending more is
+        cut off at once (a body without length can otherwise fill the disk).
     :param progress: show a progress bar (tqdm if installed, else text): ``True``, ``False``, or
         ``None`` for "only when stderr is a terminal".
     :raises DownloadError: every URL failed; the message lists each URL and why.
@@ -90,31 +203,37 @@ def download_file(
     url_list = [urls] if isinstance(urls, str) else list(urls)
     if not url_list:
         raise ValueError("download_file needs at least one URL")
-    if retries < 0 or backoff < 0:
-        raise ValueError(f"retries and backoff must be >= 0, got retries={retries}, backoff={backoff}")
+    retries = integer("retries", retries, minimum=0, owner="download_file")
+    backoff = non_negative("backoff", backoff, owner="download_file")
+    timeout = positive("timeout", timeout, owner="download_file")
+    deadline = positive("deadline", deadline, owner="download_file")
+    if max_bytes is not None:
+        max_bytes = integer("max_bytes", max_bytes, minimum=1, owner="download_file")
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
 
-    failures: list[str] = []
+    failures: list[str] = []  # one entry per URL: its last reason, and how many attempts failed
     for url in url_list:
+        reason = ""
         for attempt in range(retries + 1):
             try:
-                _fetch(url, destination, md5, timeout, progress)
+                _fetch(url, destination, md5, timeout, progress, deadline, max_bytes)
                 return destination
-            except ChecksumError as error:
-                failures.append(str(error))
+            except (ChecksumError, _TooLarge, _DeadlineExceeded) as error:
+                reason = str(error).removeprefix(f"{url}: ")
                 break
             except urllib.error.HTTPError as error:
-                failures.append(f"{url}: HTTP {error.code} {error.reason}")
+                reason = f"HTTP {error.code} {error.reason}"
                 if error.code not in _TRANSIENT_STATUSES:
                     break
             except (OSError, http.client.HTTPException, ValueError) as error:
                 # URLError (refused, DNS, bad scheme), timeouts, resets and truncation are OSErrors.
-                reason = getattr(error, "reason", None) or error
-                failures.append(f"{url}: {type(error).__name__}: {reason}")
+                reason = f"{type(error).__name__}: {getattr(error, 'reason', None) or error}"
             if attempt < retries and backoff > 0:
                 time.sleep(backoff * 2**attempt)
+        tries = f" ({attempt + 1} attempts)" if attempt else ""
+        failures.append(f"{url}: {reason}{tries}")
     raise DownloadError(
         f"could not download {destination.name}: every mirror failed (expected a complete file"
-        f"{' with MD5 ' + md5.lower() if md5 else ''}):\n  " + "\n  ".join(failures)
+        f"{' with MD5 ' + md5.lower() if md5 else ''}) -- " + "; ".join(failures)
     )

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import DataFileError
+from ..errors import DataFileError, DownloadError
 from .cache import cache_dir
 from .download import download_file, mirror_urls
 from .known import (
@@ -45,10 +45,19 @@ from .preprocess import prepare_splits
 log = logging.getLogger(__name__)
 
 #: Base URLs that serve the four ``.gz`` files, tried in order.
+#: https first; the plain-http mirror comes last (every file is checked against its MD5 anyway).
 FASHION_MNIST_MIRRORS: list[str] = [
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/",
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
 ]
+
+#: How to get Fashion-MNIST without a network connection (ends every download error).
+OFFLINE_HINT = (
+    "to work offline, put the four files (train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, "
+    "t10k-images-idx3-ubyte.gz, t10k-labels-idx1-ubyte.gz) in a folder and pass --data-dir FOLDER "
+    "(data_dir= in Python) or set $LAYERPROP_DATA=FOLDER, or install Debian's copy: "
+    "apt-get install dataset-fashion-mnist"
+)
 
 #: Folders where system packages install Fashion-MNIST (Debian: ``dataset-fashion-mnist``).
 SYSTEM_DATA_DIRS: list[Path] = [Path("/usr/share/datasets/fashion-mnist")]
@@ -151,14 +160,25 @@ def _writable_download_dir() -> Iterator[Path]:
     yield folder
 
 
+def gz_size_limit(spec: IdxFileSpec) -> int:
+    """The most bytes a ``.gz`` of ``spec``'s file can have: gzip never grows data by more than
+    a few bytes per 16 KB block plus its header (a download beyond this is cut off)."""
+    return spec.size + spec.size // 1000 + 1024
+
+
+def _download(spec: IdxFileSpec, destination: Path, mirrors: Sequence[str], options: dict) -> None:
+    """Fetch ``spec``'s ``.gz`` with a byte cap; the error, if every mirror fails, says how to work offline."""
+    try:
+        download_file(mirror_urls(destination.name, mirrors), destination, md5=spec.gz_md5,
+                      max_bytes=gz_size_limit(spec), **options)
+    except DownloadError as error:
+        raise DownloadError(f"{error} -- {OFFLINE_HINT}") from None
+
+
 def _download_and_read(spec: IdxFileSpec, folder: Path, download_options: dict) -> np.ndarray:
     destination = folder / (spec.filename + ".gz")
-    download_file(
-        mirror_urls(destination.name, download_options["mirrors"]),
-        destination,
-        md5=spec.gz_md5,
-        **{key: value for key, value in download_options.items() if key != "mirrors"},
-    )
+    options = {key: value for key, value in download_options.items() if key != "mirrors"}
+    _download(spec, destination, download_options["mirrors"], options)
     try:
         return read_verified(destination, spec)
     except DataFileError:
@@ -173,14 +193,15 @@ def download_fashion_mnist(
     retries: int = 2,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = 600.0,
     progress: bool | None = None,
 ) -> Path:
     """Download the four Fashion-MNIST ``.gz`` files into ``folder`` and return it.
 
     ``folder`` defaults to :func:`download_dir`; files already there with the right ``.gz`` MD5 are
     kept. Each file is verified against Zalando's published MD5 before it appears under its name.
-    See :func:`~layerprop.datasets.download_file` for ``retries``, ``backoff``, ``timeout`` and
-    ``progress``; ``mirrors`` defaults to :data:`FASHION_MNIST_MIRRORS`.
+    See :func:`~layerprop.datasets.download_file` for ``retries``, ``backoff``, ``timeout``,
+    ``deadline`` (seconds per attempt at one mirror, default 10 minutes) and ``progress``; ``mirrors`` defaults to :data:`FASHION_MNIST_MIRRORS`.
 
     :raises DownloadError: a file could not be fetched intact from any mirror.
     """
@@ -190,15 +211,9 @@ def download_fashion_mnist(
         destination = folder / (spec.filename + ".gz")
         if destination.is_file() and hashlib.md5(destination.read_bytes()).hexdigest() == spec.gz_md5:
             continue
-        download_file(
-            mirror_urls(destination.name, mirrors),
-            destination,
-            md5=spec.gz_md5,
-            retries=retries,
-            backoff=backoff,
-            timeout=timeout,
-            progress=progress,
-        )
+        options = {"retries": retries, "backoff": backoff, "timeout": timeout, "deadline": deadline,
+                   "progress": progress}
+        _download(spec, destination, mirrors, options)
     return folder
 
 
@@ -214,6 +229,7 @@ def load_fashion_mnist(
     retries: int = 2,
     backoff: float = 1.0,
     timeout: float = 30.0,
+    deadline: float = 600.0,
     progress: bool | None = None,
 ) -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load Fashion-MNIST as ``((x_train, t_train), (x_test, t_test))``, shaped like :func:`load_mnist`.
@@ -224,7 +240,7 @@ def load_fashion_mnist(
     :param download: fetch files found nowhere else from the mirrors; with ``False``, raise instead.
     :param cache: use and fill the decoded-array cache.
     :param mirrors: base URLs to download from (default :data:`FASHION_MNIST_MIRRORS`).
-    :param retries, backoff, timeout, progress: passed to :func:`~layerprop.datasets.download_file`.
+    :param retries, backoff, timeout, deadline, progress: passed to :func:`~layerprop.datasets.download_file`.
     :raises DataFileError: a file found on disk is damaged or is not Fashion-MNIST (``ChecksumError``).
         A damaged file in the download folder is deleted and fetched again instead.
     :raises FileNotFoundError: a file is nowhere to be found and ``download`` is false.
@@ -238,6 +254,7 @@ def load_fashion_mnist(
         "retries": retries,
         "backoff": backoff,
         "timeout": timeout,
+        "deadline": deadline,
         "progress": progress,
     }
 
@@ -257,7 +274,7 @@ def load_fashion_mnist(
             searched = ", ".join(str(folder) for folder in folders)
             raise FileNotFoundError(
                 f"Fashion-MNIST file {spec.filename}[.gz] not found; searched {searched} "
-                f"(pass download=True to fetch it)"
+                f"(pass download=True to fetch it; {OFFLINE_HINT})"
             )
         with _writable_download_dir() as folder:
             return _download_and_read(spec, folder, download_options)

@@ -49,7 +49,13 @@ class DatasetSpec:
 
 def read_verified(path: Path, spec: IdxFileSpec, dtype: np.dtype = UINT8) -> np.ndarray:
     """Read ``path`` and check it is the file ``spec`` describes (shape, dtype, content MD5)."""
-    array, digest = read_idx_with_md5(path, want_md5=True)
+    # the header is checked against the expected shape before any data is decompressed
+    try:
+        array, digest = read_idx_with_md5(path, want_md5=True, expected_shape=spec.shape, expected_dtype=dtype)
+    except DataFileError as error:
+        if "wrong content" not in str(error):
+            raise
+        raise DataFileError(f"{error} (for {spec.filename})") from None
     if array.shape != spec.shape or array.dtype != dtype:
         raise DataFileError(
             f"{path}: wrong content for {spec.filename} -- expected shape {spec.shape} of {dtype}, "

@@ -6,7 +6,8 @@ import numpy as np
 
 from ..layers import Affine, AvgPooling, Convolution, Dropout, Flatten, Pooling, Relu
 from .base import Network
-from .init import init_scale, random_source, standard_normal
+from .init import init_scale, parameter_array, random_source, standard_normal
+from ..validation import integer
 from .registry import register_network
 from .sequential import LAYER_SPECS
 
@@ -18,7 +19,8 @@ def _conv_spec(layer) -> dict:
 
 
 def _conv_from_spec(spec, dt):
-    return Convolution(np.zeros(spec["shape"], dt), np.zeros(spec["shape"][0], dt), spec["stride"], spec["pad"])
+    return Convolution(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][0], dt), spec["stride"],
+                       spec["pad"])
 
 
 def _pool_spec(layer) -> dict:
@@ -42,11 +44,14 @@ def _conv_param(value, owner, name) -> dict:
         raise ValueError(
             f"{owner}: {name} must be a dict with the keys {', '.join(CONV_PARAM_KEYS)}, got {value!r}"
         )
-    return {key: int(value[key]) for key in CONV_PARAM_KEYS}
+    return {key: integer(f"{name}[{key!r}]", value[key], minimum=0 if key == "pad" else 1, owner=owner)
+            for key in CONV_PARAM_KEYS}
 
 
 def _input_dim(value, owner) -> tuple:
-    dims = tuple(int(d) for d in value)
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise ValueError(f"{owner}: input_dim must be (C, H, W) with positive sizes, got {value!r}")
+    dims = tuple(integer(f"input_dim[{i}]", d, minimum=1, owner=owner) for i, d in enumerate(value))
     if len(dims) != 3 or min(dims) < 1:
         raise ValueError(f"{owner}: input_dim must be (C, H, W) with positive sizes, got {value!r}")
     return dims
@@ -71,6 +76,8 @@ class SimpleConvNet(Network):
         owner = type(self).__name__
         input_dim = _input_dim(input_dim, owner)
         conv_param = _conv_param(conv_param, owner, "conv_param")
+        hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
+        output_size = integer("output_size", output_size, minimum=1, owner=owner)
         self._config = {"input_dim": list(input_dim), "conv_param": dict(conv_param), "hidden_size": int(hidden_size),
                         "output_size": int(output_size), "weight_init_std": weight_init_std}
         rng = random_source(seed)
@@ -131,6 +138,8 @@ class DeepConvNet(Network):
         input_dim = _input_dim(input_dim, owner)
         conv_params = [_conv_param(p, owner, f"conv_param_{i}") for i, p in enumerate(
             (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6), 1)]
+        hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
+        output_size = integer("output_size", output_size, minimum=1, owner=owner)
         self._config = dict(input_dim=list(input_dim),
                             **{f"conv_param_{i}": dict(p) for i, p in enumerate(conv_params, 1)},
                             hidden_size=int(hidden_size), output_size=int(output_size),

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import math
+
 import numpy as np
 
 from ..validation import non_negative
@@ -16,8 +20,58 @@ def random_source(seed=None):
     return np.random if seed is None else np.random.default_rng(seed)
 
 
+# While a saved network is rebuilt (see :func:`rebuilding`): how many more parameter values the
+# constructor may still draw, or None outside a rebuild.
+_rebuild_budget: contextvars.ContextVar = contextvars.ContextVar("rebuild_budget", default=None)
+
+
+def _claim(shape) -> bool:
+    """While rebuilding, count ``shape``'s values against the file's budget (refusing a shape
+    beyond it before anything is allocated) and return True; outside a rebuild return False."""
+    budget = _rebuild_budget.get()
+    if budget is None:
+        return False
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
+    count = math.prod(int(n) for n in shape)
+    if count > budget[0]:
+        from ..errors import ModelFileError  # noqa: PLC0415 - needed only on this error path
+
+        raise ModelFileError(
+            f"the configuration asks for a parameter array of shape {shape} ({count} values), "
+            f"more than the {budget[0]} parameter values left in the file"
+        )
+    budget[0] -= count
+    return True
+
+
+def parameter_array(shape, dtype, value: float = 0.0) -> np.ndarray:
+    """An array of ``shape`` filled with ``value``: a layer's parameter before its saved values
+    are loaded (counted against the file's budget while a saved network is rebuilt)."""
+    _claim(shape)
+    return np.full(shape, value, dtype)
+
+
+@contextlib.contextmanager
+def rebuilding(max_values: int):
+    """Rebuild a saved network whose file holds ``max_values`` parameter values.
+
+    Inside this context :func:`standard_normal` draws no random numbers (the weights are
+    overwritten by the saved ones anyway) and refuses, before allocating anything, a configuration
+    that asks for more values than the file holds: a forged ``hidden_size_list: [10**9]`` then
+    costs nothing instead of gigabytes.
+    """
+    token = _rebuild_budget.set([int(max_values)])
+    try:
+        yield
+    finally:
+        _rebuild_budget.reset(token)
+
+
 def standard_normal(rng, shape, dtype):
-    """Standard-normal draws of ``shape`` as ``dtype`` from either kind of random source."""
+    """Standard-normal draws of ``shape`` as ``dtype`` from either kind of random source
+    (zeros, within a budget, while a saved network is rebuilt: see :func:`rebuilding`)."""
+    if _claim(shape):
+        return np.zeros(shape, dtype)
     draw = rng.randn(*shape) if rng is np.random else rng.standard_normal(shape)
     return np.asarray(draw).astype(dtype)
 

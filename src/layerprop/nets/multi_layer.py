@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, Tanh
+from ..errors import ArgumentTypeError
+from ..validation import integer
 from .base import Network
 from .init import init_scale, random_source, standard_normal
 from .registry import register_network
@@ -34,7 +36,12 @@ class MultiLayerNetExtend(Network):
                  weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False,
                  dtype="float64", seed=None):
         super().__init__(dtype, weight_decay_lambda)
-        hidden = [int(h) for h in hidden_size_list]
+        owner = type(self).__name__
+        if not isinstance(hidden_size_list, (list, tuple)):
+            raise ArgumentTypeError(f"{owner}: hidden_size_list must be a list of sizes, got {hidden_size_list!r}")
+        hidden = [integer(f"hidden_size_list[{i}]", h, minimum=1, owner=owner) for i, h in enumerate(hidden_size_list)]
+        input_size = integer("input_size", input_size, minimum=1, owner=owner)
+        output_size = integer("output_size", output_size, minimum=1, owner=owner)
         self._config = dict(input_size=int(input_size), hidden_size_list=hidden, output_size=int(output_size),
                             activation=activation, weight_init_std=weight_init_std,
                             weight_decay_lambda=float(weight_decay_lambda))

@@ -18,6 +18,8 @@ def build_network(config: dict):
     if not isinstance(config, dict) or "class" not in config:
         raise ModelFileError(f"a network configuration must be a dict with a 'class' key, got {config!r}")
     name = config["class"]
+    if not isinstance(name, str):
+        raise ModelFileError(f"a network configuration's 'class' must be a class name, got {name!r}")
     cls = NETWORKS.get(name)
     if cls is None:
         raise ModelFileError(f"unknown network class {name!r}; known: {', '.join(sorted(NETWORKS))}")

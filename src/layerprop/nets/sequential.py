@@ -7,6 +7,7 @@ import numpy as np
 from .. import layers as L
 from ..errors import ModelFileError
 from .base import Network
+from .init import parameter_array
 from .registry import register_network
 
 LOSS_LAYERS = {cls.__name__: cls for cls in (L.SoftmaxWithLoss, L.MeanSquaredError, L.SigmoidWithLoss)}
@@ -15,14 +16,15 @@ LOSS_LAYERS = {cls.__name__: cls for cls in (L.SoftmaxWithLoss, L.MeanSquaredErr
 # parameters; the saved arrays are loaded afterwards). Layer modules may add their own entries.
 LAYER_SPECS: dict = {
     "Affine": (lambda layer: {"shape": list(layer.W.shape)},
-               lambda spec, dt: L.Affine(np.zeros(spec["shape"], dt), np.zeros(spec["shape"][1], dt))),
+               lambda spec, dt: L.Affine(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][1], dt))),
     "Relu": (lambda layer: {}, lambda spec, dt: L.Relu()),
     "Sigmoid": (lambda layer: {}, lambda spec, dt: L.Sigmoid()),
     "Tanh": (lambda layer: {}, lambda spec, dt: L.Tanh()),
     "Dropout": (lambda layer: {"dropout_ratio": layer.dropout_ratio},
                 lambda spec, dt: L.Dropout(spec["dropout_ratio"])),
     "BatchNormalization": (lambda layer: {"size": int(layer.gamma.shape[0]), "momentum": layer.momentum},
-                           lambda spec, dt: L.BatchNormalization(np.ones(spec["size"], dt), np.zeros(spec["size"], dt),
+                           lambda spec, dt: L.BatchNormalization(parameter_array(spec["size"], dt, 1.0),
+                                                                 parameter_array(spec["size"], dt),
                                                                  spec["momentum"])),
 }
 
@@ -37,6 +39,8 @@ def layer_spec(layer) -> dict:
 
 def layer_from_spec(spec: dict, dtype):
     """Rebuild a layer from :func:`layer_spec`'s description (parameters zero until loaded)."""
+    if not isinstance(spec, dict):
+        raise ModelFileError(f"a saved Sequential layer must be an object such as {{\"type\": \"Relu\"}}, got {spec!r}")
     kind = spec.get("type")
     if kind not in LAYER_SPECS:
         raise ModelFileError(f"unknown layer type {kind!r} in a saved Sequential; known: {', '.join(LAYER_SPECS)}")

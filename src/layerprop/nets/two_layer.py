@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Affine, Relu
+from ..validation import integer
 from .base import Network
 from .init import random_source, standard_normal
 from .registry import register_network
@@ -21,6 +22,8 @@ class TwoLayerNet(Network):
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, dtype="float64", seed=None):
         super().__init__(dtype)
+        input_size, hidden_size, output_size = (integer(name, value, minimum=1, owner="TwoLayerNet") for name, value in (
+            ("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
         self._config = dict(input_size=int(input_size), hidden_size=int(hidden_size),
                             output_size=int(output_size), weight_init_std=float(weight_init_std))
         rng = random_source(seed)
