@@ -7,7 +7,25 @@ is checked by numerical gradients, and trains real networks.
 
 __version__ = "0.1.0"
 
-from . import layers  # noqa: E402
-from .layers import *  # noqa: E402,F401,F403
 
-__all__ = ["__version__", "layers", *layers.__all__]
+
+def __getattr__(name):
+    """The layers are imported on first use (PEP 562): ``import layerprop`` then costs no NumPy
+    import, so the ``layerprop`` command answers Ctrl-C with one line from its first moments."""
+    if name.startswith("__") and name != "__all__":
+        raise AttributeError(name)
+    import importlib
+
+    layers = importlib.import_module(f"{__name__}.layers")  # sets layerprop.layers
+
+    if name == "__all__":
+        return ["__version__", "layers", *layers.__all__]
+    if name == "layers":
+        return layers
+    if name in layers.__all__:
+        return getattr(layers, name)
+    raise AttributeError(f"module 'layerprop' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted({*globals(), *__getattr__("__all__")})

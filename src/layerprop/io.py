@@ -24,13 +24,13 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
 
+from .atomic import atomic_write
 from .backend import to_numpy
 from .errors import ModelFileError
 
@@ -146,19 +146,6 @@ def _model_dtype(config: Mapping[str, Any], arrays: Mapping[str, np.ndarray]) ->
     return floating.pop() if len(floating) == 1 else "mixed"
 
 
-def _fsync_directory(directory: str) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:  # pragma: no cover - e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:  # pragma: no cover - some filesystems refuse
-        pass
-    finally:
-        os.close(fd)
-
-
 # --------------------------------------------------------------------------- save
 def save_model(
     path: str | os.PathLike,
@@ -170,9 +157,8 @@ def save_model(
     compress: bool = False,
 ) -> Path:
     """Write ``model`` (and optionally its optimizer state, training history and metadata) to
-    ``path`` as one ``.npz`` file, atomically: the data goes to a temporary file in the same
-    directory, is fsynced, then renamed over ``path``; on any error ``path`` is left as it was and
-    the temporary file is removed. The exact ``path`` is used (no ``.npz`` is appended).
+    ``path`` as one ``.npz`` file, atomically (:func:`layerprop.atomic.atomic_write`): on any
+    error or crash ``path`` is either the old file or the complete new one. The exact ``path`` is used (no ``.npz`` is appended).
 
     ``model`` needs ``to_config()`` (JSON-able dict with a ``"class"`` key) and ``state_dict()``
     (dict name -> array). ``optimizer`` needs ``state_dict()`` -> ``(config, arrays)``.
@@ -218,28 +204,8 @@ def save_model(
     header_bytes = json.dumps(header, default=_json_default, ensure_ascii=False).encode("utf-8")
     contents = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8), **arrays}
 
-    directory = str(path.parent.resolve())
-    tmp = tempfile.NamedTemporaryFile(
-        dir=directory, prefix=f".{path.name}.", suffix=".tmp.npz", delete=False
-    )
-    try:
-        with tmp:
-            (np.savez_compressed if compress else np.savez)(tmp, **contents)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        try:
-            mode = path.stat().st_mode & 0o777  # keep an existing file's permissions
-        except OSError:
-            mode = 0o644  # NamedTemporaryFile creates 0o600; give a new file the usual mode
-        os.chmod(tmp.name, mode)
-        os.replace(tmp.name, path)
-    except BaseException:
-        try:
-            os.unlink(tmp.name)
-        except OSError:
-            pass
-        raise
-    _fsync_directory(directory)
+    with atomic_write(path) as handle:
+        (np.savez_compressed if compress else np.savez)(handle, **contents)
     return path
 
 

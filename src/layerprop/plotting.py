@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from .atomic import atomic_write
 from .errors import missing_extra
 
 
@@ -37,5 +40,8 @@ def plot_history(history: dict, path, title: str = "") -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    try:
+        with atomic_write(path) as handle:  # a crash leaves the old picture or the new one
+            fig.savefig(handle, format=Path(path).suffix.lstrip(".").lower() or "png", dpi=110)
+    finally:
+        plt.close(fig)

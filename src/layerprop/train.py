@@ -9,11 +9,17 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
   masks all derive from it);
 - ``validation_split`` and ``early_stopping_patience``: hold out a fraction of the training data,
   stop when its accuracy has not improved for that many epochs, and keep the best weights;
-- a NaN/Inf loss stops training with :class:`~layerprop.errors.TrainingDiverged` and puts back the
-  last weights that gave a finite loss;
-- ``checkpoint_path``: a model file written after every epoch (with ``checkpoint_metadata`` in its
-  header); :meth:`Trainer.load_checkpoint` continues from it and reaches the same final weights as
-  an uninterrupted run;
+- a divergence guard: a loss that is NaN or ±inf, or that exceeds ``divergence_factor`` (default
+  10) times max(L₀, 1), where L₀ is the loss of the run's first iteration (kept in the history, so
+  a resumed run uses the same reference), stops training with
+  :class:`~layerprop.errors.TrainingDiverged` naming the iteration, and puts back the last weights
+  whose loss was below that bound;
+- ``checkpoint_path``: a model file written atomically after every epoch (with
+  ``checkpoint_metadata`` in its header); :meth:`Trainer.load_checkpoint` continues from it and
+  reaches the same final weights as an uninterrupted run. The checkpoint is the one commit point:
+  the best weights of early stopping go to their own file ``<checkpoint>.best-<epoch>.npz``, written
+  *before* the checkpoint that names it, and files that no checkpoint names are removed after each
+  commit and on resume, so a SIGKILL at any instant leaves the previous or the next consistent state;
 - ``lr_schedule``: 'constant' (the book's) or 'cosine' (the learning rate decays from its initial
   value to 0 over the run, which settles the weights and gains a few tenths of a percent);
 - a progress bar (tqdm when installed) unless ``verbose=False``;
@@ -25,14 +31,17 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sys
 import time
 
 import numpy as np
 
+from . import validation
 from .backend import CPU, copy_array, device_of, get_array_module, to_device, to_numpy
-from .errors import LabelError, ShapeError, TrainingDiverged
+from .errors import LabelError, ModelFileError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
 from .progress import NoProgress, progress_bar
 
@@ -64,14 +73,20 @@ class Trainer:
                  evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
                  validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
                  checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None,
-                 lr_schedule: str = "constant", log=None):
+                 lr_schedule: str = "constant", log=None, divergence_factor: float = 10.0):
+        owner = "Trainer"
         self.network = network
-        self.epochs = int(epochs)
-        self.batch_size = int(mini_batch_size)
-        if self.epochs < 0 or self.batch_size < 1:
-            raise ValueError(f"epochs must be ≥ 0 and mini_batch_size ≥ 1, got {epochs} and {mini_batch_size}")
-        if not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"validation_split must be in [0, 1), got {validation_split}")
+        self.epochs = validation.integer("epochs", epochs, minimum=0, owner=owner)
+        self.batch_size = validation.integer("mini_batch_size", mini_batch_size, minimum=1, owner=owner)
+        validation_split = validation.in_range("validation_split", validation_split, 0.0, 1.0, owner=owner)
+        for name, value in (("evaluate_sample_num_per_epoch", evaluate_sample_num_per_epoch),
+                            ("train_acc_samples", train_acc_samples), ("early_stopping_patience", early_stopping_patience)):
+            if value is not None:
+                validation.integer(name, value, minimum=1, owner=owner)
+        if seed is not None:
+            validation.integer("seed", seed, minimum=0, owner=owner)
+        self.divergence_factor = validation.in_range("divergence_factor", divergence_factor, 1.0, math.inf,
+                                                     owner=owner)
         self.optimizer = get_optimizer(optimizer, **dict(optimizer_param or {}))
         if lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {lr_schedule!r}")
@@ -84,7 +99,7 @@ class Trainer:
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_path = checkpoint_path
         self.checkpoint_metadata = dict(checkpoint_metadata or {})
-        self.snapshot_every = max(int(snapshot_every), 1)
+        self.snapshot_every = validation.integer("snapshot_every", snapshot_every, minimum=1, owner=owner)
         self.log = log if log is not None else (lambda text: print(text, file=sys.stdout, flush=True))
 
         x_train, t_train = self._check_data("training", x_train, t_train)
@@ -95,6 +110,10 @@ class Trainer:
         if validation_split:
             order = rng.permutation(len(x_train))
             n_val = max(1, int(round(len(x_train) * validation_split)))
+            if n_val >= len(x_train):
+                raise validation.ArgumentError(
+                    f"{owner}: validation_split {validation_split} of {len(x_train)} training samples leaves "
+                    f"{len(x_train) - n_val} for training; at least one sample must remain")
             val_idx = to_device(np.sort(order[:n_val]), self.device)
             train_idx = to_device(np.sort(order[n_val:]), self.device)
             self.x_val, self.t_val = x_train[val_idx], t_train[val_idx]
@@ -120,6 +139,8 @@ class Trainer:
                         "val_acc_list": [], "epoch_seconds": [], "seed": self.seed}
         self.best_val_acc = None
         self.best_state = None
+        self.best_epoch = None  # the epoch whose weights best_state holds
+        self._saved_best_epoch = None  # the epoch whose best weights are in a best file already
         self.epochs_without_improvement = 0
         self.stopped_early = False
         self._snapshot = None
@@ -163,7 +184,7 @@ class Trainer:
                 self._take_snapshot()
         else:
             loss = float(self.network.last_loss)
-            if not np.isfinite(loss):
+            if not loss <= self._loss_bound(loss):  # also true for NaN
                 self._diverged(loss, self.current_iter)
             if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
                 self._take_snapshot()
@@ -174,29 +195,44 @@ class Trainer:
         self.current_iter += 1
         return loss
 
+    def _loss_bound(self, first_loss=None) -> float:
+        """The largest loss that is not divergence: ``divergence_factor`` × max(L₀, 1), where L₀ is the
+        first loss in the history (``first_loss`` while the history is still empty)."""
+        losses = self.history["train_loss_list"]
+        reference = losses[0] if losses else first_loss
+        return self.divergence_factor * max(reference, 1.0)
+
     def _diverged(self, loss, iteration):
         """Restore the last good weights and raise TrainingDiverged for ``loss`` at ``iteration`` (0-based)."""
         if self._snapshot is not None:
             self._restore_snapshot()
-            restored = f"the weights of iteration {self._snapshot_iter} (the last good ones) were restored"
+            restored = f"the weights from before iteration {self._snapshot_iter + 1} (the last good ones) were restored"
         else:  # the first step of this run: nothing was updated yet
             restored = "the weights were left as they were before this step"
+        losses = self.history["train_loss_list"]
+        reference = losses[0] if losses else loss
+        why = "" if not np.isfinite(loss) else (
+            f" (above {self._loss_bound(loss):.4g} = {self.divergence_factor:g} × max(first loss {reference:.4g}, 1))")
+        lr = f" than {self.base_lr:g}" if self.base_lr is not None else ""
         raise TrainingDiverged(
-            f"the training loss became {loss} at epoch {self.epoch + 1}, iteration {iteration + 1}; "
-            f"{restored}. Try a smaller learning rate."
+            f"the training loss became {loss:.6g}{why} at epoch {self.epoch + 1}, iteration {iteration + 1}; "
+            f"{restored}. Try a smaller learning rate{lr}."
         )
 
     def _check_losses(self, last_iteration):
         """(GPU) Fetch the losses not checked yet (the last one is of iteration ``last_iteration``) in
-        one transfer; raise TrainingDiverged at the first NaN/Inf."""
+        one transfer, and apply the divergence rule to each."""
         pending, self._unchecked_losses = self._unchecked_losses, []
         if not pending:
             return
         xp = get_array_module(pending[0])
-        values = to_numpy(xp.stack(pending))
-        bad = np.flatnonzero(~np.isfinite(values))
-        if bad.size:
-            self._diverged(float(values[bad[0]]), last_iteration - len(pending) + 1 + int(bad[0]))
+        values = to_numpy(xp.stack(pending)).tolist()
+        losses = self.history["train_loss_list"]
+        if losses and not isinstance(losses[0], float):
+            losses[0] = float(losses[0])  # the rule's reference, the run's first loss, on the host
+        for i, value in enumerate(values):
+            if not value <= self._loss_bound(value):  # also true for NaN
+                self._diverged(value, last_iteration - len(values) + 1 + i)
 
     def release_data(self):
         """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
@@ -286,6 +322,7 @@ class Trainer:
         if self.best_val_acc is None or val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
             self.best_state = {k: copy_array(v) for k, v in self.network.state_dict().items()}
+            self.best_epoch = self.epoch
             self.epochs_without_improvement = 0
         else:
             self.epochs_without_improvement += 1
@@ -314,49 +351,143 @@ class Trainer:
     def save_checkpoint(self, path, metadata=None):
         """Write the network, optimizer state, history and trainer state to ``path`` (atomically).
 
-        With a validation split, the best weights so far go beside it, to ``<path>.best.npz``.
+        With a validation split, the best weights so far go to ``<path>.best-<epoch>.npz`` first
+        (only when they changed); the checkpoint written after it names that file, and best files
+        it does not name are removed afterwards.
         """
         from .io import save_model
 
-        meta = {**self.checkpoint_metadata, **(metadata or {}), "trainer": self.trainer_state()}
+        path = os.fspath(path)
+        best_name = None
+        if self.best_state is not None:
+            best_name = _best_file(path, self.best_epoch)
+            best_path = os.path.join(os.path.dirname(path), best_name)
+            if self._saved_best_epoch != self.best_epoch or not os.path.exists(best_path):
+                save_model(best_path, _FixedState(self.network, self.best_state))
+                self._saved_best_epoch = self.best_epoch
+        state = {**self.trainer_state(), "best_file": best_name}
+        meta = {**self.checkpoint_metadata, **(metadata or {}), "trainer": state}
         save_model(path, self.network, optimizer=self.optimizer, history=self.history, metadata=meta)
         self.checkpointed_epoch = self.epoch
-        if self.best_state is not None:
-            save_model(_best_path(path), _FixedState(self.network, self.best_state))
+        _remove_unreferenced_best_files(path, best_name)
 
     def load_checkpoint(self, path):
-        """Restore weights, optimizer, history and trainer state from a checkpoint written by this class."""
+        """Restore weights, optimizer, history and trainer state from a checkpoint written by this class.
+
+        Removes temporary files that killed writes left beside it and best-weights files that the
+        checkpoint does not name. A checkpoint whose trainer state is missing, malformed or made
+        for another seed or batch size raises :class:`~layerprop.errors.ModelFileError`.
+        """
+        from .atomic import remove_leftover_temporaries
         from .io import load_model, read_model_file
 
+        path = os.fspath(path)
+        remove_leftover_temporaries(os.path.dirname(os.path.abspath(path)))
         loaded = load_model(path)
-        state = (loaded.metadata or {}).get("trainer")
-        if state is None:
-            raise ValueError(f"{path} is a model file but not a training checkpoint (it has no trainer state)")
+        state = _checked_trainer_state(path, loaded.metadata, loaded.history)
         if state["seed"] != self.seed or state["mini_batch_size"] != self.batch_size:
-            raise ValueError(
+            raise ModelFileError(
                 f"checkpoint {path} was made with seed {state['seed']} and batch size {state['mini_batch_size']}; "
                 f"this trainer has seed {self.seed} and batch size {self.batch_size}"
             )
+        best_state = None
+        if state["best_val_acc"] is not None:
+            best_name = state.get("best_file") or os.path.basename(_legacy_best_path(path))
+            best_path = os.path.join(os.path.dirname(path), best_name)
+            if not os.path.isfile(best_path):
+                raise ModelFileError(f"{path}: the best-weights file {best_name} that the checkpoint names is missing")
+            _, best_state, _ = read_model_file(best_path)
+        try:
+            self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ModelFileError(f"{path}: the checkpoint's shuffle_rng state is malformed ({exc})") from None
         self.network.load_state_dict(loaded.model.state_dict())
         if loaded.optimizer is not None:
             self.optimizer = loaded.optimizer
         self.history = loaded.history
         self.epoch = self.checkpointed_epoch = state["epoch"]
         self.current_iter = state["current_iter"]
-        self._shuffle_rng.bit_generator.state = state["shuffle_rng"]
         self.best_val_acc = state["best_val_acc"]
         self.epochs_without_improvement = state["epochs_without_improvement"]
         self.stopped_early = state["stopped_early"]
         self._snapshot = None  # weights from before the checkpoint must not be restored on divergence
-        self.best_state = None
-        if self.best_val_acc is not None:
-            _, arrays, _ = read_model_file(_best_path(path))
-            self.best_state = arrays
+        self.best_state = best_state
+        self.best_epoch = self._saved_best_epoch = _best_epoch_of(state.get("best_file"))
+        if best_state is not None and self.best_epoch is None:  # a checkpoint of layerprop <= 0.1.0
+            self.best_epoch = state["epoch"]
+        if state.get("best_file") is not None:
+            _remove_unreferenced_best_files(path, state["best_file"])
         return self
 
 
-def _best_path(path):
+#: What a checkpoint's trainer state holds: key -> accepted types.
+_TRAINER_STATE_TYPES = {
+    "epoch": (int,), "epochs": (int,), "current_iter": (int,), "seed": (int,), "mini_batch_size": (int,),
+    "shuffle_rng": (dict,), "best_val_acc": (float, int, type(None)), "epochs_without_improvement": (int,),
+    "stopped_early": (bool,),
+}
+
+
+def _checked_trainer_state(path, metadata, history) -> dict:
+    """The trainer state of a checkpoint's metadata, or ModelFileError naming what is wrong."""
+    state = metadata.get("trainer") if isinstance(metadata, dict) else None
+    if state is None:
+        raise ModelFileError(f"{path} is a model file but not a training checkpoint (it has no trainer state)")
+    if not isinstance(state, dict):
+        raise ModelFileError(f"{path}: the checkpoint's trainer state must be a JSON object, got {type(state).__name__}")
+    problems = [f"{key} missing" for key in _TRAINER_STATE_TYPES if key not in state]
+    for key, types in _TRAINER_STATE_TYPES.items():
+        value = state.get(key)
+        if key in state and (not isinstance(value, types) or (bool not in types and isinstance(value, bool))):
+            problems.append(f"{key} is {value!r}")
+    for key in ("epoch", "current_iter", "mini_batch_size", "epochs_without_improvement", "seed"):
+        if isinstance(state.get(key), int) and state[key] < (1 if key == "mini_batch_size" else 0):
+            problems.append(f"{key} is {state[key]}")
+    best = state.get("best_file")
+    if best is not None and (not isinstance(best, str) or _best_epoch_of(best) is None):
+        problems.append(f"best_file is {best!r}")
+    if not isinstance(history, dict) or not all(
+            isinstance(history.get(key), list) for key in ("train_loss_list", "train_acc_list", "test_acc_list",
+                                                          "val_acc_list", "epoch_seconds")):
+        problems.append("history is missing or malformed")
+    if problems:
+        raise ModelFileError(f"{path}: not a usable training checkpoint: {'; '.join(problems)}")
+    return state
+
+
+def _best_file(checkpoint_path, epoch) -> str:
+    """Name of the file holding the best weights of early stopping, taken after ``epoch``."""
+    return f"{os.path.basename(os.fspath(checkpoint_path))}.best-{epoch}.npz"
+
+
+def _best_epoch_of(name):
+    """The epoch in a best file's name (``checkpoint.npz.best-3.npz`` -> 3), or None."""
+    if not isinstance(name, str) or os.sep in name or "/" in name:
+        return None
+    stem, _, tail = name.rpartition(".best-")
+    number = tail[:-4] if tail.endswith(".npz") else ""
+    return int(number) if stem and number.isdigit() else None
+
+
+def _remove_unreferenced_best_files(checkpoint_path, keep) -> None:
+    """Delete ``<checkpoint>.best-*.npz`` (and the old ``<checkpoint>.best.npz``) except ``keep``."""
+    directory = os.path.dirname(os.path.abspath(checkpoint_path))
+    prefix = os.path.basename(checkpoint_path) + ".best"
+    try:
+        names = os.listdir(directory)
+    except OSError:
+        return
+    for name in names:
+        if name != keep and name.startswith(prefix) and name.endswith(".npz") and (
+                name == prefix + ".npz" or _best_epoch_of(name) is not None):
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(directory, name))
+
+
+def _legacy_best_path(path):
+    """Where checkpoints of layerprop ≤ 0.1.0 kept the best weights."""
     return f"{path}.best.npz"
+
 
 
 class _FixedState:

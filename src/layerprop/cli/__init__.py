@@ -34,6 +34,30 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """Run one command; returns the exit code.
+
+    Ctrl-C at any moment after Python has started this function -- while the commands' modules are
+    imported, while arguments are parsed, while a command runs -- prints one line and returns 130.
+    A closed output pipe (``layerprop evaluate … | head``) ends the command quietly with 141
+    (128 + SIGPIPE), the code of a program stopped by SIGPIPE.
+    """
+    debug = argv is None and "--debug" in sys.argv[1:] or argv is not None and "--debug" in argv
+    try:
+        try:
+            return _run(argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+    except KeyboardInterrupt:
+        if debug:
+            raise
+        print("\nlayerprop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _silence_stdout()
+        return 141
+
+
+def _run(argv) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -45,12 +69,22 @@ def main(argv=None) -> int:
         if args.debug:
             raise
         parser.exit(2, f"layerprop {args.command}: error: {exc}\n")
-    except KeyboardInterrupt:
-        print("\nlayerprop: interrupted", file=sys.stderr)
-        return 130
+    except (KeyboardInterrupt, BrokenPipeError):
+        raise
     except Exception as exc:  # one line for people, the traceback for --debug
         if args.debug:
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"layerprop {args.command}: error: {message}", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the flush at exit does not report the closed pipe again."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout already closed or replaced
+        pass

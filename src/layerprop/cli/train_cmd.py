@@ -2,13 +2,18 @@
 
 Default: the notes' network — 784-50-10 with Relu, SGD with lr 0.1, batch 100, 17 epochs (≈ the
 book's 10,000 iterations), float32. Adam (and the other adaptive optimizers) start at their learning
-rate and decay it to 0 on a cosine schedule, which gains a few tenths of a percent. Writes ``model.npz``, ``history.json``, ``curves.png`` and a
-``checkpoint.npz`` after each epoch into ``--out`` (default ``runs/<timestamp>``).
+rate and decay it to 0 on a cosine schedule, which gains a few tenths of a percent. The seed is 0
+unless --seed says otherwise (--seed random draws one), so a run is reproducible. Writes model.npz,
+history.json, curves.png and a checkpoint.npz after each epoch into --out (default
+runs/<timestamp>), each atomically: a crash leaves the old or the new file, and --resume continues
+from the last checkpoint. --resume refuses options that contradict the checkpoint (--lr, --hidden,
+--out, ...); more --epochs, --data-dir and --quiet apply.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
@@ -28,63 +33,90 @@ MODEL_DEFAULTS = {
     "deepconvnet": {"optimizer": "adam", "epochs": 12, "lr": {"adam": 0.001}},
 }
 CHECKPOINT = "checkpoint.npz"
+#: What a run's recorded settings default to when an option is not given.
+SETTING_DEFAULTS = {"model": "mlp", "dataset": "mnist", "hidden": "50", "activation": "relu", "batch_size": 100,
+                    "weight_decay": 0.0, "batchnorm": False, "validation_split": 0.0, "seed": 0, "dtype": "float32"}
+ACTIVATIONS = ("relu", "sigmoid", "tanh")
+SCHEDULES = ("cosine", "constant")
+
+
+def _seed(text: str):
+    """--seed: an integer ≥ 0, or 'random' (a fresh seed, printed at the start)."""
+    if text == "random":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        raise __import__("argparse").ArgumentTypeError(f"takes an integer >= 0 or 'random', got {text!r}") from None
+    if value < 0:
+        raise __import__("argparse").ArgumentTypeError(f"takes an integer >= 0 or 'random', got {text!r}")
+    return value
 
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
         "train", help="train a network (default: the notes' 784-50-10 MLP on MNIST)",
-        description=__doc__.split("\n\n")[0] + "\n\n" + __doc__.split("\n\n")[1],
+        description="\n\n".join(__doc__.split("\n\n")[:2]).replace("``", ""),  # no reST markup in --help
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", choices=MODELS, default="mlp",
+    p.add_argument("--model", choices=MODELS, default=None,
                    help="mlp (default), convnet (SimpleConvNet) or deepconvnet (the book's chapter-8 network)")
     p.add_argument("--dataset", choices=DATASETS, default=None, help="mnist (default, bundled) or fashion-mnist")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
-    p.add_argument("--hidden", default="50", help="hidden layer sizes of the MLP, comma-separated (default 50)")
-    p.add_argument("--activation", choices=("relu", "sigmoid", "tanh"), default="relu")
+    p.add_argument("--hidden", default=None, help="hidden layer sizes of the MLP, comma-separated (default 50)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default relu")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                    help="default sgd for mlp, adam for the convolutional networks")
     p.add_argument("--lr", type=float, default=None,
                    help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.001 for deepconvnet), "
                         "0.001 for rmsprop, 0.01 otherwise)")
-    p.add_argument("--lr-schedule", choices=("cosine", "constant"), default=None,
+    p.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
                    help="cosine: decay the learning rate to 0 over the run (default for adam, rmsprop, adagrad); "
                         "constant: the book's fixed rate (default for sgd, momentum, nesterov)")
     p.add_argument("--epochs", type=int, default=None, help="number of epochs (default 17 for mlp)")
-    p.add_argument("--batch-size", type=int, default=100)
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay λ (loss + ½·λ·Σ‖W‖²)")
-    p.add_argument("--batchnorm", action="store_true", help="batch normalisation after each hidden Affine (mlp)")
+    p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default 100)")
+    p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay λ (loss + ½·λ·Σ‖W‖²; default 0)")
+    p.add_argument("--batchnorm", action="store_true", default=None, help="batch normalisation after each hidden Affine (mlp)")
     p.add_argument("--dropout", type=float, nargs="?", const=0.5, default=None, metavar="RATIO",
                    help="dropout after each hidden layer (mlp; ratio default 0.5)")
-    p.add_argument("--validation-split", type=float, default=0.0,
+    p.add_argument("--validation-split", type=float, default=None,
                    help="fraction of the training data held out for validation (enables --patience)")
     p.add_argument("--patience", type=int, default=None,
                    help="early stopping: epochs without validation improvement before stopping")
-    p.add_argument("--seed", type=int, default=None, help="random seed: the same seed gives identical weights")
-    p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    p.add_argument("--seed", type=_seed, default=None,
+                   help="random seed (default 0): the same seed gives identical weights; 'random' draws one")
+    p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="default float32")
     p.add_argument("--out", default=None, help="output folder (default runs/<timestamp>)")
     p.add_argument("--resume", default=None, metavar="DIR_OR_CHECKPOINT",
-                   help="continue an interrupted run from its folder or checkpoint file")
+                   help="continue an interrupted run from its folder or checkpoint file (options that "
+                        "contradict the checkpoint are refused; --epochs may add epochs)")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
     add_device_option(p)
     p.set_defaults(func=run)
 
 
 def _validate(args):
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.epochs is not None and args.epochs < 1:
-        raise UsageError(f"--epochs must be at least 1, got {args.epochs}")
-    if args.lr is not None and not args.lr > 0:
-        raise UsageError(f"--lr must be positive, got {args.lr}")
-    if args.dropout is not None and not 0 <= args.dropout < 1:
-        raise UsageError(f"--dropout takes a ratio in [0, 1), got {args.dropout}")
-    if not 0 <= args.validation_split < 1:
-        raise UsageError(f"--validation-split takes a fraction in [0, 1), got {args.validation_split}")
-    if args.patience is not None and not args.validation_split:
+    """Check the numbers on the command line (with layerprop.validation) before anything is loaded."""
+    from .. import validation
+    from ..errors import ArgumentError, ArgumentTypeError
+
+    checks = [
+        ("--batch-size", args.batch_size, lambda n, v: validation.integer(n, v, minimum=1)),
+        ("--epochs", args.epochs, lambda n, v: validation.integer(n, v, minimum=1)),
+        ("--lr", args.lr, validation.positive),
+        ("--dropout", args.dropout, lambda n, v: validation.in_range(n, v, 0.0, 1.0)),
+        ("--validation-split", args.validation_split, lambda n, v: validation.in_range(n, v, 0.0, 1.0)),
+        ("--patience", args.patience, lambda n, v: validation.integer(n, v, minimum=1)),
+        ("--weight-decay", args.weight_decay, validation.non_negative),
+    ]
+    try:
+        for name, value, check in checks:
+            if value is not None:
+                check(name, value)
+    except (ArgumentError, ArgumentTypeError) as exc:
+        raise UsageError(str(exc)) from None
+    if args.patience is not None and not args.validation_split and not args.resume:
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
-    if args.weight_decay < 0:
-        raise UsageError(f"--weight-decay must be ≥ 0, got {args.weight_decay}")
 
 
 def build_network(settings: dict):
@@ -107,29 +139,137 @@ def build_network(settings: dict):
     return DeepConvNet(dtype=dtype, seed=seed)
 
 
+def _given(args, name):
+    value = getattr(args, name)
+    return SETTING_DEFAULTS[name] if value is None else value
+
+
 def _settings_from_args(args) -> dict:
-    model = args.model
+    model = _given(args, "model")
     optimizer = args.optimizer or MODEL_DEFAULTS[model]["optimizer"]
-    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little")
+    seed = _given(args, "seed")
+    if seed == "random":
+        seed = int.from_bytes(os.urandom(4), "little")
     return {
         "model": model,
-        "dataset": args.dataset or "mnist",
+        "dataset": _given(args, "dataset"),
         "data_dir": args.data_dir,
-        "hidden": parse_int_list(args.hidden, "--hidden"),
-        "activation": args.activation,
+        "hidden": parse_int_list(_given(args, "hidden"), "--hidden"),
+        "activation": _given(args, "activation"),
         "optimizer": optimizer,
         "lr": args.lr if args.lr is not None else MODEL_DEFAULTS[model]["lr"].get(optimizer, DEFAULT_LR[optimizer]),
         "lr_schedule": args.lr_schedule or ("cosine" if optimizer in ADAPTIVE else "constant"),
         "epochs": args.epochs or MODEL_DEFAULTS[model]["epochs"],
-        "batch_size": args.batch_size,
-        "weight_decay": args.weight_decay,
-        "batchnorm": args.batchnorm,
+        "batch_size": _given(args, "batch_size"),
+        "weight_decay": _given(args, "weight_decay"),
+        "batchnorm": _given(args, "batchnorm"),
         "dropout": args.dropout,
-        "validation_split": args.validation_split,
+        "validation_split": _given(args, "validation_split"),
         "patience": args.patience,
         "seed": seed,
-        "dtype": args.dtype,
+        "dtype": _given(args, "dtype"),
     }
+
+
+#: Recorded run settings: key -> check (raises ValueError/TypeError on a bad value).
+def _settings_checks():
+    from .. import validation
+
+    def one_of(choices):
+        def check(name, value):
+            if value not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+        return check
+
+    def optional(check):
+        return lambda name, value: None if value is None else check(name, value)
+
+    def sizes(name, value):
+        if not isinstance(value, list) or not value:
+            raise TypeError(f"{name} must be a non-empty list of sizes, got {value!r}")
+        for size in value:
+            validation.integer(name, size, minimum=1)
+
+    def flag(name, value):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be true or false, got {value!r}")
+
+    def text(name, value):
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be a string, got {value!r}")
+
+    return {
+        "model": one_of(MODELS), "dataset": one_of(DATASETS), "data_dir": optional(text), "hidden": sizes,
+        "activation": one_of(ACTIVATIONS), "optimizer": one_of(OPTIMIZERS), "lr": validation.positive,
+        "epochs": lambda n, v: validation.integer(n, v, minimum=1),
+        "batch_size": lambda n, v: validation.integer(n, v, minimum=1),
+        "weight_decay": validation.non_negative, "batchnorm": flag,
+        "dropout": optional(lambda n, v: validation.in_range(n, v, 0.0, 1.0)),
+        "validation_split": lambda n, v: validation.in_range(n, v, 0.0, 1.0),
+        "patience": optional(lambda n, v: validation.integer(n, v, minimum=1)),
+        "seed": lambda n, v: validation.integer(n, v, minimum=0),
+        "dtype": one_of(("float32", "float64")),
+    }
+
+
+def _checked_settings(settings, arrays, checkpoint) -> dict:
+    """The run settings recorded in a checkpoint, checked; ModelFileError in one line otherwise.
+
+    The MLP's hidden sizes are also checked against the weights the file really holds, so that a
+    forged header cannot make the network to be built larger than the checkpoint.
+    """
+    from ..errors import ModelFileError
+
+    if not isinstance(settings, dict):
+        raise ModelFileError(f"{checkpoint}: not a checkpoint written by 'layerprop train' "
+                             f"(its run settings are {type(settings).__name__}, not an object)")
+    settings = {"lr_schedule": "constant", **settings}  # checkpoints of layerprop 0.1.0 had no schedule
+    problems = [f"{key} missing" for key in _settings_checks() if key not in settings]
+    for key, check in _settings_checks().items():
+        if key in settings:
+            try:
+                check(key, settings[key])
+            except (TypeError, ValueError) as exc:
+                problems.append(str(exc))
+    if settings.get("lr_schedule") not in SCHEDULES:
+        problems.append(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {settings.get('lr_schedule')!r}")
+    if not problems and settings["model"] == "mlp":
+        layer_sizes = [784, *settings["hidden"], 10]
+        weights = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
+        stored = sum(math.prod(array.shape) for name, array in arrays.items())
+        if weights > stored:
+            problems.append(f"hidden sizes {settings['hidden']} need {weights} weights but the file holds {stored}")
+    if problems:
+        raise ModelFileError(f"{checkpoint}: not a usable training checkpoint: {'; '.join(problems)}")
+    return settings
+
+
+#: Options compared with a checkpoint's settings on --resume: option -> settings key.
+_RESUME_COMPARED = {"--model": "model", "--dataset": "dataset", "--hidden": "hidden", "--activation": "activation",
+                    "--optimizer": "optimizer", "--lr": "lr", "--lr-schedule": "lr_schedule",
+                    "--batch-size": "batch_size", "--weight-decay": "weight_decay", "--batchnorm": "batchnorm",
+                    "--dropout": "dropout", "--validation-split": "validation_split", "--patience": "patience",
+                    "--seed": "seed", "--dtype": "dtype"}
+
+
+def _resume_conflicts(args, settings, out_dir, done_epochs) -> list:
+    """The options given with --resume that contradict the checkpoint, as readable phrases."""
+    conflicts = []
+    for option, key in _RESUME_COMPARED.items():
+        value = getattr(args, option[2:].replace("-", "_"))
+        if value is None:
+            continue
+        if key == "hidden":
+            value = parse_int_list(value, "--hidden")
+        if value != settings[key]:
+            shown = ",".join(map(str, value)) if key == "hidden" else value
+            recorded = ",".join(map(str, settings[key])) if key == "hidden" else settings[key]
+            conflicts.append(f"{option} {shown} (the checkpoint has {recorded})")
+    if args.out is not None and os.path.abspath(args.out) != os.path.abspath(out_dir):
+        conflicts.append(f"--out {args.out} (the run's folder is {out_dir})")
+    if args.epochs is not None and args.epochs < done_epochs:
+        conflicts.append(f"--epochs {args.epochs} (the checkpoint already holds epoch {done_epochs})")
+    return conflicts
 
 
 def _resume_settings(args):
@@ -140,15 +280,24 @@ def _resume_settings(args):
     checkpoint = os.path.join(path, CHECKPOINT) if os.path.isdir(path) else path
     if not os.path.exists(checkpoint):
         raise UsageError(f"--resume: no checkpoint at {checkpoint}")
-    header, _, _ = read_model_file(checkpoint)
-    settings = (header.get("metadata") or {}).get("run")
+    header, arrays, _ = read_model_file(checkpoint)
+    metadata = header.get("metadata")
+    settings = metadata.get("run") if isinstance(metadata, dict) else None
     if not settings:
         raise UsageError(f"--resume: {checkpoint} is not a checkpoint written by 'layerprop train'")
+    settings = _checked_settings(settings, arrays, checkpoint)
+    out_dir = os.path.dirname(os.path.abspath(checkpoint))
+    trainer_state = metadata.get("trainer")
+    done = trainer_state.get("epoch") if isinstance(trainer_state, dict) else None
+    conflicts = _resume_conflicts(args, settings, out_dir, done if isinstance(done, int) else 0)
+    if conflicts:
+        raise UsageError(f"--resume: these options contradict the checkpoint {checkpoint}: {'; '.join(conflicts)}. "
+                         "Leave them out to continue the run as it was, or start a new run without --resume")
     if args.epochs:
         settings["epochs"] = args.epochs
     if args.data_dir:
         settings["data_dir"] = args.data_dir
-    return settings, os.path.dirname(os.path.abspath(checkpoint)), checkpoint
+    return settings, out_dir, checkpoint
 
 
 def _make_trainer(network, settings, checkpoint, verbose, log):
@@ -169,6 +318,7 @@ def _make_trainer(network, settings, checkpoint, verbose, log):
 
 
 def run(args) -> int:
+    from ..atomic import remove_leftover_temporaries, write_bytes
     from ..errors import TrainingDiverged
     from ..io import save_model
 
@@ -181,6 +331,7 @@ def run(args) -> int:
         out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
         checkpoint = os.path.join(out_dir, CHECKPOINT)
     os.makedirs(out_dir, exist_ok=True)
+    remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
     say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
 
     network = build_network(settings).to(device)  # a checkpoint resumes on any device
@@ -212,8 +363,8 @@ def run(args) -> int:
     test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)
-    with open(os.path.join(out_dir, "history.json"), "w", encoding="utf-8") as f:
-        json.dump({**history, "settings": settings}, f, indent=1)
+    write_bytes(os.path.join(out_dir, "history.json"),
+                json.dumps({**history, "settings": settings}, indent=1).encode("utf-8"))
     _plot(history, os.path.join(out_dir, "curves.png"), settings, say)
     print(f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
           f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}")

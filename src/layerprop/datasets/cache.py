@@ -7,9 +7,11 @@ loading never runs code) together with a small JSON sidecar describing them::
     <cache_dir>/<dataset>/<name>.json   {"source_md5": ..., "shape": ..., "dtype": ..., "crc32": ...}
 
 ``source_md5`` identifies the decoded source file the array came from, so an entry is only used
-for the very data it was built from. On every load the array's shape, dtype and CRC-32 are
-checked; an entry that is missing, truncated, corrupt or stale is deleted and reported as a miss,
-and the caller rebuilds it. Writes are atomic. When the cache directory cannot be written,
+for the very data it was built from. On every load the ``.npy`` header is read first and its shape,
+dtype and data size (shape × itemsize) are checked against the expected ones and against the
+file's size *before* any array is allocated; then the data's CRC-32 is checked. An entry that is
+truncated, corrupt or stale is deleted with a warning naming the file (logged at WARNING level)
+and reported as a miss, and the caller rebuilds it. Writes are atomic. When the cache directory cannot be written,
 storing is skipped silently (logged at DEBUG level) and loading works as before.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import tempfile
 import zlib
@@ -25,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
+from ..atomic import atomic_write
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +64,12 @@ def _crc32(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array).view(np.uint8).reshape(-1))
 
 
-def _discard(paths: tuple[Path, ...], reason: str) -> None:
-    log.debug("discarding cache entry %s: %s", paths[0], reason)
+def _discard(paths: tuple[Path, ...], reason: str, *, damaged: bool = True) -> None:
+    """Delete a cache entry; a damaged one with a warning naming it, a stale one (other source) quietly."""
+    if damaged:
+        log.warning("layerprop: discarding the damaged cache entry %s (%s); it will be rebuilt", paths[0], reason)
+    else:
+        log.debug("discarding the stale cache entry %s: %s", paths[0], reason)
     for path in paths:
         with contextlib.suppress(OSError):
             path.unlink()
@@ -79,16 +86,20 @@ def load_cached_array(
     npy_path, meta_path = _entry_paths(dataset, name)
     if not npy_path.is_file():
         return None
+    expected_dtype = np.dtype(dtype)
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        problem = _header_problem(npy_path, tuple(shape), expected_dtype)
+        if problem:
+            _discard((npy_path, meta_path), problem)
+            return None
         array = np.load(npy_path, allow_pickle=False)
     except (OSError, ValueError, EOFError) as error:
-        _discard((npy_path, meta_path), f"unreadable ({error})")
+        _discard((npy_path, meta_path), f"unreadable: {error}")
         return None
     if not isinstance(meta, dict):
         _discard((npy_path, meta_path), "sidecar is not a JSON object")
         return None
-    expected_dtype = np.dtype(dtype)
     checks = {
         "format": meta.get("format") == _FORMAT,
         "source": meta.get("source_md5") == source_md5,
@@ -99,9 +110,30 @@ def load_cached_array(
     if not failed and meta.get("crc32") != _crc32(array):
         failed = ["crc32"]
     if failed:
-        _discard((npy_path, meta_path), f"{', '.join(failed)} check failed")
+        _discard((npy_path, meta_path), f"{', '.join(failed)} check failed",
+                 damaged=not set(failed) <= {"format", "source"})
         return None
     return array
+
+
+def _header_problem(npy_path: Path, shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+    """What is wrong with a cached ``.npy`` file's header, judged before its data is read; None if nothing."""
+    with open(npy_path, "rb") as handle:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            found_shape, fortran, found_dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            found_shape, fortran, found_dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            return f"unsupported .npy version {version}"
+        data_start = handle.tell()
+        file_size = os.fstat(handle.fileno()).st_size
+    if found_shape != shape or found_dtype != dtype or fortran:
+        return f"header says shape {found_shape} {found_dtype}, expected {shape} {dtype}"
+    needed = math.prod(found_shape) * found_dtype.itemsize
+    if file_size - data_start != needed:
+        return f"header announces {needed} bytes of data but the file holds {file_size - data_start}"
+    return None
 
 
 def store_cached_array(dataset: str, name: str, array: np.ndarray, *, source_md5: str) -> Path | None:

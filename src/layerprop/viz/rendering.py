@@ -92,14 +92,16 @@ def render(target, path, *, format: str | None = None, **options) -> Path:
     if fmt not in set(FORMATS.values()):
         known = ", ".join(sorted(FORMATS))
         raise ValueError(f"cannot tell what to write to {str(path)!r}: use one of the extensions {known} (or format=)")
+    from ..atomic import write_bytes  # every file layerprop writes is written atomically
+
     if fmt == "dot":
-        path.write_text(to_dot(target, **options), encoding="utf-8")
+        write_bytes(path, to_dot(target, **options).encode("utf-8"))
     elif fmt == "html":
         from .html import to_html
 
-        path.write_text(to_html(target, **options), encoding="utf-8")
+        write_bytes(path, to_html(target, **options).encode("utf-8"))
     elif fmt == "png":
-        path.write_bytes(to_png(target, **options))
+        write_bytes(path, to_png(target, **options))
     else:
-        path.write_bytes(run_dot(to_dot(target, **options), fmt))
+        write_bytes(path, run_dot(to_dot(target, **options), fmt))
     return path
