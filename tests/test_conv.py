@@ -93,6 +93,10 @@ CONV_CASES = [
     (2, 3, 4, 5, 2, 3, 3, 1, 2),
     (2, 2, 5, 6, 3, 5, 4, 2, 2),
     (1, 4, 5, 5, 2, 1, 1, 1, 0),
+    # padding larger than the filter: dx's stride-1 path crops dout instead of padding it
+    (2, 2, 4, 5, 3, 1, 1, 1, 1),
+    (2, 3, 4, 4, 2, 3, 2, 1, 3),
+    (2, 2, 6, 5, 2, 2, 2, 3, 3),
 ]
 IDS = [f"N{c[0]}C{c[1]}_{c[2]}x{c[3]}_F{c[4]}_{c[5]}x{c[6]}_s{c[7]}p{c[8]}" for c in CONV_CASES]
 
@@ -370,3 +374,103 @@ def test_layers_are_exported_and_described():
     for cls in (Convolution, Pooling, AvgPooling, Flatten):
         assert cls.symbol != "?" and cls.backward_rule
         assert "forward" in cls.__doc__ and "backward" in cls.__doc__
+
+
+# --------------------------------------------------------------------------- fast paths (issue 9)
+# Convolution copies windows in runs of C channels when its input is laid out channels-last (as
+# its own outputs are) and in runs along image rows for NCHW input; it processes the batch in
+# chunks of samples; dx takes a convolution path at stride 1 and a fold at larger strides; pooling
+# keeps the input's memory layout. Every branch is checked against the naive loops and
+# numerically, and the branches against one another.
+
+
+def channels_last(x):
+    """The same (N, C, H, W) values, laid out in memory as (N, H, W, C) (like Convolution's output)."""
+    return np.ascontiguousarray(np.asarray(x).transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+
+
+def conv_results(conv, x, dout):
+    out = conv.forward(x)
+    dx = conv.backward(dout)
+    return out, dx, conv.dW.copy(), conv.db.copy()
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=IDS)
+def test_convolution_channels_last_input_matches_naive_and_nchw(case):
+    conv, x = make_conv(case)
+    x_cl = channels_last(x)
+    assert not x_cl.flags.c_contiguous or x.shape[1] == 1
+    out = conv.forward(x_cl)
+    np.testing.assert_allclose(out, naive_conv(x, conv.W, conv.b, conv.stride, conv.pad), rtol=1e-10, atol=1e-12)
+    dout = np.random.default_rng(7).standard_normal(out.shape)
+    reference = conv_results(conv, x, dout)
+    for got, want in zip(conv_results(conv, x_cl, dout), reference):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    report = check_layer(conv, x_cl)
+    assert report.max_rel_error < TOL, str(report)
+
+
+@pytest.mark.parametrize("case", CONV_CASES, ids=IDS)
+@pytest.mark.parametrize("layout", ["nchw", "channels_last"])
+def test_convolution_in_chunks_of_one_sample_matches_one_chunk(case, layout, monkeypatch):
+    import layerprop.layers.conv as conv_module
+
+    conv, x = make_conv(case)
+    x = channels_last(x) if layout == "channels_last" else x
+    dout = np.random.default_rng(8).standard_normal(conv.output_shape(x.shape))
+    whole = conv_results(conv, x, dout)
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", 1)  # one sample per chunk
+    assert len(conv._chunk_plan()) == x.shape[0]
+    for got, want in zip(conv_results(conv, x, dout), whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    report = check_layer(conv, x)
+    assert report.max_rel_error < TOL, str(report)
+    conv.input_grad = False  # dW from the column matrix, rebuilt chunk by chunk (the last one reused)
+    conv.forward(x)
+    assert conv.backward(dout) is None
+    np.testing.assert_allclose(conv.dW, whole[2], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(conv.db, whole[3], rtol=1e-12, atol=1e-12)
+
+
+def test_convolution_output_is_channels_last_and_buffers_are_reused():
+    conv, x = make_conv(CONV_CASES[1], dtype=np.float32)
+    out = conv.forward(x)
+    assert out.transpose(0, 2, 3, 1).flags.c_contiguous  # NCHW shape, channels-last memory
+    buffers = {name: id(buf) for name, buf in conv._buffers.items()}
+    conv.backward(np.ones(out.shape, np.float32))
+    out2 = conv.forward(x + 1)
+    assert out2 is not out and not np.shares_memory(out, out2)  # outputs are fresh arrays
+    assert all(id(conv._buffers[name]) == ident for name, ident in buffers.items())
+
+
+def test_convolution_is_deterministic_bit_for_bit():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((6, 8, 12, 12)).astype(np.float32)
+    W = rng.standard_normal((8, 8, 3, 3)).astype(np.float32)
+    runs = []
+    for _ in range(2):
+        conv = Convolution(W.copy(), np.zeros(8, np.float32), 1, 1)
+        out = conv.forward(channels_last(x))
+        dx = conv.backward(channels_last(np.cos(out)))
+        runs.append((out, dx, conv.dW, conv.db))
+    for a, b in zip(*runs):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("case", POOL_CASES, ids=POOL_IDS)
+@pytest.mark.parametrize("cls, reduce", [(Pooling, np.max), (AvgPooling, np.mean)], ids=["max", "avg"])
+def test_pooling_of_channels_last_input_matches_naive_and_keeps_the_layout(case, cls, reduce):
+    n, c, h, w, ph, pw, s, p = case
+    x = channels_last(distinct((n, c, h, w)))
+    layer = cls(ph, pw, stride=s, pad=p)
+    out = layer.forward(x)
+    np.testing.assert_allclose(out, naive_pool(x, ph, pw, s, p, reduce), rtol=1e-12)
+    nchw = cls(ph, pw, stride=s, pad=p)
+    nchw.forward(np.ascontiguousarray(x))
+    for dout in (np.cos(out), channels_last(np.cos(out))):  # dout in either layout
+        dx = layer.backward(dout)
+        np.testing.assert_array_equal(dx, nchw.backward(np.ascontiguousarray(dout)))
+        if c > 1:
+            assert dx.strides[1] < dx.strides[3]  # channels-last memory, like x
+    report = check_layer(layer, x)
+    assert report.max_rel_error < TOL, str(report)

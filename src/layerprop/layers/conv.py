@@ -105,6 +105,67 @@ def _fold(xp, blocks, input_shape, stride, pad):
     return img
 
 
+# --------------------------------------------------------------------------- channels-last helpers
+
+#: Bytes of column matrix Convolution builds at a time: a chunk of samples whose windows stay in
+#: the L2 caches (2 MB per core here), so the matrix product reads them from the cache instead of
+#: from memory; 4–8 MB measured best with two BLAS threads (fewer, larger BLAS calls).
+CHUNK_BYTES = 1 << 22
+
+
+def _chunks(n, bytes_per_sample):
+    """[(start, stop), …] covering samples [0, n) in chunks of about CHUNK_BYTES."""
+    size = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
+    return [(start, min(start + size, n)) for start in range(0, n, size)]
+
+
+def _padded_channels_last(xp, x_hwc, pad_h, pad_w, buffer):
+    """x_hwc (N, H, W, C) with pad_h rows and pad_w columns of zeros around each image, written
+    into the interior of ``buffer(shape)`` (a reused array whose border is zero); a negative pad
+    crops instead. Returns x_hwc itself when both pads are 0."""
+    if pad_h < 0:
+        x_hwc = x_hwc[:, -pad_h:x_hwc.shape[1] + pad_h]
+        pad_h = 0
+    if pad_w < 0:
+        x_hwc = x_hwc[:, :, -pad_w:x_hwc.shape[2] + pad_w]
+        pad_w = 0
+    if pad_h == 0 and pad_w == 0:
+        return x_hwc
+    N, H, W, C = x_hwc.shape
+    padded = buffer((N, H + 2 * pad_h, W + 2 * pad_w, C))
+    xp.copyto(padded[:, pad_h:pad_h + H, pad_w:pad_w + W], x_hwc)
+    return padded
+
+
+def _window_view(xp, padded_hwc, FH, FW, stride):
+    """Read-only view (N, OH, OW, FH, FW, C): element [n, i, j, u, v, c] = padded[n, i·s + u, j·s + v, c]."""
+    windows = xp.lib.stride_tricks.sliding_window_view(padded_hwc, (FH, FW), axis=(1, 2))
+    return windows[:, ::stride, ::stride].transpose(0, 1, 2, 4, 5, 3)
+
+
+def _valid_offsets(offset, stride, pad, out_size, in_size):
+    """For filter offset u: (first output index, count, first input index) of the outputs whose
+    input pixel i·s + u − p lies inside the image (not on the padding); count may be 0."""
+    first = max(0, -((offset - pad) // stride))  # ceil((p − u) / s), at least 0
+    last = min(out_size - 1, (in_size - 1 + pad - offset) // stride)
+    return first, max(0, last - first + 1), first * stride + offset - pad
+
+
+def _fold_channels_last(xp, blocks, dx, stride, pad):
+    """Adjoint of the window copy: add blocks (n, OH, OW, FH, FW, C) onto dx (n, H, W, C) — one
+    strided add per filter offset, clipped so that nothing lands on the padding."""
+    _, OH, OW, FH, FW, _ = blocks.shape
+    H, W = dx.shape[1:3]
+    for u in range(FH):
+        i0, rows, h0 = _valid_offsets(u, stride, pad, OH, H)
+        for v in range(FW):
+            j0, cols, w0 = _valid_offsets(v, stride, pad, OW, W)
+            if rows and cols:
+                dx[:, h0:h0 + stride * (rows - 1) + 1:stride, w0:w0 + stride * (cols - 1) + 1:stride] += \
+                    blocks[:, i0:i0 + rows, j0:j0 + cols, u, v]
+    return dx
+
+
 # --------------------------------------------------------------------------- im2col / col2im
 
 
@@ -172,22 +233,43 @@ class Convolution(WeightBiasLayer):
               (xₚ is x padded with p zeros; OH = (H + 2p − FH)//s + 1, likewise OW)
     backward: db[f] = Σ_{n,i,j} dout[n, f, i, j]
               dW[f, c, u, v] = Σ_{n,i,j} dout[n, f, i, j] · xₚ[n, c, i·s + u, j·s + v]
-              dx = col2im(Wᵀ · dout): each output gradient is spread back, weighted by W, onto the
+              dx = col2im(dout · Wᵀ): each output gradient is spread back, weighted by W, onto the
               input window it was computed from (overlaps add up, the padding is cut off)
 
-    Implementation: the windows of x are copied once into ``col`` of shape (N, C·FH·FW, OH·OW)
-    (per sample, the transpose of :func:`im2col`'s rows), so that with ``col_W = W.reshape(FN, -1)``
-    the forward pass is one matrix product per sample, ``col_W @ col[n]``, whose result is already
-    the contiguous NCHW output; ``dW`` reuses ``col`` and ``dx`` folds ``col_Wᵀ @ dout`` back.
+    Implementation: im2col and one matrix product, arranged so that memory traffic stays low.
 
-    The layer keeps references to the very ``W`` and ``b`` arrays it was given: updating them in
-    place (an optimizer step, a numerical-gradient probe) is seen by the layer. Set
-    ``input_grad = False`` on a network's first layer: ``backward`` then fills ``dW`` and ``db``
-    but skips dx, which nothing uses, and returns None.
+    - Channels-last inside, NCHW at the boundary: the output is computed as the (N·OH·OW, FN)
+      matrix ``col @ col_W`` (``col_W`` = W as (FH·FW·C, FN)), i.e. channels-last, and returned
+      as an (N, FN, OH, OW) *view* of it; Relu and Pooling keep that memory layout, so the next
+      convolution finds each pixel's channels contiguous and copies its windows in runs of C
+      values. An NCHW input (an image batch, often C = 1) is copied in runs along image rows
+      into a transposed column buffer instead.
+    - The column matrix ``col`` (N·OH·OW, FH·FW·C) of the (zero-padded) input is built for a
+      chunk of samples at a time (about :data:`CHUNK_BYTES`, so that it stays in the cache), by
+      one copy from a strided view of the padded input into a buffer reused from chunk to chunk
+      and step to step, and consumed at once by the matrix product (a column matrix of at most
+      2·CHUNK_BYTES is built whole, and backward reuses whatever chunk the buffer still holds).
+    - ``dx``, for stride 1, is itself a convolution: the windows of dout padded by FH − 1 − p
+      (cropped when p is larger) times the flipped filters with in/out channels swapped — a
+      window copy and a matrix product per chunk, no scatter — and dW is computed from the same
+      windows of dout (xᵀ @ windows), so backward copies windows once. For a larger stride (or a
+      first layer, which needs no dx) dW is colᵀ @ dout with col rebuilt per chunk, and dx is
+      ``dout @ col_Wᵀ`` folded back onto the image with FH·FW strided adds, per chunk.
+
+    Chunks are processed in a fixed order and dW is accumulated chunk by chunk in that order, so results
+    are bit-for-bit repeatable for a fixed BLAS thread count. (Spreading the copies over both
+    cores with Python threads was measured and dropped: on a busy machine each hand-over between
+    threads can stall for milliseconds, more than the copies take.)
+
+    ``col_W`` is kept as in the book; ``col`` is not (it is rebuilt chunk by chunk). The layer
+    keeps references to the very ``W`` and ``b`` arrays it was given: updating them in place (an
+    optimizer step, a numerical-gradient probe) is seen by the layer. Set ``input_grad = False``
+    on a network's first layer: ``backward`` then fills ``dW`` and ``db`` but skips dx, which
+    nothing uses, and returns None.
     """
 
     symbol = "Conv"
-    backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(Wᵀ·dout)"
+    backward_rule = "dW = Σ dout·x-windows, db = Σ dout, dx = col2im(dout·Wᵀ)"
 
     def __init__(self, W, b, stride=1, pad=0):
         if getattr(W, "ndim", None) != 4:
@@ -211,6 +293,9 @@ class Convolution(WeightBiasLayer):
         self.dW = None
         self.db = None
         self._out_hw = None
+        self._padded = None  # the padded channels-last input of the last forward
+        self._columns_of = None  # (start, stop): the samples whose columns the "col" buffer holds
+        self._buffers = {}  # name → array reused while shape and dtype stay the same
 
     def output_shape(self, input_shape):
         """Shape of the output for an input of shape (N, C, H, W) (checks that it fits)."""
@@ -228,46 +313,166 @@ class Convolution(WeightBiasLayer):
                 f"shape {tuple(self.W.shape)} expect {C} (x must be (N, {C}, H, W))"
             )
 
+    def _buffer(self, xp, name, shape, dtype, fill=None):
+        """A scratch array kept between steps; ``fill`` initialises it only when it is (re)allocated."""
+        buf = self._buffers.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype or get_array_module(buf) is not xp:
+            buf = xp.empty(shape, dtype) if fill is None else xp.full(shape, fill, dtype)
+            self._buffers[name] = buf
+        return buf
+
+    def _chunk_plan(self):
+        """Sample chunks: the column matrix (and dout's, for dx) of one chunk is about CHUNK_BYTES."""
+        N, _, H, W = self.x.shape
+        FN, C, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        per_sample = FH * FW * max(C * out_h * out_w, FN * H * W if self.input_grad else 0)
+        per_sample *= self.x.dtype.itemsize
+        if N * per_sample <= 2 * CHUNK_BYTES:  # small enough to build whole, and keep for backward
+            return [(0, N)]
+        return _chunks(N, per_sample)
+
+    def _columns(self, xp, windows, start, stop, size):
+        """The (n·OH·OW, FH·FW·C) column matrix of samples [start, stop) of ``windows`` (the
+        window view of the padded input), copied into a reused buffer — unless the buffer already
+        holds exactly these columns of this forward pass (the last chunk forward built)."""
+        _, C, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        n, K = stop - start, FH * FW * C
+        flat = self._buffer(xp, "col", (size * out_h * out_w * K,), self._padded.dtype)[:n * out_h * out_w * K]
+        ready = self._columns_of == (start, stop)
+        self._columns_of = (start, stop)
+        windows = windows[start:stop]
+        if self._channels_last:  # one pixel's channels are contiguous: copy runs of C values
+            col = flat.reshape(n, out_h, out_w, FH, FW, C)
+            if not ready:
+                xp.copyto(col, windows)
+            return col.reshape(n * out_h * out_w, K)
+        col_t = flat.reshape(FH, FW, C, n, out_h, out_w)  # runs along image rows, stored transposed
+        if not ready:
+            xp.copyto(col_t.transpose(3, 4, 5, 0, 1, 2), windows)
+        return col_t.reshape(K, n * out_h * out_w).T
+
     def forward(self, x):
         xp = get_array_module(x, self.W)
         x = xp.asarray(x)
         _check_image_batch("Convolution", x)
         N, FN, out_h, out_w = self.output_shape(x.shape)
         _, C, FH, FW = self.W.shape
-        windows = _windows(xp, _padded(xp, x, self.pad), FH, FW, self.stride)
+        p = self.pad
         self.x = x
-        self.col = windows.reshape(N, C * FH * FW, out_h * out_w)  # the one copy of the windows
-        self.col_W = self.W.reshape(FN, -1)
-        out = xp.matmul(self.col_W, self.col)  # (N, FN, OH·OW)
-        out += self.b.reshape(FN, 1)
         self._out_hw = (out_h, out_w)
-        return out.reshape(N, FN, out_h, out_w)
+        self._channels_last = _channels_last(x)
+        self._columns_of = None  # which samples' columns the "col" buffer holds
+        self._padded = _padded_channels_last(xp, x.transpose(0, 2, 3, 1), p, p,
+                                             lambda shape: self._buffer(xp, "padded", shape, x.dtype, fill=0))
+        self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
+        P = out_h * out_w
+        out = xp.empty((N * P, FN), dtype=xp.result_type(x.dtype, self.W.dtype))
+        chunks = self._chunk_plan()
+        size = chunks[0][1] - chunks[0][0] if chunks else 0
+        windows = _window_view(xp, self._padded, FH, FW, self.stride)
+        for start, stop in chunks:
+            xp.matmul(self._columns(xp, windows, start, stop, size), self.col_W, out=out[start * P:stop * P])
+        out += self.b
+        return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
         self._check_dout_shape(dout, (len(self._forward_value("x")), self.W.shape[0]) + self._out_hw)
-        col = self._forward_value("col")
-        xp = get_array_module(dout, col)
-        N, _, P = col.shape
-        FN = self.W.shape[0]
+        xp = get_array_module(dout, self._padded)
+        N, C, H, W = self.x.shape
+        FN, _, FH, FW = self.W.shape
         expected = (N, FN) + self._out_hw
         if getattr(dout, "shape", None) != expected:
             raise ShapeError(
                 f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
             )
-        dout3 = dout.reshape(N, FN, P)
-        kernels = fused_kernels(dout3)
-        self.db = kernels.bias_gradient(dout3) if kernels else dout3.sum(axis=(0, 2))
-        self.dW = xp.matmul(dout3, col.transpose(0, 2, 1)).sum(axis=0).reshape(self.W.shape)
-        if not self.input_grad:
-            return None
-        col_W = self.W.reshape(FN, -1)
-        dcol = xp.matmul(col_W.T, dout3)  # (N, C·FH·FW, OH·OW)
-        _, C, FH, FW = self.W.shape
-        blocks = dcol.reshape((N, C, FH, FW) + self._out_hw)
-        return _fold(xp, blocks, self.x.shape, self.stride, self.pad)
+        out_h, out_w = self._out_hw
+        P, K = out_h * out_w, FH * FW * C
+        # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
+        d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * P, FN)
+        kernels = fused_kernels(d2)  # on a GPU: one column-sum kernel
+        self.db = kernels.bias_gradient(d2) if kernels else xp.ones(N * P, d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
+        if self.input_grad and self.stride == 1:
+            dW, dx = self._backward_as_convolution(xp, d2)
+        else:
+            dW, dx = self._backward_with_columns(xp, d2)
+        self.dW = dW
+        return None if dx is None else dx.transpose(0, 3, 1, 2)
+
+    def _backward_as_convolution(self, xp, d2):
+        """Stride 1: dx is the convolution of dout, padded by FH − 1 − p (cropped when p is larger),
+        with the filters flipped and their in/out channels swapped, and dW comes from the very same
+        windows of dout: dW[f, c, FH−1−u', FW−1−v'] = Σ x[n, c, h, w] · dout_window[n, h, w, u', v', f].
+        One window copy and two matrix products per chunk; no column matrix of x."""
+        N, C, H, W = self.x.shape
+        FN, _, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        d_padded = _padded_channels_last(
+            xp, d2.reshape(N, out_h, out_w, FN), FH - 1 - self.pad, FW - 1 - self.pad,
+            lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0))
+        d_windows = _window_view(xp, d_padded, FH, FW, 1)  # (N, H, W, FH, FW, FN)
+        W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
+        x_hwc = self.x.transpose(0, 2, 3, 1)
+        dx = xp.empty((N * H * W, C), dtype=xp.result_type(d2.dtype, self.W.dtype))
+        dW_flipped = xp.zeros((C, FH * FW * FN), dtype=xp.result_type(self.x.dtype, d2.dtype))
+        partial = xp.empty_like(dW_flipped)
+        chunks = self._chunk_plan()
+        size = chunks[0][1] - chunks[0][0] if chunks else 0
+        rows = H * W
+        for start, stop in chunks:
+            n = stop - start
+            flat = self._buffer(xp, "dout_col", (size * rows * FH * FW * FN,), d2.dtype)
+            d_col = flat[:n * rows * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
+            xp.copyto(d_col, d_windows[start:stop])
+            d_col = d_col.reshape(n * rows, FH * FW * FN)
+            xp.matmul(x_hwc[start:stop].reshape(n * rows, C).T, d_col, out=partial)
+            dW_flipped += partial
+            xp.matmul(d_col, W_flipped, out=dx[start * rows:stop * rows])
+        dW = dW_flipped.reshape(C, FH, FW, FN)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
+        return xp.ascontiguousarray(dW), dx.reshape(N, H, W, C)
+
+    def _backward_with_columns(self, xp, d2):
+        """dW = colᵀ @ dout with the column matrix of x rebuilt chunk by chunk; dx (stride > 1) is
+        dout @ col_Wᵀ folded back onto the image; no dx at all when ``input_grad`` is False."""
+        N, C, H, W = self.x.shape
+        FN, _, FH, FW = self.W.shape
+        out_h, out_w = self._out_hw
+        P, K = out_h * out_w, FH * FW * C
+        dW = xp.zeros((K, FN), dtype=xp.result_type(self._padded.dtype, d2.dtype))
+        partial = xp.empty_like(dW)
+        dx = xp.zeros((N, H, W, C), dtype=xp.result_type(d2.dtype, self.W.dtype)) if self.input_grad else None
+        chunks = self._chunk_plan()
+        size = chunks[0][1] - chunks[0][0] if chunks else 0
+        windows = _window_view(xp, self._padded, FH, FW, self.stride)
+        for start, stop in reversed(chunks):  # the last chunk forward built is still in the buffer
+            d_chunk = d2[start * P:stop * P]
+            xp.matmul(self._columns(xp, windows, start, stop, size).T, d_chunk, out=partial)
+            dW += partial
+            if dx is not None:
+                n = stop - start
+                flat = self._buffer(xp, "dcol", (size * P * K,), dx.dtype)
+                d_col = flat[:n * P * K].reshape(n * P, K)
+                xp.matmul(d_chunk, self.col_W.T, out=d_col)
+                _fold_channels_last(xp, d_col.reshape(n, out_h, out_w, FH, FW, C), dx[start:stop],
+                                    self.stride, self.pad)
+        return xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1)), dx
 
     def __repr__(self):
         return f"Convolution(W{tuple(self.W.shape)}, b{tuple(self.b.shape)}, stride={self.stride}, pad={self.pad})"
+
+
+def _channels_last(x):
+    """Whether an (N, C, H, W) array is laid out in memory as (N, H, W, C) (Convolution's outputs are)."""
+    return x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
+
+
+def _zeros_in_layout_of(xp, shape, dtype, like):
+    """zeros(shape) (an NCHW shape), laid out channels-last in memory when ``like`` is."""
+    if like is not None and _channels_last(like):
+        N, C, H, W = shape
+        return xp.zeros((N, H, W, C), dtype=dtype).transpose(0, 3, 1, 2)
+    return xp.zeros(shape, dtype=dtype)
 
 
 def _axis_slices(ndim, axis, offset, stride, count):
@@ -356,9 +561,16 @@ class _PoolingBase(Layer):
             )
         return shape
 
+    def _dout_in_layout_of_x(self, xp, dout):
+        """dout laid out like x in memory (one small copy when they differ), so that every
+        elementwise step of backward runs over one memory order."""
+        if _channels_last(self.x) and not _channels_last(dout) and dout.shape[1] > 1:
+            return xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+        return dout
+
     def _spread(self, xp, grad, shape, axis, size, selectors):
         """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape)."""
-        out = xp.zeros(shape, dtype=grad.dtype)
+        out = _zeros_in_layout_of(xp, shape, grad.dtype, self.x)
         count = grad.shape[axis]
         overlapping = self.stride < size
         for u in range(size):
@@ -456,6 +668,7 @@ class Pooling(_PoolingBase):
         self._forward_value("row_wins")
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
+        dout = self._dout_in_layout_of_x(xp, dout)
         N, C, H, W = shape
         Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
         out_h = self._out_hw[0]
@@ -494,6 +707,7 @@ class AvgPooling(_PoolingBase):
         self._check_dout_shape(dout, self._forward_value("_x_shape")[:2] + self._out_hw)
         shape = self._check_dout(dout)
         xp = get_array_module(dout)
+        dout = self._dout_in_layout_of_x(xp, dout)
         N, C, H, W = shape
         Hp, Wp = H + 2 * self.pad, W + 2 * self.pad
         share = dout * (1.0 / (self.pool_h * self.pool_w))
