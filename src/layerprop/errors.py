@@ -49,6 +49,10 @@ class TrainingDiverged(LayerpropError, FloatingPointError):
     """The training loss became NaN or infinite; the last good weights were restored."""
 
 
+class DistributedError(LayerpropError, RuntimeError):
+    """The processes of a distributed run disagree (version, data, options) or cannot work together."""
+
+
 class MissingExtraError(LayerpropError, ImportError):
     """An optional dependency is missing; the message says which ``pip install`` brings it."""
 

@@ -27,6 +27,10 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
   once, batches are gathered there, and on a GPU the losses reach the host only every
   ``snapshot_every`` iterations and at the end of each epoch (the NaN/Inf guard then puts back the
   weights of the last check).
+- ``communicator``: data-parallel training over several processes
+  (:class:`~layerprop.distributed.MPICommunicator`); ``mini_batch_size`` stays the global batch,
+  each rank computes its slice, and only rank 0 prints and writes checkpoints
+  (:mod:`layerprop.distributed`).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import numpy as np
 
 from . import validation
 from .backend import CPU, copy_array, device_of, get_array_module, to_device, to_numpy
+from .distributed import SingleProcess, check_batch_size, training_fingerprint
 from .errors import LabelError, ModelFileError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
 from .progress import NoProgress, progress_bar
@@ -73,9 +78,10 @@ class Trainer:
                  evaluate_sample_num_per_epoch=None, verbose: bool = True, seed=None,
                  validation_split: float = 0.0, early_stopping_patience=None, checkpoint_path=None,
                  checkpoint_metadata=None, snapshot_every: int = 100, train_acc_samples=None,
-                 lr_schedule: str = "constant", log=None, divergence_factor: float = 10.0):
+                 lr_schedule: str = "constant", log=None, divergence_factor: float = 10.0, communicator=None):
         owner = "Trainer"
         self.network = network
+        self.communicator = communicator if communicator is not None else SingleProcess()
         self.epochs = validation.integer("epochs", epochs, minimum=0, owner=owner)
         self.batch_size = validation.integer("mini_batch_size", mini_batch_size, minimum=1, owner=owner)
         validation_split = validation.in_range("validation_split", validation_split, 0.0, 1.0, owner=owner)
@@ -94,7 +100,7 @@ class Trainer:
         self.base_lr = getattr(self.optimizer, "lr", None)
         self.evaluate_sample_num_per_epoch = evaluate_sample_num_per_epoch
         self.train_acc_samples = train_acc_samples
-        self.verbose = verbose
+        self.verbose = verbose and self.communicator.is_root
         self.seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2**63))
         self.early_stopping_patience = early_stopping_patience
         self.checkpoint_path = checkpoint_path
@@ -145,6 +151,9 @@ class Trainer:
         self.stopped_early = False
         self._snapshot = None
         self.checkpointed_epoch = None  # the epoch the last checkpoint written or read holds
+        if self.communicator.size > 1:
+            check_batch_size(self.batch_size, self.communicator.size)
+            self.communicator.check_agreement("the training run", training_fingerprint(self))
 
     # the book's attribute names
     @property
@@ -173,17 +182,22 @@ class Trainer:
         return x, t
 
     # -- one step ----------------------------------------------------------------------------
-    def train_step(self, x_batch, t_batch) -> float:
-        """One gradient computation and parameter update; returns the loss before the update."""
-        grads = self.network.gradient(x_batch, t_batch)
-        if self.device != CPU:  # returns the loss as a 0-d device array
+    def train_step(self, x_batch, t_batch, share: float = 1.0) -> float:
+        """One gradient computation and parameter update; returns the loss before the update.
+
+        In data-parallel training the batch is this rank's slice and ``share`` its fraction of the
+        global batch; the gradient and loss are those of the global batch. On a GPU in one process
+        the loss is returned as a 0-d device array (checked in batches, see :meth:`_check_losses`).
+        """
+        if self.device != CPU and self.communicator.size == 1:  # the loss stays on the device
+            grads = self.network.gradient(x_batch, t_batch)
             loss = self.network.last_loss
             self._unchecked_losses.append(loss)
             if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
                 self._check_losses(self.current_iter)
                 self._take_snapshot()
         else:
-            loss = float(self.network.last_loss)
+            grads, loss = self.communicator.gradient(self.network, x_batch, t_batch, share)
             if not loss <= self._loss_bound(loss):  # also true for NaN
                 self._diverged(loss, self.current_iter)
             if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
@@ -258,7 +272,7 @@ class Trainer:
         limit = self.evaluate_sample_num_per_epoch
         if limit:
             x, t = x[:limit], t[:limit]
-        return float(self.network.accuracy(x, t))
+        return self.communicator.accuracy(self.network, x, t)
 
     # -- the loop ----------------------------------------------------------------------------
     def train(self) -> dict:
@@ -272,7 +286,7 @@ class Trainer:
     def train_epoch(self):
         """One pass over the training data in a fresh random order, then evaluation and checkpoint."""
         start = time.perf_counter()
-        self.network.reseed([self.seed, 2, self.epoch])
+        self.network.reseed(self.communicator.dropout_seed([self.seed, 2, self.epoch]))
         order = to_device(self._shuffle_rng.permutation(self.train_size), self.device)  # drawn on the host: the same order on every device
         bar = progress_bar(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}",
                            enabled=None if self.verbose else False, unit="it")
@@ -280,8 +294,8 @@ class Trainer:
         first_loss = len(losses)
         try:
             for i in range(self.iter_per_epoch):
-                batch = order[i * self.batch_size:(i + 1) * self.batch_size]
-                loss = self.train_step(self.x_train[batch], self.t_train[batch])
+                batch, share = self.communicator.shard(order[i * self.batch_size:(i + 1) * self.batch_size])
+                loss = self.train_step(self.x_train[batch], self.t_train[batch], share)
                 losses.append(loss)
                 bar.update(1)
                 if i % 50 == 0 and not isinstance(bar, NoProgress):  # float(): a GPU sync, only for the bar
@@ -308,7 +322,7 @@ class Trainer:
             self.history["test_acc_list"].append(test_acc)
             line += f"  test acc {test_acc:.4f}"
         if self.x_val is not None:
-            val_acc = float(self.network.accuracy(self.x_val, self.t_val))
+            val_acc = self.communicator.accuracy(self.network, self.x_val, self.t_val)
             self.history["val_acc_list"].append(val_acc)
             line += f"  val acc {val_acc:.4f}"
             self._early_stopping(val_acc)
@@ -357,6 +371,9 @@ class Trainer:
         """
         from .io import save_model
 
+        if not self.communicator.is_root:  # rank 0 alone writes; every rank holds the same state
+            self.checkpointed_epoch = self.epoch
+            return
         path = os.fspath(path)
         best_name = None
         if self.best_state is not None:
@@ -382,7 +399,8 @@ class Trainer:
         from .io import load_model, read_model_file
 
         path = os.fspath(path)
-        remove_leftover_temporaries(os.path.dirname(os.path.abspath(path)))
+        if self.communicator.is_root:  # in data-parallel training rank 0 alone changes files
+            remove_leftover_temporaries(os.path.dirname(os.path.abspath(path)))
         loaded = load_model(path)
         state = _checked_trainer_state(path, loaded.metadata, loaded.history)
         if state["seed"] != self.seed or state["mini_batch_size"] != self.batch_size:
@@ -415,7 +433,7 @@ class Trainer:
         self.best_epoch = self._saved_best_epoch = _best_epoch_of(state.get("best_file"))
         if best_state is not None and self.best_epoch is None:  # a checkpoint of layerprop <= 0.1.0
             self.best_epoch = state["epoch"]
-        if state.get("best_file") is not None:
+        if state.get("best_file") is not None and self.communicator.is_root:
             _remove_unreferenced_best_files(path, state["best_file"])
         return self
 

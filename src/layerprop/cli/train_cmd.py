@@ -91,6 +91,11 @@ def add_parser(subparsers):
                    help="continue an interrupted run from its folder or checkpoint file (options that "
                         "contradict the checkpoint are refused; --epochs may add epochs)")
     p.add_argument("--quiet", action="store_true", help="print only the final result")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training over the processes started by mpiexec (needs layerprop[dist]); "
+                        "--batch-size stays the global batch, rank 0 prints and writes the files")
+    p.add_argument("--overlap", action="store_true",
+                   help="with --distributed: reduce each layer's gradients while backward continues")
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -117,6 +122,8 @@ def _validate(args):
         raise UsageError(str(exc)) from None
     if args.patience is not None and not args.validation_split and not args.resume:
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
+    if getattr(args, "overlap", False) and not getattr(args, "distributed", False):
+        raise UsageError("--overlap needs --distributed (it overlaps the gradient allreduce with backward)")
 
 
 def build_network(settings: dict):
@@ -300,7 +307,7 @@ def _resume_settings(args):
     return settings, out_dir, checkpoint
 
 
-def _make_trainer(network, settings, checkpoint, verbose, log):
+def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None):
     """Load the data set and build the Trainer (the data lives only as long as the trainer holds it)."""
     from ..train import Trainer
 
@@ -312,30 +319,43 @@ def _make_trainer(network, settings, checkpoint, verbose, log):
         lr_schedule=settings.get("lr_schedule", "constant"),
         seed=settings["seed"], validation_split=settings["validation_split"],
         early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
-        checkpoint_metadata={"run": settings}, log=log,
+        checkpoint_metadata={"run": settings}, log=log, communicator=communicator,
         train_acc_samples=None if settings["model"] == "mlp" else 10000,  # a conv net's forward pass is costly
     )
 
 
-def run(args) -> int:
+def run(args, comm=None) -> int:
     from ..atomic import remove_leftover_temporaries, write_bytes
+    from ..distributed import SingleProcess
     from ..errors import TrainingDiverged
     from ..io import save_model
 
+    if comm is None:
+        if getattr(args, "distributed", False):
+            return _run_distributed(args)
+        comm = SingleProcess()
     _validate(args)
     device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
     if args.resume:
         settings, out_dir, checkpoint = _resume_settings(args)
     else:
         settings = _settings_from_args(args)
-        out_dir = args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+        if args.seed == "random":  # every rank trains with rank 0's random seed
+            settings["seed"] = int(comm.broadcast_text(str(settings["seed"])))
+        out_dir = comm.broadcast_text(args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
         checkpoint = os.path.join(out_dir, CHECKPOINT)
-    os.makedirs(out_dir, exist_ok=True)
-    remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
-    say = (lambda text: None) if args.quiet else (lambda text: print(text, flush=True))
+    if comm.is_root:  # rank 0 alone writes files
+        os.makedirs(out_dir, exist_ok=True)
+        remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
+    say = (lambda text: None) if args.quiet or not comm.is_root else (lambda text: print(text, flush=True))
 
     network = build_network(settings).to(device)  # a checkpoint resumes on any device
-    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say)
+    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
+    if getattr(args, "distributed", False) and comm.size == 1:
+        say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
+    if comm.size > 1:
+        say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
+            f"each computes its slice of every global batch of {settings['batch_size']}")
     metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
         trainer.load_checkpoint(checkpoint)
@@ -349,9 +369,12 @@ def run(args) -> int:
     try:
         history = trainer.train()
     except TrainingDiverged as exc:
-        save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
+        if comm.is_root:
+            save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
         raise TrainingDiverged(f"{exc} The last good weights are in {model_path}.") from None
     except KeyboardInterrupt:
+        if not comm.is_root:
+            return 130
         if trainer.checkpointed_epoch:
             print(f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
                   f"Continue with:  layerprop train --resume {out_dir}", file=sys.stderr)
@@ -360,6 +383,8 @@ def run(args) -> int:
         return 130
 
     trainer.release_data()  # the data sets are not needed for saving and plotting: free their memory
+    if not comm.is_root:
+        return 0
     test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)
@@ -369,6 +394,16 @@ def run(args) -> int:
     print(f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
           f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}")
     return 0
+
+
+def _run_distributed(args) -> int:
+    """``run`` on every rank that mpiexec started; any failure on one rank stops them all, named."""
+    from ..distributed import mpi_communicator
+    from ..errors import TrainingDiverged
+
+    comm = mpi_communicator(overlap=args.overlap)
+    with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
+        return run(args, comm)
 
 
 def _plot(history, path, settings, say):

@@ -197,25 +197,34 @@ class Network:
 
         return {key: _numerical_gradient(loss_of, self.params[key]) for key in self.params}
 
-    def gradient(self, x, t) -> dict:
+    def gradient(self, x, t, layer_done=None) -> dict:
         """Gradients by backpropagation: a dict with the keys of ``params``.
 
-        The loss computed on the way (before any update) is kept in ``last_loss``.
+        The loss computed on the way (before any update) is kept in ``last_loss``. ``layer_done``,
+        if given, is called with each layer as soon as its backward has run (data-parallel
+        training starts reducing that layer's gradients then).
         """
         self.last_loss = self.loss(x, t, train_flg=True)
         dout = self.last_layer.backward(1)
         for layer in reversed(self.layers.values()):
             dout = layer.backward(dout)
+            if layer_done is not None:
+                layer_done(layer)
         grads = {}
         for layer, pairs in self._grad_plan():
             layer_grads = layer.grads  # one dict per layer, not one per parameter
             for layer_key, key in pairs:
                 grads[key] = layer_grads[layer_key]
         if self.weight_decay_lambda:
-            lam = self.weight_decay_lambda
             for key in self._decayed:
-                grads[key] = grads[key] + lam * self.params[key]
+                grads[key] = self.with_weight_decay(key, grads[key])
         return grads
+
+    def with_weight_decay(self, key: str, grad):
+        """``grad + λ·W`` for the parameters weight decay applies to (the gradient of ½·λ·‖W‖²), else ``grad``."""
+        if self.weight_decay_lambda and key in self._decayed:
+            return grad + self.weight_decay_lambda * self.params[key]
+        return grad
 
     # -- saving and loading -----------------------------------------------------------------
     def to_config(self) -> dict:
