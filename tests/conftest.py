@@ -13,6 +13,27 @@ import os
 import pytest
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests marked ``gpu`` run only where CuPy sees a GPU; elsewhere they are skipped, never failed."""
+    from layerprop.backend import cuda_available
+
+    marked = [item for item in items if item.get_closest_marker("gpu") is not None]
+    if marked and not cuda_available():
+        skip = pytest.mark.skip(reason="needs CuPy and a CUDA GPU (pip install 'layerprop[gpu]')")
+        for item in marked:
+            item.add_marker(skip)
+
+
+# Every device the backend tests run on: the CPU always, the GPU where CuPy sees one.
+DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    """A device name the test runs on ('cpu', or 'cuda' on a machine with a GPU)."""
+    return request.param
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _session_layerprop_cache(tmp_path_factory):
     folder = tmp_path_factory.mktemp("layerprop-cache")

@@ -65,6 +65,14 @@ class MissingExtraError(LayerpropError, ImportError):
     """An optional dependency is missing; the message says which ``pip install`` brings it."""
 
 
+class DeviceUnavailableError(LayerpropError, ValueError):
+    """A device name is unknown, or names a GPU that is not there."""
+
+
+class DeviceMismatchError(LayerpropError, ValueError):
+    """Arrays on different devices (CPU and GPU, or two GPUs) met in one computation."""
+
+
 def missing_extra(package: str, extra: str, purpose: str) -> MissingExtraError:
     """Build the error for a missing optional dependency, naming the command that installs it."""
     return MissingExtraError(

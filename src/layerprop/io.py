@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .atomic import atomic_write
+from .backend import to_numpy
 from .errors import ModelFileError
 
 __all__ = [
@@ -122,7 +123,7 @@ def _collect_arrays(what: str, prefix: str, arrays: Any) -> dict[str, np.ndarray
     for name, value in arrays.items():
         if not isinstance(name, str) or not name:
             raise TypeError(f"{what}: array names must be non-empty strings, got {name!r}")
-        array = np.asarray(value)
+        array = to_numpy(value)  # a model file always holds NumPy arrays, whatever device they came from
         if array.dtype.hasobject:
             raise TypeError(
                 f"{what}: array {name!r} has dtype {array.dtype}; object arrays would need pickle "

@@ -23,7 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .errors import ShapeError
+from .backend import device_of, fused_kernels, get_array_module, to_device, to_numpy
+from .errors import DeviceMismatchError, ShapeError
 from .validation import in_range, integer, non_negative, positive
 
 __all__ = [
@@ -78,10 +79,20 @@ class Optimizer:
         ``params`` are ignored)."""
         items = self._prepare(params, grads)
         self.step_count += 1
-        self._apply(items)
+        kernels = fused_kernels(items[0][0]) if items else None
+        fused = self._fused_args() if kernels is not None and type(self)._apply is OPTIMIZERS.get(self.name, Optimizer)._apply else None
+        if fused is not None:  # CuPy: every parameter in one kernel launch (layerprop.kernels)
+            kernels.fused_update(fused[0], items, fused[1])
+        else:
+            self._apply(items)
 
     def _apply(self, items: list) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _fused_args(self):
+        """``(rule, (a, b, c, d))`` for :func:`layerprop.kernels.fused_update` (the same step as
+        ``_apply``, in one launch on a GPU), or None when the optimizer has no fused kernel."""
+        return None
 
     def _prepare(self, params: Mapping[str, Any], grads: Mapping[str, Any]) -> list:
         """Check every (param, grad) pair before anything changes; return work items
@@ -113,6 +124,10 @@ class Optimizer:
                 g_shape = g.shape
             except AttributeError:
                 g_shape = np.shape(g)
+            else:
+                if device_of(g) != device_of(p):
+                    raise DeviceMismatchError(
+                        f"grads[{key!r}] is on {device_of(g)} but params[{key!r}] is on {device_of(p)}")
             if g_shape != p_shape:
                 raise ShapeError(
                     f"shape mismatch for parameter {key!r}: params[{key!r}] has shape {p_shape}, "
@@ -122,8 +137,10 @@ class Optimizer:
             for slot_name, slot in zip(self._slots, slots, strict=True):
                 s = slot.get(key)
                 if s is None:
-                    s = slot[key] = np.zeros_like(p)
-                elif s.shape != p_shape:
+                    s = slot[key] = get_array_module(p).zeros_like(p)
+                elif device_of(s) != device_of(p):  # state follows its parameter (e.g. after network.to)
+                    s = slot[key] = to_device(s, device_of(p))
+                if s.shape != p_shape:
                     raise ShapeError(
                         f"optimizer state {slot_name}/{key} has shape {s.shape} but "
                         f"params[{key!r}] has shape {p_shape}"
@@ -138,12 +155,13 @@ class Optimizer:
         """A work array shaped like ``p``. All keys share one flat buffer per dtype (they are
         processed one after another), so no temporaries are allocated during ``update``."""
         view = self._scratch_views.get(key)
-        if view is not None and view.shape == p.shape and view.dtype == p.dtype:
+        device = device_of(p)
+        if view is not None and view.shape == p.shape and view.dtype == p.dtype and device_of(view) == device:
             return view
-        buf = self._scratch_buffers.get(p.dtype)
+        buf = self._scratch_buffers.get((p.dtype, device))
         if buf is None or buf.size < p.size:
-            buf = np.empty_like(p, shape=(p.size,), order="C")
-            self._scratch_buffers[p.dtype] = buf
+            buf = get_array_module(p).empty(p.size, dtype=p.dtype)
+            self._scratch_buffers[(p.dtype, device)] = buf
         view = self._scratch_views[key] = buf[: p.size].reshape(p.shape)
         return view
 
@@ -200,7 +218,7 @@ class Optimizer:
                     f"unexpected {self.name} state array {full_key!r}: keys must look like "
                     f"'<slot>/<param key>' with slot in {list(self._slots)}"
                 )
-            value = np.array(value, copy=True)
+            value = np.array(to_numpy(value), copy=True)  # kept on the host until the next update
             if value.dtype.kind != "f":
                 raise ValueError(
                     f"{self.name} state array {full_key!r} has dtype {value.dtype}, "
@@ -242,6 +260,9 @@ class SGD(Optimizer):
     def __init__(self, lr: float = 0.01) -> None:
         super().__init__(lr=lr)
 
+    def _fused_args(self):
+        return "sgd", (self.lr,)
+
     def _apply(self, items: list) -> None:
         lr = self.lr
         for p, g, s in items:
@@ -258,6 +279,9 @@ class Momentum(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum)
+
+    def _fused_args(self):
+        return "momentum", (self.lr, self.momentum)
 
     def _apply(self, items: list) -> None:
         lr, mu = self.lr, self.momentum
@@ -279,6 +303,10 @@ class Nesterov(Optimizer):
 
     def __init__(self, lr: float = 0.01, momentum: float = 0.9) -> None:
         super().__init__(lr=lr, momentum=momentum)
+
+    def _fused_args(self):
+        mu = self.momentum
+        return "nesterov", (self.lr, mu, mu * mu, (1.0 + mu) * self.lr)
 
     def _apply(self, items: list) -> None:
         lr, mu = self.lr, self.momentum
@@ -303,6 +331,9 @@ class AdaGrad(Optimizer):
     def __init__(self, lr: float = 0.01, eps: float = EPS) -> None:
         super().__init__(lr=lr, eps=eps)
 
+    def _fused_args(self):
+        return "adagrad", (self.lr, self.eps)
+
     def _apply(self, items: list) -> None:
         lr, eps = self.lr, self.eps
         for p, g, s, h in items:
@@ -325,6 +356,9 @@ class RMSprop(Optimizer):
 
     def __init__(self, lr: float = 0.01, decay_rate: float = 0.99, eps: float = EPS) -> None:
         super().__init__(lr=lr, decay_rate=decay_rate, eps=eps)
+
+    def _fused_args(self):
+        return "rmsprop", (self.lr, self.decay_rate, 1.0 - self.decay_rate, self.eps)
 
     def _apply(self, items: list) -> None:
         lr, rho, eps = self.lr, self.decay_rate, self.eps
@@ -365,10 +399,17 @@ class Adam(Optimizer):
         """The book's name for the step count t."""
         return self.step_count
 
-    def _apply(self, items: list) -> None:
+    def _step_size(self) -> float:
+        """η_t = η·√(1 − β₂ᵗ) / (1 − β₁ᵗ) for the current step t."""
         t = self.step_count
+        return self.lr * math.sqrt(1.0 - self.beta2**t) / (1.0 - self.beta1**t)
+
+    def _fused_args(self):
+        return "adam", (self._step_size(), 1.0 - self.beta1, 1.0 - self.beta2, self.eps)
+
+    def _apply(self, items: list) -> None:
         b1, b2, eps = self.beta1, self.beta2, self.eps
-        lr_t = self.lr * math.sqrt(1.0 - b2**t) / (1.0 - b1**t)
+        lr_t = self._step_size()
         one_minus_b1, one_minus_b2 = 1.0 - b1, 1.0 - b2
         for p, g, s, m, v in items:
             np.subtract(g, m, out=s)

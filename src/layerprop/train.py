@@ -23,6 +23,10 @@ evaluate_sample_num_per_epoch=None, verbose=True)``) and adds what a real run ne
 - ``lr_schedule``: 'constant' (the book's) or 'cosine' (the learning rate decays from its initial
   value to 0 over the run, which settles the weights and gains a few tenths of a percent);
 - a progress bar (tqdm when installed) unless ``verbose=False``;
+- the network's device (``network.to("cuda")`` before building the trainer): the data moves there
+  once, batches are gathered there, and on a GPU the losses reach the host only every
+  ``snapshot_every`` iterations and at the end of each epoch (the NaN/Inf guard then puts back the
+  weights of the last check).
 - ``communicator``: data-parallel training over several processes
   (:class:`~layerprop.distributed.MPICommunicator`); ``mini_batch_size`` stays the global batch,
   each rank computes its slice, and only rank 0 prints and writes checkpoints
@@ -40,10 +44,11 @@ import time
 import numpy as np
 
 from . import validation
+from .backend import CPU, copy_array, device_of, get_array_module, to_device, to_numpy
 from .distributed import SingleProcess, check_batch_size, training_fingerprint
 from .errors import LabelError, ModelFileError, ShapeError, TrainingDiverged
 from .optim import get_optimizer
-from .progress import progress_bar
+from .progress import NoProgress, progress_bar
 
 
 def _cosine(iteration: int, total: int) -> float:
@@ -105,6 +110,9 @@ class Trainer:
 
         x_train, t_train = self._check_data("training", x_train, t_train)
         rng = np.random.default_rng([self.seed, 0])
+        # The data moves to the network's device once; shuffled batches are gathered there.
+        self.device = getattr(network, "device", CPU)
+        x_train, t_train = to_device(x_train, self.device), to_device(t_train, self.device)
         if validation_split:
             order = rng.permutation(len(x_train))
             n_val = max(1, int(round(len(x_train) * validation_split)))
@@ -112,16 +120,21 @@ class Trainer:
                 raise validation.ArgumentError(
                     f"{owner}: validation_split {validation_split} of {len(x_train)} training samples leaves "
                     f"{len(x_train) - n_val} for training; at least one sample must remain")
-            val_idx, train_idx = np.sort(order[:n_val]), np.sort(order[n_val:])
+            val_idx = to_device(np.sort(order[:n_val]), self.device)
+            train_idx = to_device(np.sort(order[n_val:]), self.device)
             self.x_val, self.t_val = x_train[val_idx], t_train[val_idx]
             x_train, t_train = x_train[train_idx], t_train[train_idx]
         else:
             self.x_val = self.t_val = None
         self.x_train, self.t_train = x_train, t_train
         if x_test is not None:
-            self.x_test, self.t_test = self._check_data("test", x_test, t_test)
+            x_test, t_test = self._check_data("test", x_test, t_test)
+            self.x_test, self.t_test = to_device(x_test, self.device), to_device(t_test, self.device)
         else:
             self.x_test = self.t_test = None
+        # On a GPU the losses stay there and are checked for NaN/Inf in one transfer every
+        # snapshot_every iterations and at the end of each epoch, not after every step.
+        self._unchecked_losses = []
 
         self.train_size = len(self.x_train)
         self.iter_per_epoch = max(-(-self.train_size // self.batch_size), 1)
@@ -157,11 +170,11 @@ class Trainer:
 
     def _check_data(self, what, x, t):
         dtype = self.network.dtype
-        x = np.asarray(x)
+        x = get_array_module(x).asarray(x)
         x = x if x.dtype == dtype else x.astype(dtype)
         if t is None:
             raise LabelError(f"{what} data: {len(x)} samples but no labels")
-        t = np.asarray(t)
+        t = get_array_module(t).asarray(t)
         if t.ndim == 0 or len(t) != len(x):
             raise LabelError(f"{what} data: {len(x)} samples but {t.size if t.ndim == 0 else len(t)} labels")
         if len(x) == 0:
@@ -173,13 +186,22 @@ class Trainer:
         """One gradient computation and parameter update; returns the loss before the update.
 
         In data-parallel training the batch is this rank's slice and ``share`` its fraction of the
-        global batch; the gradient and loss are those of the global batch.
+        global batch; the gradient and loss are those of the global batch. On a GPU in one process
+        the loss is returned as a 0-d device array (checked in batches, see :meth:`_check_losses`).
         """
-        grads, loss = self.communicator.gradient(self.network, x_batch, t_batch, share)
-        if not loss <= self._loss_bound(loss):  # also true for NaN
-            self._diverged(loss, self.current_iter)
-        if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
-            self._take_snapshot()
+        if self.device != CPU and self.communicator.size == 1:  # the loss stays on the device
+            grads = self.network.gradient(x_batch, t_batch)
+            loss = self.network.last_loss
+            self._unchecked_losses.append(loss)
+            if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
+                self._check_losses(self.current_iter)
+                self._take_snapshot()
+        else:
+            grads, loss = self.communicator.gradient(self.network, x_batch, t_batch, share)
+            if not loss <= self._loss_bound(loss):  # also true for NaN
+                self._diverged(loss, self.current_iter)
+            if self._snapshot is None or self.current_iter % self.snapshot_every == 0:
+                self._take_snapshot()
         if self.lr_schedule != "constant" and self.base_lr is not None:
             total = self.epochs * self.iter_per_epoch
             self.optimizer.lr = self.base_lr * LR_SCHEDULES[self.lr_schedule](self.current_iter, total)
@@ -211,6 +233,21 @@ class Trainer:
             f"{restored}. Try a smaller learning rate{lr}."
         )
 
+    def _check_losses(self, last_iteration):
+        """(GPU) Fetch the losses not checked yet (the last one is of iteration ``last_iteration``) in
+        one transfer, and apply the divergence rule to each."""
+        pending, self._unchecked_losses = self._unchecked_losses, []
+        if not pending:
+            return
+        xp = get_array_module(pending[0])
+        values = to_numpy(xp.stack(pending)).tolist()
+        losses = self.history["train_loss_list"]
+        if losses and not isinstance(losses[0], float):
+            losses[0] = float(losses[0])  # the rule's reference, the run's first loss, on the host
+        for i, value in enumerate(values):
+            if not value <= self._loss_bound(value):  # also true for NaN
+                self._diverged(value, last_iteration - len(values) + 1 + i)
+
     def release_data(self):
         """Drop the references to the training, validation and test arrays (e.g. before plotting)."""
         self.x_train = self.t_train = self.x_val = self.t_val = self.x_test = self.t_test = None
@@ -218,11 +255,12 @@ class Trainer:
     def _take_snapshot(self):
         """Copy the current (good) weights and buffers into preallocated arrays."""
         state = self.network.state_dict()
-        if self._snapshot is None or self._snapshot.keys() != state.keys():
-            self._snapshot = {key: np.array(value, copy=True) for key, value in state.items()}
+        if (self._snapshot is None or self._snapshot.keys() != state.keys()
+                or any(device_of(self._snapshot[key]) != device_of(value) for key, value in state.items())):
+            self._snapshot = {key: copy_array(value) for key, value in state.items()}
         else:
             for key, value in state.items():
-                np.copyto(self._snapshot[key], value)
+                get_array_module(value).copyto(self._snapshot[key], value)
         self._snapshot_iter = self.current_iter
 
     def _restore_snapshot(self):
@@ -249,20 +287,29 @@ class Trainer:
         """One pass over the training data in a fresh random order, then evaluation and checkpoint."""
         start = time.perf_counter()
         self.network.reseed(self.communicator.dropout_seed([self.seed, 2, self.epoch]))
-        order = self._shuffle_rng.permutation(self.train_size)
+        order = to_device(self._shuffle_rng.permutation(self.train_size), self.device)  # drawn on the host: the same order on every device
         bar = progress_bar(self.iter_per_epoch, f"epoch {self.epoch + 1}/{self.epochs}",
                            enabled=None if self.verbose else False, unit="it")
         losses = self.history["train_loss_list"]
+        first_loss = len(losses)
         try:
             for i in range(self.iter_per_epoch):
                 batch, share = self.communicator.shard(order[i * self.batch_size:(i + 1) * self.batch_size])
                 loss = self.train_step(self.x_train[batch], self.t_train[batch], share)
                 losses.append(loss)
                 bar.update(1)
-                if i % 50 == 0:
-                    bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+                if i % 50 == 0 and not isinstance(bar, NoProgress):  # float(): a GPU sync, only for the bar
+                    bar.set_postfix(loss=f"{float(loss):.4f}", refresh=False)
         finally:
             bar.close()
+            if self.device != CPU:  # the epoch's losses reach the host once, as floats
+                on_device = [i for i in range(first_loss, len(losses)) if not isinstance(losses[i], float)]
+                if on_device:
+                    xp = get_array_module(losses[on_device[0]])
+                    for i, value in zip(on_device, to_numpy(xp.stack([losses[i] for i in on_device])).tolist()):
+                        losses[i] = value
+        if self.device != CPU:
+            self._check_losses(self.current_iter - 1)
         self.epoch += 1
         seconds = time.perf_counter() - start
         self.history["epoch_seconds"].append(seconds)
@@ -288,7 +335,7 @@ class Trainer:
     def _early_stopping(self, val_acc):
         if self.best_val_acc is None or val_acc > self.best_val_acc:
             self.best_val_acc = val_acc
-            self.best_state = {k: np.array(v, copy=True) for k, v in self.network.state_dict().items()}
+            self.best_state = {k: copy_array(v) for k, v in self.network.state_dict().items()}
             self.best_epoch = self.epoch
             self.epochs_without_improvement = 0
         else:

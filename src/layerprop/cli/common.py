@@ -38,6 +38,25 @@ def parse_int_list(text: str, option: str) -> list:
     return values
 
 
+def add_device_option(parser):
+    """``--device cpu|cuda|cuda:N|auto`` (default cpu)."""
+    parser.add_argument("--device", default="cpu", metavar="DEVICE",
+                        help="cpu (default), cuda, cuda:N (GPU N) or auto (cuda when a GPU is there); "
+                             "a GPU needs CuPy: pip install 'layerprop[gpu]'")
+
+
+def resolve_device(name: str) -> str:
+    """The canonical device for ``--device``; a usage error (exit 2) naming ``pip install 'layerprop[gpu]'``
+    when CuPy or the GPU is missing."""
+    from ..backend import parse_device
+    from ..errors import DeviceUnavailableError, MissingExtraError
+
+    try:
+        return parse_device(name)
+    except (MissingExtraError, DeviceUnavailableError) as exc:
+        raise UsageError(f"--device {name}: {exc}") from None
+
+
 def needs_images(network) -> bool:
     """Whether ``network`` takes (N, C, H, W) images rather than flat vectors."""
     config = network.to_config()

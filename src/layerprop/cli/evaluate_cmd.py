@@ -6,8 +6,9 @@ import sys
 
 import numpy as np
 
-from .common import (DATASETS, checked_scores, class_names, load_dataset, load_model_file, needs_images,
-                     trained_on)
+from ..backend import to_device, to_numpy
+from .common import (DATASETS, add_device_option, checked_scores, class_names, load_dataset, load_model_file,
+                     needs_images, resolve_device, trained_on)
 
 
 def add_parser(subparsers):
@@ -17,6 +18,7 @@ def add_parser(subparsers):
     p.add_argument("--dataset", choices=DATASETS, default=None,
                    help="data set to test on (default: the one the model was trained on)")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -40,8 +42,9 @@ def format_confusion(counts: np.ndarray, names: list) -> str:
 
 
 def run(args) -> int:
+    device = resolve_device(args.device)
     loaded = load_model_file(args.model)
-    network = loaded.model
+    network = loaded.model.to(device)
     trained = trained_on(loaded)
     dataset = args.dataset or trained or "mnist"
     if trained is not None and dataset != trained:
@@ -49,8 +52,10 @@ def run(args) -> int:
               file=sys.stderr)
     _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
     names = class_names(dataset)
-    predictions = np.concatenate([checked_scores(network, x_test[i:i + 1000], args.model, dataset, len(names))
-                                  .argmax(axis=1) for i in range(0, len(x_test), 1000)])
+    x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
+    predictions = to_numpy(network.xp.concatenate([
+        checked_scores(network, x_device[i:i + 1000], args.model, dataset, len(names)).argmax(axis=1)
+        for i in range(0, len(x_device), 1000)]))
     labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())

@@ -6,7 +6,8 @@ import numpy as np
 
 from ..layers import softmax
 from . import UsageError
-from .common import checked_scores, class_names, load_model_file, needs_images, trained_on
+from ..backend import to_device, to_numpy
+from .common import add_device_option, checked_scores, class_names, load_model_file, needs_images, resolve_device, trained_on
 
 
 def add_parser(subparsers):
@@ -14,6 +15,7 @@ def add_parser(subparsers):
     p.add_argument("model", help="a model.npz written by 'layerprop train' (or its run folder)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="picture files (PNG, JPEG, …)")
     p.add_argument("--top", type=int, default=3, help="how many classes to list per image (default 3)")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -22,13 +24,14 @@ def run(args) -> int:
 
     if args.top < 1:
         raise UsageError(f"--top must be at least 1, got {args.top}")
+    device = resolve_device(args.device)
     loaded = load_model_file(args.model)
-    network = loaded.model
+    network = loaded.model.to(device)
     dataset = trained_on(loaded) or "mnist"
     names = class_names(dataset)
     samples = np.stack([load_digit_image(path) for path in args.images])
     x = samples.reshape(len(samples), 1, 28, 28) if needs_images(network) else samples.reshape(len(samples), -1)
-    probabilities = softmax(checked_scores(network, x, args.model, dataset, len(names)))
+    probabilities = to_numpy(softmax(checked_scores(network, to_device(x, device), args.model, dataset, len(names))))
     for path, p in zip(args.images, probabilities):
         order = np.argsort(p)[::-1][: args.top]
         ranked = ", ".join(f"{names[k]} {p[k]:.1%}" for k in order)

@@ -19,7 +19,7 @@ import sys
 import time
 
 from . import UsageError
-from .common import DATASETS, load_dataset, parse_int_list
+from .common import DATASETS, add_device_option, load_dataset, parse_int_list, resolve_device
 
 MODELS = ("mlp", "convnet", "deepconvnet")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -96,6 +96,7 @@ def add_parser(subparsers):
                         "--batch-size stays the global batch, rank 0 prints and writes the files")
     p.add_argument("--overlap", action="store_true",
                    help="with --distributed: reduce each layer's gradients while backward continues")
+    add_device_option(p)
     p.set_defaults(func=run)
 
 
@@ -334,6 +335,7 @@ def run(args, comm=None) -> int:
             return _run_distributed(args)
         comm = SingleProcess()
     _validate(args)
+    device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
     if args.resume:
         settings, out_dir, checkpoint = _resume_settings(args)
     else:
@@ -347,7 +349,7 @@ def run(args, comm=None) -> int:
         remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
     say = (lambda text: None) if args.quiet or not comm.is_root else (lambda text: print(text, flush=True))
 
-    network = build_network(settings)
+    network = build_network(settings).to(device)  # a checkpoint resumes on any device
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
     if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
@@ -359,7 +361,7 @@ def run(args, comm=None) -> int:
         trainer.load_checkpoint(checkpoint)
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
     else:
-        say(f"training {network!r} on {settings['dataset']} "
+        say(f"training {network!r} on {settings['dataset']} ({device}) "
             f"({settings['optimizer']}, lr {settings['lr']} {settings['lr_schedule']}, batch {settings['batch_size']}, "
             f"{settings['epochs']} epochs, seed {settings['seed']}) → {out_dir}")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy
 
-from ..backend import get_array_module
+from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
 from .base import WeightBiasLayer, input_dtype, typed_dout
 
@@ -78,7 +78,8 @@ class Affine(WeightBiasLayer):
             self.db = dout.copy()
         else:
             self.dW = x.T @ dout
-            self.db = dout.sum(axis=0)
+            kernels = fused_kernels(dout)
+            self.db = kernels.bias_gradient(dout) if kernels else dout.sum(axis=0)
         if not self.input_grad:
             return None
         dx = dout @ self.W.T

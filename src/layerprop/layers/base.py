@@ -11,7 +11,7 @@ import numbers
 
 import numpy
 
-from ..backend import float_dtype_of, get_array_module
+from ..backend import device_of, float_dtype_of, get_array_module, to_device
 from ..errors import BackwardBeforeForwardError, ShapeError
 
 
@@ -73,6 +73,13 @@ class Layer:
         ``layerprop lab`` all read them (via :meth:`rules`). ``forward_rule_ko`` and
         ``backward_rule_ko`` give the Korean wording where it differs (``None``: the formula reads
         the same in both languages).
+    ``has_train_mode``
+        True for layers whose ``forward`` takes the book's ``train_flg`` (Dropout, BatchNormalization).
+    ``buffers``
+        dict of arrays that are saved with a model but not trained (BatchNorm's running statistics).
+
+    A network talks to its layers only through this interface: ``params``/``set_param``,
+    ``buffers``/``set_buffer``, ``has_train_mode``, ``reseed`` and ``to(device)``.
     """
 
     symbol = "?"
@@ -95,6 +102,7 @@ class Layer:
         if language == "ko":
             return (cls.forward_rule_ko or cls.forward_rule, cls.backward_rule_ko or cls.backward_rule)
         return (cls.forward_rule, cls.backward_rule)
+    has_train_mode = False
 
     @property
     def params(self) -> dict:
@@ -103,6 +111,38 @@ class Layer:
     @property
     def grads(self) -> dict:
         return {}
+
+    @property
+    def buffers(self) -> dict:
+        return {}
+
+    def set_param(self, key, value):
+        """Replace the parameter array ``key`` (the attribute of the same name) with ``value``."""
+        if key not in self.params:
+            raise KeyError(f"{type(self).__name__} has no parameter {key!r}")
+        setattr(self, key, value)
+
+    def set_buffer(self, key, value):
+        """Replace the buffer ``key`` (the attribute of the same name) with ``value``."""
+        if key not in self.buffers:
+            raise KeyError(f"{type(self).__name__} has no buffer {key!r}")
+        setattr(self, key, value)
+
+    def reseed(self, seed):
+        """Restart the layer's random numbers from ``seed``; layers without randomness ignore it."""
+
+    def to(self, device: str):
+        """Move parameters and buffers to ``device`` (a name from :func:`layerprop.backend.parse_device`).
+
+        Arrays already there are kept as they are (the same objects); returns the layer.
+        """
+        for key, value in self.params.items():
+            if device_of(value) != device:
+                self.set_param(key, to_device(value, device))
+        for key, value in self.buffers.items():
+            if value is not None and device_of(value) != device:
+                self.set_buffer(key, to_device(value, device))
+        return self
 
     def _forward_value(self, attribute: str):
         """Return an attribute saved by ``forward``; raise a clear error if forward has not run."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import get_array_module
+from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
 from ..validation import integer
 from .base import Layer, WeightBiasLayer
@@ -394,7 +394,8 @@ class Convolution(WeightBiasLayer):
         P, K = out_h * out_w, FH * FW * C
         # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
         d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * P, FN)
-        self.db = xp.ones(N * P, d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
+        kernels = fused_kernels(d2)  # on a GPU: one column-sum kernel
+        self.db = kernels.bias_gradient(d2) if kernels else xp.ones(N * P, d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
         if self.input_grad and self.stride == 1:
             dW, dx = self._backward_as_convolution(xp, d2)
         else:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import fused_kernels, get_array_module
 from ..errors import LabelError, ShapeError
 from .activation import sigmoid
 from .base import Layer
@@ -86,6 +86,11 @@ class SoftmaxWithLoss(Layer):
     ``t`` may be one-hot (N, C) or integer labels (N,) or (N, 1). The loss is computed from the
     log-softmax x − max − log Σ exp(x − max), so the log never sees 0 and logits of ±1e4 are fine.
     A 1-D ``x`` is one sample.
+
+    On a GPU, (N, C) scores with (N,) integer labels take one fused kernel each way
+    (:mod:`layerprop.kernels`); there the labels are checked inside the kernel, and an
+    out-of-range label gives a NaN loss instead of a LabelError (a check on the host would stop
+    the GPU every step).
     """
 
     symbol = "SoftmaxWithLoss"
@@ -105,6 +110,13 @@ class SoftmaxWithLoss(Layer):
         x = xp.asarray(x)
         t = xp.asarray(t)
         self._x_shape = x.shape
+        kernels = fused_kernels(x)
+        if (kernels is not None and x.ndim == 2 and t.shape == x.shape[:1] and t.dtype.kind in "iu"
+                and x.dtype.kind == "f"):
+            self.y, self.loss = kernels.softmax_cross_entropy(x, t)
+            self.t = self._labels = t
+            self._onehot = None
+            return self.loss
         if x.ndim == 1:
             x2 = x.reshape(1, -1)
             t2 = t.reshape(1, -1) if t.size == x.size and x.size != 1 else t.reshape(1)
@@ -144,6 +156,9 @@ class SoftmaxWithLoss(Layer):
         self._check_dout_shape(dout, ())  # the loss is a scalar
         y2 = y.reshape(-1, y.shape[-1])
         n = y2.shape[0]
+        kernels = fused_kernels(y2)
+        if kernels is not None and self._labels is not None and not hasattr(dout, "shape"):
+            return kernels.softmax_cross_entropy_grad(y2, self._labels, dout / n).reshape(self._x_shape)
         if self._labels is not None:
             dx = y2.copy()
             dx[np.arange(n), self._labels] -= 1

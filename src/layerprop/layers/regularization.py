@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..backend import get_array_module
+from ..backend import CPU, device_of, get_array_module, random_generator
 from ..errors import ShapeError
 from ..validation import in_range
 from .base import Layer
@@ -21,8 +21,10 @@ class Dropout(Layer):
     forward (inference): y = x · (1 − ratio)
     backward:            dx = dout · m
 
-    Random numbers come from ``rng`` (a ``numpy.random.Generator``); :meth:`reseed` makes the masks
-    repeatable, which is how the trainer gets bit-for-bit identical runs.
+    Random numbers come from ``rng``, a generator on the layer's ``device`` (``numpy.random.Generator``
+    on the CPU, ``cupy.random.Generator`` on a GPU, so masks are drawn where the data is);
+    :meth:`reseed` makes the masks repeatable, which is how the trainer gets bit-for-bit identical
+    runs. An input on another device moves the generator there, restarted from the last seed.
     """
 
     symbol = "Dropout"
@@ -34,14 +36,27 @@ class Dropout(Layer):
     def __init__(self, dropout_ratio: float = 0.5, seed=None):
         self.dropout_ratio = in_range("dropout_ratio", dropout_ratio, 0.0, 1.0, owner="Dropout")
         self.mask = None
-        self.rng = np.random.default_rng(seed)
+        self.device = CPU
+        self.seed = seed
+        self.rng = random_generator(seed, self.device)
 
     def reseed(self, seed):
         """Restart the random masks from ``seed`` (an int or a sequence of ints)."""
-        self.rng = np.random.default_rng(seed)
+        self.seed = seed
+        self.rng = random_generator(seed, self.device)
+
+    def to(self, device):
+        """Draw the masks on ``device`` from now on (the generator restarts from the last seed)."""
+        if device != self.device:
+            self.device = device
+            self.rng = random_generator(self.seed, device)
+            self.mask = None
+        return self
 
     def forward(self, x, train_flg: bool = True):
         if train_flg:
+            if device_of(x) != self.device:
+                self.to(device_of(x))
             dtype = x.dtype if x.dtype.kind == "f" and x.dtype.itemsize >= 4 else np.float64
             self.mask = self.rng.random(x.shape, dtype=dtype) > self.dropout_ratio
             return x * self.mask
@@ -102,11 +117,6 @@ class BatchNormalization(Layer):
     @property
     def buffers(self):
         return {"running_mean": self.running_mean, "running_var": self.running_var}
-
-    def set_buffer(self, key, value):
-        if key not in ("running_mean", "running_var"):
-            raise KeyError(f"BatchNormalization has no buffer {key!r}")
-        setattr(self, key, value)
 
     def forward(self, x, train_flg: bool = True):
         xp = get_array_module(x)

@@ -11,6 +11,12 @@ layers that use those very arrays) and ``last_layer`` (a loss layer). It offers 
   in reverse order; returns a dict with the keys of ``params``;
 
 and, for saving, ``to_config()`` / ``state_dict()`` / ``load_state_dict()``.
+
+Devices: ``network.to("cuda")`` (or ``to_gpu()``/``to_cpu()``) moves every parameter and buffer;
+``network.device`` says where they are. Inputs and targets must already be on that device (a
+NumPy array given to a network on a GPU raises :class:`~layerprop.errors.DeviceMismatchError`
+naming both); ``state_dict()`` returns the arrays where they live and ``load_state_dict()`` takes
+arrays from any device.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import LabelError, ModelFileError, ShapeError
+from ..backend import CPU, array_module_of_device, check_same_device, device_of, parse_device, to_device, use_device
+from ..errors import DeviceUnavailableError, LabelError, ModelFileError, ShapeError
 from ..gradcheck import numerical_gradient as _numerical_gradient
 from ..layers import SoftmaxWithLoss
+from ..layers.base import Layer
 from ..validation import non_negative
 
 
@@ -50,6 +58,7 @@ class Network:
         self._plan = None  # _grad_plan's cache, rebuilt after add_layer
         self._decayed: list = []  # params keys that weight decay applies to
         self.last_loss = None  # the loss of the last gradient() call
+        self._device = CPU  # where a network without parameters computes
 
     # -- building --------------------------------------------------------------------------
     def add_layer(self, name: str, layer, param_names: dict | None = None, decay: tuple = ("W",)):
@@ -59,6 +68,9 @@ class Network:
         """
         if name in self.layers:
             raise ValueError(f"a layer named {name!r} already exists")
+        if not isinstance(layer, Layer):
+            raise TypeError(f"layer {name!r} must be a layerprop layer (a subclass of layerprop.layers.base.Layer, "
+                            f"which declares the interface networks use), got {type(layer).__name__}")
         self.layers[name] = layer
         self._plan = None
         for layer_key, key in (param_names or {}).items():
@@ -80,20 +92,62 @@ class Network:
             self._plan = list(plan.values())
         return self._plan
 
+    # -- devices ------------------------------------------------------------------------------
+    @property
+    def device(self) -> str:
+        """Where the parameters live: ``"cpu"`` or ``"cuda:N"``."""
+        for array in self.params.values():
+            return device_of(array)
+        return self._device
+
+    @property
+    def xp(self):
+        """The array module of the network's device (``numpy`` or ``cupy``)."""
+        return array_module_of_device(self.device)
+
+    def to(self, device):
+        """Move every parameter, buffer and random generator to ``device`` ('cpu', 'cuda', 'cuda:N',
+        'auto'); returns the network. ``params`` then holds the moved arrays (the layers use the same
+        ones), so an optimizer's state follows on its next update."""
+        device = parse_device(device)
+        with use_device(device):
+            for layer in (*self.layers.values(), self.last_layer):
+                layer.to(device)
+        for key, (layer, layer_key) in self._param_sources.items():
+            self.params[key] = layer.params[layer_key]
+        self._device = device
+        return self
+
+    def to_gpu(self, index: int = 0):
+        """``to(f"cuda:{index}")``."""
+        return self.to(f"cuda:{int(index)}")
+
+    def to_cpu(self):
+        """``to("cpu")``: parameters and buffers back to NumPy arrays."""
+        return self.to(CPU)
+
+    def _on_device(self, value, what):
+        """``value`` checked to be on the network's device; lists and numbers become arrays there."""
+        device = self.device
+        if hasattr(value, "shape") and hasattr(value, "dtype"):
+            check_same_device(value, device, what, type(self).__name__)
+            return value
+        return array_module_of_device(device).asarray(value)
+
     @property
     def lastLayer(self):  # noqa: N802 - the book's TwoLayerNet spells it so
         return self.last_layer
 
     # -- the book's interface ----------------------------------------------------------------
     def _as_input(self, x):
-        x = np.asarray(x)
+        x = self._on_device(x, "the input x")
         return x if x.dtype == self.dtype else x.astype(self.dtype)
 
     def predict(self, x, train_flg: bool = False):
         """Scores for ``x``: the forward pass through every layer except the loss."""
         x = self._as_input(x)
         for layer in self.layers.values():
-            if getattr(layer, "has_train_mode", False):
+            if layer.has_train_mode:
                 x = layer.forward(x, train_flg)
             else:
                 x = layer.forward(x)
@@ -103,34 +157,41 @@ class Network:
         """½·λ·Σ‖W‖² over the weight matrices (0 when λ = 0)."""
         if not self.weight_decay_lambda:
             return 0.0
-        total = sum(float(np.sum(np.square(self.params[k], dtype=np.float64))) for k in self._decayed)
-        return 0.5 * self.weight_decay_lambda * total
+        xp = self.xp
+        total = sum(xp.sum(xp.square(self.params[k], dtype=xp.float64)) for k in self._decayed)
+        total = 0.5 * self.weight_decay_lambda * total
+        return float(total) if xp is np else total  # on a GPU a 0-d array: no wait for the device
 
     def loss(self, x, t, train_flg: bool = False):
         """Loss of the scores for ``x`` against targets ``t`` (plus weight decay)."""
         y = self.predict(x, train_flg)
-        loss = self.last_layer.forward(y, t)
+        loss = self.last_layer.forward(y, self._on_device(t, "the targets t"))
         if self.weight_decay_lambda:
             loss = loss + self.weight_decay_loss()
         return loss
 
     def accuracy(self, x, t, batch_size: int = 1000) -> float:
         """Fraction of samples whose highest score is the true class (labels or one-hot ``t``)."""
-        t = np.asarray(t)
+        t = self._on_device(t, "the labels t")
         n = len(x)
         if t.ndim == 2 and t.shape[1] > 1:
             t = t.argmax(axis=1)
         t = t.reshape(-1)
         if t.shape[0] != n:
             raise LabelError(f"accuracy: got {n} samples but {t.shape[0]} labels")
-        correct = 0
+        correct = 0  # summed where the data is; one transfer to the host at the end
         for start in range(0, n, batch_size):
             y = self.predict(x[start:start + batch_size])
-            correct += int(np.sum(y.argmax(axis=1) == t[start:start + batch_size]))
-        return correct / n if n else 0.0
+            correct = correct + (y.argmax(axis=1) == t[start:start + batch_size]).sum()
+        return int(correct) / n if n else 0.0
 
     def numerical_gradient(self, x, t) -> dict:
-        """Gradients by central differences (h = 1e-4) on every parameter: slow, for checking."""
+        """Gradients by central differences (h = 1e-4) on every parameter: slow, for checking (on the CPU)."""
+        if self.device != CPU:
+            raise DeviceUnavailableError(
+                f"numerical_gradient perturbs one element at a time and runs on the CPU only; the network is on "
+                f"{self.device}: call network.to_cpu() first (gradient() on the GPU is checked against the CPU's)")
+
         def loss_of(_):
             return self.loss(x, t, train_flg=True)
 
@@ -184,35 +245,36 @@ class Network:
         """Seed every random layer (Dropout) from ``seed``: layer i gets the stream (seed, i)."""
         seed = list(seed) if isinstance(seed, (list, tuple)) else [seed]
         for i, layer in enumerate(self.layers.values()):
-            if hasattr(layer, "reseed"):
-                layer.reseed([*seed, i])
+            layer.reseed([*seed, i])
 
     def state_dict(self) -> dict:
         """Every array needed to restore the network: ``params`` and layer buffers (e.g. BatchNorm's running mean)."""
         state = dict(self.params)
         for name, layer in self.layers.items():
-            for key, value in getattr(layer, "buffers", {}).items():
+            for key, value in layer.buffers.items():
                 if value is not None:
                     state[f"{name}.{key}"] = value
         return state
 
     def load_state_dict(self, state: dict):
         """Copy arrays from ``state`` into the network, in place; missing or misshapen entries raise."""
+        device, xp = self.device, self.xp
         for key, array in self.params.items():
             if key not in state:
                 raise ModelFileError(f"{type(self).__name__}: parameter {key!r} is missing from the saved state")
-            value = np.asarray(state[key])
-            if value.shape != array.shape:
+            value = state[key]
+            shape = value.shape if hasattr(value, "shape") else np.shape(value)
+            if shape != array.shape:
                 raise ShapeError(
-                    f"{type(self).__name__}: parameter {key!r} has shape {value.shape} in the saved state, "
+                    f"{type(self).__name__}: parameter {key!r} has shape {shape} in the saved state, "
                     f"but the network expects {array.shape}"
                 )
-            np.copyto(array, value, casting="same_kind")
+            xp.copyto(array, to_device(value, device), casting="same_kind")
         for name, layer in self.layers.items():
-            for key in getattr(layer, "buffers", {}):
+            for key in layer.buffers:
                 full = f"{name}.{key}"
                 if full in state:
-                    layer.set_buffer(key, np.asarray(state[full], dtype=self.dtype).copy())
+                    layer.set_buffer(key, to_device(state[full], device).astype(self.dtype, copy=True))
 
     def set_input_gradient(self, needed: bool):
         """Whether the first layer computes dx (nothing consumes it in training, so networks skip it)."""
