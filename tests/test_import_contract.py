@@ -1,6 +1,6 @@
 """The import contract: packages depend only downward.
 
-    errors/validation/backend/display  ←  layers  ←  graph  ←  nets  ←  train/io/…  ←  viz  ←  lab  ←  cli
+    errors/validation/backend(+kernels)/display  ←  layers  ←  graph  ←  nets  ←  train/io/…  ←  viz  ←  lab  ←  cli
 
 Every ``import`` in every module of ``src/layerprop`` — at the top or inside a function — is read
 with :mod:`ast` (nothing is imported) and resolved to the layerprop part it names; a module may
@@ -17,12 +17,12 @@ SOURCE = Path(layerprop.__file__).parent
 
 #: rank of each part of the package (the first name below ``layerprop``); lower never imports higher
 RANKS = {
-    "errors": 0, "validation": 0, "backend": 0, "display": 0,
+    "errors": 0, "validation": 0, "backend": 0, "kernels": 0, "display": 0,
     "layers": 1,
     "graph": 2,
     "gradcheck": 3, "nets": 3,
     "optim": 4, "train": 4, "io": 4, "datasets": 4, "progress": 4, "plotting": 4, "atomic": 4,
-    "distributed": 4, "interop": 4, "onnx": 4,
+    "distributed": 4, "interop": 4, "onnx": 4, "npyformat": 4,
     "viz": 5,
     "lab": 6,
     "cli": 7, "__main__": 7,

@@ -33,6 +33,7 @@ import numpy as np
 from .atomic import atomic_write
 from .backend import to_numpy
 from .errors import ModelFileError
+from .npyformat import read_npy_header
 
 __all__ = [
     "FORMAT",
@@ -215,16 +216,7 @@ def _fail(path: Any, message: str) -> ModelFileError:
 
 
 def _read_npy_header(member: Any) -> tuple[tuple[int, ...], np.dtype]:
-    version = np.lib.format.read_magic(member)
-    if version == (1, 0):
-        shape, _, dtype = np.lib.format.read_array_header_1_0(member)
-    elif version == (2, 0):
-        shape, _, dtype = np.lib.format.read_array_header_2_0(member)
-    else:
-        reader = getattr(np.lib.format, "_read_array_header", None)
-        if reader is None:  # pragma: no cover - depends on the NumPy version
-            raise ValueError(f"unsupported .npy format version {version}")
-        shape, _, dtype = reader(member, version)
+    shape, _, dtype = read_npy_header(member)
     return shape, dtype
 
 

@@ -29,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
+from ..npyformat import read_npy_header
 
 log = logging.getLogger(__name__)
 
@@ -119,13 +120,10 @@ def load_cached_array(
 def _header_problem(npy_path: Path, shape: tuple[int, ...], dtype: np.dtype) -> str | None:
     """What is wrong with a cached ``.npy`` file's header, judged before its data is read; None if nothing."""
     with open(npy_path, "rb") as handle:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            found_shape, fortran, found_dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            found_shape, fortran, found_dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            return f"unsupported .npy version {version}"
+        try:
+            found_shape, fortran, found_dtype = read_npy_header(handle)
+        except ValueError as exc:
+            return str(exc)
         data_start = handle.tell()
         file_size = os.fstat(handle.fileno()).st_size
     if found_shape != shape or found_dtype != dtype or fortran:
