@@ -24,20 +24,12 @@ import numpy as np
 import pytest
 
 from layerprop.cli import main
+
+from cli_helpers import run_cli
 from layerprop.errors import ModelFileError
 from layerprop.io import read_model_file
 
 FILES = ("model.npz", "history.json", "curves.png", "checkpoint.npz")
-
-
-def run_cli(capsys, *argv):
-    """Run ``layerprop ARGV`` in-process: (exit code, stdout, stderr)."""
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:  # argparse's usage errors and parser.exit
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 # Trainings run in subprocesses with one BLAS thread: the result of a seeded run then does not

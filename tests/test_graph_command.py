@@ -14,17 +14,8 @@ from pathlib import Path
 import pytest
 
 import layerprop
-from layerprop.cli import main
+from cli_helpers import run_cli
 from layerprop.viz.expr import MAX_DEPTH
-
-
-def run_cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def graph_process(*argv, cwd=None, env=None, stdout=subprocess.PIPE):

@@ -24,8 +24,8 @@ import numpy as np
 import pytest
 
 from layerprop import atomic
-from layerprop.cli import main
-from layerprop.errors import ArgumentError, ModelFileError, TrainingDiverged
+from cli_helpers import run_cli
+from layerprop.errors import ArgumentError, TrainingDiverged
 from layerprop.io import read_model_file, save_model
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -331,15 +331,6 @@ def test_damaged_cache_entries_are_discarded_with_a_warning(tmp_path, monkeypatc
 
 
 # --------------------------------------------------------------------------- the train CLI
-def cli(capsys, *argv):
-    try:
-        code = main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = exc.code
-    out, err = capsys.readouterr()
-    return code, out, err
-
-
 @pytest.mark.parametrize("argv, expected", [
     (["--weight-decay", "nan"], "--weight-decay must be a finite number"),
     (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
@@ -353,7 +344,7 @@ def cli(capsys, *argv):
     (["--validation-split", "0.1", "--patience", "0"], "--patience must be at least 1"),
 ])
 def test_train_refuses_bad_numbers(capsys, tmp_path, argv, expected):
-    code, _, err = cli(capsys, "train", *argv, "--out", tmp_path)
+    code, _, err = run_cli(capsys, "train", *argv, "--out", tmp_path)
     assert code == 2 and err.strip().splitlines() == [f"layerprop train: error: {expected}, got {argv[-1]}"] or (
         code == 2 and expected in err and len(err.strip().splitlines()) == 1), err
 
@@ -464,7 +455,7 @@ def test_default_seed_is_fixed_and_random_is_an_opt_out(driver, tmp_path):
 
 
 def test_train_help_has_no_rest_markup(capsys):
-    code, out, _ = cli(capsys, "train", "--help")
+    code, out, _ = run_cli(capsys, "train", "--help")
     assert code == 0 and "``" not in out and "--seed" in out and "default 0" in out
 
 
