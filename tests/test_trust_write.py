@@ -471,6 +471,29 @@ def test_ctrl_c_while_the_commands_are_imported_is_one_line(capsys, monkeypatch)
     assert capsys.readouterr().err.strip() == "layerprop: interrupted"
 
 
+def test_ctrl_c_turned_into_another_error_by_a_library_is_still_one_line(capsys, monkeypatch):
+    """NumPy turns a KeyboardInterrupt that lands while its C extension loads into an ImportError
+    raised from it; the CLI still reports the interrupt (130, one line), not the ImportError."""
+    import layerprop.cli as cli_package
+
+    def interrupted_import():
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt as exc:
+            raise ImportError("Importing the numpy C-extensions failed.") from exc
+
+    monkeypatch.setattr(cli_package, "build_parser", interrupted_import)
+    assert cli_package.main(["train"]) == 130
+    assert capsys.readouterr().err.strip() == "layerprop: interrupted"
+
+    def plain_import_error():
+        raise ImportError("no module named nothing")
+
+    monkeypatch.setattr(cli_package, "build_parser", plain_import_error)
+    with pytest.raises(ImportError):  # an ImportError of its own is not an interrupt
+        cli_package.main(["train"])
+
+
 def test_ctrl_c_at_many_moments_prints_one_line_and_exits_130(tmp_path):
     """SIGINT after 0.02 … 1.5 s of `python -m layerprop train`: 130 and one line, never a layerprop
     traceback. (A signal that lands while Python itself starts, before any layerprop code runs,

@@ -56,6 +56,23 @@ def main(argv=None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return 141
+    except Exception as exc:
+        if debug or not _caused_by_interrupt(exc):
+            raise
+        print("\nlayerprop: interrupted", file=sys.stderr)
+        return 130
+
+
+def _caused_by_interrupt(exc: BaseException) -> bool:
+    """Whether ``exc`` stands for a Ctrl-C: some libraries turn a KeyboardInterrupt that lands
+    inside them into another error (NumPy's C-extension import raises ImportError from it)."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _run(argv) -> int:
@@ -75,7 +92,7 @@ def _run(argv) -> int:
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # one line for people, the traceback for --debug
-        if args.debug:
+        if args.debug or _caused_by_interrupt(exc):
             raise
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"layerprop {args.command}: error: {message}", file=sys.stderr)
