@@ -96,6 +96,9 @@ def add_parser(subparsers):
                         "--batch-size stays the global batch, rank 0 prints and writes the files")
     p.add_argument("--overlap", action="store_true",
                    help="with --distributed: reduce each layer's gradients while backward continues")
+    p.add_argument("--threads", type=int, default=None, metavar="N",
+                   help="compute each batch in N slices on N CPU cores (data-parallel threads; needs "
+                        "layerprop[threads]); worth it for deepconvnet, not for the MLP; default 1")
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -124,6 +127,16 @@ def _validate(args):
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
     if getattr(args, "overlap", False) and not getattr(args, "distributed", False):
         raise UsageError("--overlap needs --distributed (it overlaps the gradient allreduce with backward)")
+    threads = getattr(args, "threads", None)
+    if threads is not None:
+        try:
+            validation.integer("--threads", threads, minimum=1)
+        except (ArgumentError, ArgumentTypeError) as exc:
+            raise UsageError(str(exc)) from None
+        if threads > 1 and getattr(args, "distributed", False):
+            raise UsageError("--threads and --distributed do not combine: with MPI, start one rank per core instead")
+        if threads > 1 and getattr(args, "device", None) not in (None, "cpu"):
+            raise UsageError(f"--threads splits batches over CPU cores; it does not combine with --device {args.device}")
 
 
 def build_network(settings: dict):
@@ -326,15 +339,19 @@ def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None
 
 def run(args, comm=None) -> int:
     from ..atomic import remove_leftover_temporaries, write_bytes
-    from ..distributed import SingleProcess
-    from ..errors import TrainingDiverged
+    from ..distributed import SingleProcess, ThreadParallel
+    from ..errors import MissingExtraError, TrainingDiverged
     from ..io import save_model
 
-    if comm is None:
-        if getattr(args, "distributed", False):
-            return _run_distributed(args)
-        comm = SingleProcess()
+    if comm is None and getattr(args, "distributed", False):
+        return _run_distributed(args)
     _validate(args)
+    if comm is None:
+        threads = getattr(args, "threads", None) or 1
+        try:
+            comm = ThreadParallel(threads) if threads > 1 else SingleProcess()
+        except MissingExtraError as exc:
+            raise UsageError(str(exc)) from None
     device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
     if args.resume:
         settings, out_dir, checkpoint = _resume_settings(args)
@@ -353,6 +370,8 @@ def run(args, comm=None) -> int:
     trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
     if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
+    if isinstance(comm, ThreadParallel):
+        say(f"data-parallel over {comm.threads} threads: each computes its slice of every batch of {settings['batch_size']}")
     if comm.size > 1:
         say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
             f"each computes its slice of every global batch of {settings['batch_size']}")

@@ -376,8 +376,9 @@ class Convolution(WeightBiasLayer):
         size = chunks[0][1] - chunks[0][0] if chunks else 0
         windows = _window_view(xp, self._padded, FH, FW, self.stride)
         for start, stop in chunks:
-            xp.matmul(self._columns(xp, windows, start, stop, size), self.col_W, out=out[start * P:stop * P])
-        out += self.b
+            rows = out[start * P:stop * P]
+            xp.matmul(self._columns(xp, windows, start, stop, size), self.col_W, out=rows)
+            rows += self.b  # while the chunk's output is still in the cache
         return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
 
     def backward(self, dout):
@@ -470,12 +471,14 @@ def _channels_last(x):
     return x.shape[1] > 1 and x.transpose(0, 2, 3, 1).flags.c_contiguous and not x.flags.c_contiguous
 
 
-def _zeros_in_layout_of(xp, shape, dtype, like):
-    """zeros(shape) (an NCHW shape), laid out channels-last in memory when ``like`` is."""
+def _zeros_in_layout_of(xp, shape, dtype, like, fill=True):
+    """zeros(shape) (an NCHW shape), laid out channels-last in memory when ``like`` is; with
+    ``fill=False`` the array is left uninitialised (for a caller that writes every element)."""
+    new = xp.zeros if fill else xp.empty
     if like is not None and _channels_last(like):
         N, C, H, W = shape
-        return xp.zeros((N, H, W, C), dtype=dtype).transpose(0, 3, 1, 2)
-    return xp.zeros(shape, dtype=dtype)
+        return new((N, H, W, C), dtype=dtype).transpose(0, 3, 1, 2)
+    return new(shape, dtype=dtype)
 
 
 def _axis_slices(ndim, axis, offset, stride, count):
@@ -572,10 +575,14 @@ class _PoolingBase(Layer):
         return dout
 
     def _spread(self, xp, grad, shape, axis, size, selectors):
-        """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape)."""
-        out = _zeros_in_layout_of(xp, shape, grad.dtype, self.x)
+        """Add grad (times selectors[u], when given) onto offset u's slice along ``axis`` of zeros(shape).
+
+        When the windows tile the axis exactly (stride = window size, no remainder) every element
+        is written once, so the result is not zero-filled first."""
         count = grad.shape[axis]
         overlapping = self.stride < size
+        tiles = self.stride == size and count * size == shape[axis]
+        out = _zeros_in_layout_of(xp, shape, grad.dtype, self.x, fill=not tiles)
         for u in range(size):
             dest = out[_axis_slices(4, axis, u, self.stride, count)]
             select = selectors[u] if selectors is not None else None
