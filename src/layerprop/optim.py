@@ -120,12 +120,13 @@ class Optimizer:
                     f"params[{key!r}] has dtype {p_dtype}; optimizers update floating-point "
                     "arrays only"
                 )
+            on_host = type(p) is np.ndarray and type(g) is np.ndarray  # the common case: no device check
             try:
                 g_shape = g.shape
             except AttributeError:
                 g_shape = np.shape(g)
             else:
-                if device_of(g) != device_of(p):
+                if not on_host and device_of(g) != device_of(p):
                     raise DeviceMismatchError(
                         f"grads[{key!r}] is on {device_of(g)} but params[{key!r}] is on {device_of(p)}")
             if g_shape != p_shape:
@@ -138,7 +139,7 @@ class Optimizer:
                 s = slot.get(key)
                 if s is None:
                     s = slot[key] = get_array_module(p).zeros_like(p)
-                elif device_of(s) != device_of(p):  # state follows its parameter (e.g. after network.to)
+                elif not (on_host and type(s) is np.ndarray) and device_of(s) != device_of(p):  # state follows its parameter (e.g. after network.to)
                     s = slot[key] = to_device(s, device_of(p))
                 if s.shape != p_shape:
                     raise ShapeError(
@@ -155,9 +156,10 @@ class Optimizer:
         """A work array shaped like ``p``. All keys share one flat buffer per dtype (they are
         processed one after another), so no temporaries are allocated during ``update``."""
         view = self._scratch_views.get(key)
-        device = device_of(p)
-        if view is not None and view.shape == p.shape and view.dtype == p.dtype and device_of(view) == device:
+        if view is not None and view.shape == p.shape and view.dtype == p.dtype and (
+                type(view) is type(p) is np.ndarray or device_of(view) == device_of(p)):
             return view
+        device = device_of(p)
         buf = self._scratch_buffers.get((p.dtype, device))
         if buf is None or buf.size < p.size:
             buf = get_array_module(p).empty(p.size, dtype=p.dtype)

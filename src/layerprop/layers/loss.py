@@ -49,11 +49,12 @@ def cross_entropy_error(y, t):
     return -(onehot * xp.log(xp.maximum(y, tiny))).sum() / n
 
 
-def _classification_targets(owner, shape, t):
+def _classification_targets(owner, shape, t, check_range=True):
     """Validate targets ``t`` for scores of ``shape`` (N, C).
 
     Returns ``(labels, None)`` for integer labels given as (N,) or (N, 1), or ``(None, onehot)`` for
-    one-hot / probability targets of shape (N, C). Anything else raises a clear error.
+    one-hot / probability targets of shape (N, C). Anything else raises a clear error. With
+    ``check_range=False`` the caller checks that labels lie in [0, C) itself (see :func:`_pick`).
     """
     n, c = shape
     expected = (
@@ -71,13 +72,35 @@ def _classification_targets(owner, shape, t):
                 raise LabelError(f"{owner}: {expected}; got non-integer labels of dtype {t.dtype}")
             else:
                 raise LabelError(f"{owner}: {expected}; got labels of dtype {t.dtype}")
-        if n:
-            low, high = int(labels.min()), int(labels.max())
-            if low < 0 or high >= c:
-                bad = low if low < 0 else high
-                raise LabelError(f"{owner}: {expected}; got label {bad}, outside [0, {c})")
+        if n and check_range:
+            _check_label_range(owner, labels, c, expected)
         return labels, None
     raise LabelError(f"{owner}: {expected}; got t of shape {t.shape}")
+
+
+def _check_label_range(owner, labels, c, expected=None):
+    """Raise LabelError naming the first label outside [0, c)."""
+    low, high = int(labels.min()), int(labels.max())
+    if low < 0 or high >= c:
+        bad = low if low < 0 else high
+        expected = expected or f"expected integer labels in [0, {c})"
+        raise LabelError(f"{owner}: {expected}; got label {bad}, outside [0, {c})")
+
+
+def _pick(scores, labels):
+    """scores[n, labels[n]] for every row n, after checking 0 ≤ label < C.
+
+    The check is one reduction: signed labels are read as unsigned integers of the same width, so a
+    negative label becomes a huge number and ``max < C`` holds only when every label is in range.
+    """
+    xp = get_array_module(scores)
+    n, c = scores.shape
+    unsigned = labels.view(np.dtype(f"u{labels.dtype.itemsize}")) if labels.dtype.kind == "i" else labels
+    if n and int(unsigned.max()) >= c:
+        _check_label_range("SoftmaxWithLoss", labels, c,
+                           f"expected t as {n} integer labels in [0, {c}) of shape ({n},) or ({n}, 1), "
+                           f"or one-hot targets of shape ({n}, {c})")
+    return scores[xp.arange(n), labels]
 
 
 class SoftmaxWithLoss(Layer):
@@ -129,7 +152,7 @@ class SoftmaxWithLoss(Layer):
                 f"SoftmaxWithLoss: expected scores x of shape (N, C) with N ≥ 1 samples and C ≥ 1 classes, "
                 f"got {x.shape}"
             )
-        labels, onehot = _classification_targets("SoftmaxWithLoss", x2.shape, t2)
+        labels, onehot = _classification_targets("SoftmaxWithLoss", x2.shape, t2, check_range=False)
         if onehot is not None and onehot.dtype != x2.dtype:
             onehot = onehot.astype(x2.dtype)
         n = x2.shape[0]
@@ -140,7 +163,7 @@ class SoftmaxWithLoss(Layer):
             y /= total
         log_total = xp.log(total)
         if labels is not None:
-            picked = shifted[xp.arange(n), labels]
+            picked = _pick(shifted, labels)  # checks the labels' range too
             loss = (log_total[:, 0] - picked).sum() / n
         else:
             loss = (onehot * (log_total - shifted)).sum() / n
