@@ -432,6 +432,38 @@ def test_convolution_in_chunks_of_one_sample_matches_one_chunk(case, layout, mon
     np.testing.assert_allclose(conv.db, whole[3], rtol=1e-12, atol=1e-12)
 
 
+def test_cache_shared_by_threads_shrinks_this_threads_chunks_only(monkeypatch):
+    """ThreadParallel's slices size their chunks for one core's cache: CHUNK_BYTES / threads, in
+    the calling thread only, restored afterwards; the results do not depend on it."""
+    import threading
+
+    import layerprop.layers.conv as conv_module
+
+    conv, x = make_conv(CONV_CASES[1])
+    x = np.concatenate([x] * 4)
+    dout = np.random.default_rng(9).standard_normal(conv.output_shape(x.shape))
+    conv.forward(x)
+    budget = 1
+    monkeypatch.setattr(conv_module, "CHUNK_BYTES", budget)
+    while len(conv._chunk_plan()) > len(x) // 2:  # the smallest budget that holds two samples
+        budget *= 2
+        monkeypatch.setattr(conv_module, "CHUNK_BYTES", budget)
+    default_plan = conv._chunk_plan()
+    whole = conv_results(conv, x, dout)
+    seen = {}
+    with conv_module.cache_shared_by(2):
+        inside = conv._chunk_plan()
+        other = threading.Thread(target=lambda: seen.setdefault("plan", conv._chunk_plan()))
+        other.start()
+        other.join()
+        shared = conv_results(conv, x, dout)
+    assert len(inside) > len(default_plan)
+    assert seen["plan"] == default_plan  # another thread keeps the whole budget
+    assert conv._chunk_plan() == default_plan  # restored
+    for got, want in zip(shared, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 def test_convolution_output_is_channels_last_and_buffers_are_reused():
     conv, x = make_conv(CONV_CASES[1], dtype=np.float32)
     out = conv.forward(x)

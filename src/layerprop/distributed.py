@@ -226,10 +226,10 @@ class ThreadParallel(Communicator):
         replicas = self._replicas_for(network)
         bounds = [shard_bounds(n, self.threads, rank) for rank in range(self.threads)]
         with self._one_blas_thread_each():
-            futures = [self._pool.submit(replica.gradient, x[lo:hi], t[lo:hi])
+            futures = [self._pool.submit(self._slice_gradient, replica, x[lo:hi], t[lo:hi])
                        for replica, (lo, hi) in zip(replicas, bounds[1:]) if hi > lo]
             lo, hi = bounds[0]
-            first = network.gradient(x[lo:hi], t[lo:hi])
+            first = self._slice_gradient(network, x[lo:hi], t[lo:hi])
             others = [future.result() for future in futures]  # re-raises a worker's error here
         shares = [(hi - lo) / n for lo, hi in bounds if hi > lo]
         grads = {}
@@ -244,6 +244,12 @@ class ThreadParallel(Communicator):
         self._average_buffers(network, replicas[:len(others)], shares)
         network.last_loss = loss
         return grads, loss
+
+    def _slice_gradient(self, network, x, t):
+        from .layers.conv import cache_shared_by  # each core's cache holds one slice's work
+
+        with cache_shared_by(self.threads):
+            return network.gradient(x, t)
 
     @staticmethod
     def _average_buffers(network, replicas, shares):

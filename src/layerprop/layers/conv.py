@@ -24,7 +24,9 @@ No layer writes to the arrays it is given, and float32 stays float32 in both dir
 
 from __future__ import annotations
 
+import contextlib
 import math
+import threading
 
 from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
@@ -112,10 +114,30 @@ def _fold(xp, blocks, input_shape, stride, pad):
 #: from memory; 4–8 MB measured best with two BLAS threads (fewer, larger BLAS calls).
 CHUNK_BYTES = 1 << 22
 
+_thread_settings = threading.local()
+
+
+@contextlib.contextmanager
+def cache_shared_by(threads):
+    """While the block runs, this thread sizes its chunks for a cache shared by ``threads`` threads
+    (CHUNK_BYTES / threads): :class:`layerprop.distributed.ThreadParallel` runs one slice of a
+    batch per core, each with one BLAS thread, so each has one core's L2 cache to itself."""
+    before = getattr(_thread_settings, "chunk_bytes", None)
+    _thread_settings.chunk_bytes = max(1, CHUNK_BYTES // max(1, int(threads)))
+    try:
+        yield
+    finally:
+        _thread_settings.chunk_bytes = before
+
+
+def _chunk_bytes():
+    return getattr(_thread_settings, "chunk_bytes", None) or CHUNK_BYTES
+
 
 def _chunks(n, bytes_per_sample):
-    """[(start, stop), …] covering samples [0, n) in chunks of about CHUNK_BYTES."""
-    size = max(1, CHUNK_BYTES // max(1, bytes_per_sample))
+    """[(start, stop), …] covering samples [0, n) in chunks of about CHUNK_BYTES (or this
+    thread's share of it, see :func:`cache_shared_by`)."""
+    size = max(1, _chunk_bytes() // max(1, bytes_per_sample))
     return [(start, min(start + size, n)) for start in range(0, n, size)]
 
 
@@ -331,7 +353,7 @@ class Convolution(WeightBiasLayer):
         out_h, out_w = self._out_hw
         per_sample = FH * FW * max(C * out_h * out_w, FN * H * W if self.input_grad else 0)
         per_sample *= self.x.dtype.itemsize
-        if N * per_sample <= 2 * CHUNK_BYTES:  # small enough to build whole, and keep for backward
+        if N * per_sample <= 2 * _chunk_bytes():  # small enough to build whole, and keep for backward
             return [(0, N)]
         return _chunks(N, per_sample)
 
