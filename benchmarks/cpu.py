@@ -391,17 +391,19 @@ def time_to_accuracy(framework, epochs, weights_path, seed=0):
     total = epochs * iters
     order_rng = np.random.default_rng(seed)
     lr0 = 0.003
-    if framework == "layerprop":
+    if framework.startswith("layerprop"):
+        from layerprop.distributed import SingleProcess, ThreadParallel
         from layerprop.optim import Adam
 
         net = layerprop_net("simple")
         state = dict(np.load(weights_path))
         net.load_state_dict(state)
         optimizer = Adam(lr=lr0)
+        comm = ThreadParallel(cores()) if framework == "layerprop threads" else SingleProcess()
 
         def train_step(x, t, it):
             optimizer.lr = lr0 * 0.5 * (1 + math.cos(math.pi * it / total))
-            optimizer.update(net.params, net.gradient(x, t))
+            optimizer.update(net.params, comm.gradient(net, x, t)[0])
 
         def test_accuracy():
             return net.accuracy(x_test, t_test)
@@ -666,12 +668,13 @@ def run(args, nets, workers):
             print(f"\ntime to {TTA_ACCURACY:.1%} MNIST test accuracy: SimpleConvNet, Adam lr 0.003 (ε 1e-7), cosine "
                   f"over {args.tta_epochs} epochs, batch {BATCH}, float32, same initial weights and shuffles; "
                   "training seconds (evaluation excluded)")
-            for kind in [k for k in ("layerprop", "PyTorch") if k in workers]:
+            for kind in [k for k in ("layerprop", "layerprop threads", "PyTorch") if k in workers]:
                 curve = workers[kind].ask(cmd="tta", epochs=args.tta_epochs, path=path)
                 reached = next((s for s, a in curve if a >= TTA_ACCURACY), None)
                 points = ", ".join(f"{a:.2%} at {s:.0f} s" for s, a in curve)
                 verdict = f"{reached:.0f} s" if reached is not None else "not reached"
-                print(f"  {kind:<10} {verdict:>12}   (after each epoch: {points})")
+                label = f"layerprop --threads {cores()}" if kind == "layerprop threads" else kind
+                print(f"  {label:<22} {verdict:>12}   (after each epoch: {points})")
 
 
     if args.train_memory:

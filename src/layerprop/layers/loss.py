@@ -129,6 +129,9 @@ class SoftmaxWithLoss(Layer):
         self._x_shape = None
 
     def forward(self, x, t):
+        if (type(x) is np.ndarray and type(t) is np.ndarray and x.ndim == 2 and t.ndim == 1
+                and x.dtype.kind == "f" and t.dtype.kind in "iu" and t.shape[0] == x.shape[0] > 0 and x.shape[1]):
+            return self._forward_labels(x, t)  # the training hot path: scores and integer labels in NumPy
         xp = get_array_module(x)
         x = xp.asarray(x)
         t = xp.asarray(t)
@@ -174,8 +177,32 @@ class SoftmaxWithLoss(Layer):
         self.loss = loss
         return loss
 
+    def _forward_labels(self, x, labels):
+        """forward() for NumPy scores (N, C) and N integer labels: the same formulas, with the
+        reductions called directly (this runs once per training step)."""
+        n = x.shape[0]
+        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
+        with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
+            y = np.exp(shifted)
+            total = np.add.reduce(y, axis=1, keepdims=True)  # ≥ 1, so its log is finite
+            y /= total
+        picked = _pick(shifted, labels)  # checks the labels' range too
+        loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
+        self._x_shape = x.shape
+        self.t = self._labels = labels
+        self._onehot = None
+        self.y = y
+        self.loss = loss
+        return loss
+
     def backward(self, dout=1):
         y = self._forward_value("y")
+        if type(y) is np.ndarray and getattr(self, "_labels", None) is not None and y.ndim == 2 and type(dout) in (int, float):
+            n = y.shape[0]  # the training hot path: dx = (y − onehot(t))·dout/N
+            dx = y.copy()
+            dx[np.arange(n), self._labels] -= 1
+            dx *= dout / n
+            return dx
         self._check_dout_shape(dout, ())  # the loss is a scalar
         y2 = y.reshape(-1, y.shape[-1])
         n = y2.shape[0]
@@ -264,7 +291,31 @@ class SigmoidWithLoss(Layer):
         self.loss = per_element.sum() / max(x.size, 1)
         return self.loss
 
+    def _forward_labels(self, x, labels):
+        """forward() for NumPy scores (N, C) and N integer labels: the same formulas, with the
+        reductions called directly (this runs once per training step)."""
+        n = x.shape[0]
+        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
+        with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
+            y = np.exp(shifted)
+            total = np.add.reduce(y, axis=1, keepdims=True)  # ≥ 1, so its log is finite
+            y /= total
+        picked = _pick(shifted, labels)  # checks the labels' range too
+        loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
+        self._x_shape = x.shape
+        self.t = self._labels = labels
+        self._onehot = None
+        self.y = y
+        self.loss = loss
+        return loss
+
     def backward(self, dout=1):
         y = self._forward_value("y")
+        if type(y) is np.ndarray and getattr(self, "_labels", None) is not None and y.ndim == 2 and type(dout) in (int, float):
+            n = y.shape[0]  # the training hot path: dx = (y − onehot(t))·dout/N
+            dx = y.copy()
+            dx[np.arange(n), self._labels] -= 1
+            dx *= dout / n
+            return dx
         self._check_dout_shape(dout, ())  # the loss is a scalar
         return (y - self.t) * (dout / max(y.size, 1))

@@ -129,6 +129,8 @@ class Network:
     def _on_device(self, value, what):
         """``value`` checked to be on the network's device; lists and numbers become arrays there."""
         device = self.device
+        if type(value) is np.ndarray and device == CPU:  # the common case, checked first
+            return value
         if hasattr(value, "shape") and hasattr(value, "dtype"):
             check_same_device(value, device, what, type(self).__name__)
             return value
