@@ -313,35 +313,76 @@ def profile(worker, batches, name, rounds):
         flops, moved, out = layer_cost(layer, shape)
         rows.append({"layer": key, "fwd": statistics.median(fwd[key]), "bwd": statistics.median(bwd[key]),
                      "flops": flops, "bytes": moved,
-                     "blas_gflops": chunk_gemm_rate(layer, out) if type(layer).__name__ == "Convolution" else None})
+                     "primitives": numpy_primitives(layer, shape) if type(layer).__name__ == "Convolution" else None})
         shape = out
     rows.append({"layer": "SoftmaxWithLoss", "fwd": statistics.median(fwd["SoftmaxWithLoss"]), "bwd": 0.0,
                  "flops": 0, "bytes": 0})
     return rows
 
 
-def chunk_gemm_rate(layer, out, repeats=15):
-    """GFLOP/s that NumPy's BLAS reaches on the forward matrix product of one of the convolution's
-    chunks — (chunk rows × FH·FW·C) · (FH·FW·C × FN), operands in the cache — i.e. the best this
-    layer's matrix products can do in NumPy, whatever the code around them."""
+def numpy_primitives(layer, in_shape, repeats=9):
+    """Seconds that a convolution's NumPy primitives alone take for a whole batch of ``in_shape``:
+    ``{"matmul": …, "copies": …}``.
+
+    Measured on one chunk of the size the layer itself uses (operands in the cache, as in the
+    layer), scaled to the batch: the matrix products — forward col·W, dW and (when the layer
+    computes it) dx, at their real shapes — and the window copies that build their column
+    matrices (x's windows forward; dout's windows backward, or x's again for dW). This is what
+    im2col in NumPy cannot avoid; the layer's time above it is everything else (padding, bias,
+    reshapes, Python)."""
     import numpy as np
 
-    from layerprop.layers import conv
+    from layerprop.layers.conv import _window_view
 
-    FN, C, FH, FW = layer.W.shape
-    k = C * FH * FW
-    rows_per_sample = out[2] * out[3]
-    samples = max(1, conv.CHUNK_BYTES // (4 * k * rows_per_sample))
+    N, C, H, W = in_shape
+    FN, _, FH, FW = layer.W.shape
+    layer.forward(np.zeros(in_shape, np.float32))
+    start, stop = layer._chunk_plan()[0]
+    n, scale = stop - start, N / (stop - start)
+    _, _, OH, OW = layer.output_shape(in_shape)
+    p, s = layer.pad, layer.stride
     rng = np.random.default_rng(0)
-    a = rng.random((samples * rows_per_sample, k), dtype=np.float32)
-    b = rng.random((k, FN), dtype=np.float32)
-    c = np.empty((a.shape[0], FN), np.float32)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        np.matmul(a, b, out=c)
-        best = min(best, time.perf_counter() - start)
-    return 2 * a.shape[0] * k * FN / best / 1e9
+
+    def best(fn):
+        fn()
+        times = []
+        for _ in range(repeats):
+            begin = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - begin)
+        return min(times)
+
+    K = FH * FW * C
+    padded = rng.random((n, H + 2 * p, W + 2 * p, C), dtype=np.float32)
+    col = np.empty((n, OH, OW, FH, FW, C), np.float32)
+    windows = _window_view(np, padded, FH, FW, s)
+    col_w = layer.W.transpose(2, 3, 1, 0).reshape(K, FN)  # as the layer holds it (NumPy picks its matmul loop by layout)
+    out = np.empty((n * OH * OW, FN), np.float32)
+    if C == 1:  # an image batch (NCHW): the layer copies runs along image rows into a transposed buffer
+        col_t = np.empty((FH, FW, C, n, OH, OW), np.float32)
+        col = col_t.transpose(3, 4, 5, 0, 1, 2)
+        columns = col_t.reshape(K, -1).T
+    else:
+        columns = col.reshape(-1, K)
+    copies = best(lambda: np.copyto(col, windows))  # first: the products below read its result
+    matmul = best(lambda: np.matmul(columns, col_w, out=out))
+    if layer.input_grad and s == 1:  # dx as a convolution of dout; dW from the same windows
+        d_padded = rng.random((n, H + FH - 1, W + FW - 1, FN), dtype=np.float32)
+        d_col = np.empty((n, H, W, FH, FW, FN), np.float32)
+        d_windows = _window_view(np, d_padded, FH, FW, 1)
+        x_rows = rng.random((n * H * W, C), dtype=np.float32)
+        w_flipped = rng.random((FH * FW * FN, C), dtype=np.float32)
+        dx = np.empty((n * H * W, C), np.float32)
+        copies += best(lambda: np.copyto(d_col, d_windows))
+        matmul += best(lambda: np.matmul(x_rows.T, d_col.reshape(-1, FH * FW * FN)))
+        matmul += best(lambda: np.matmul(d_col.reshape(-1, FH * FW * FN), w_flipped, out=dx))
+    else:  # dW = colᵀ·dout with the columns rebuilt; dx = dout·col_Wᵀ folded back (larger strides)
+        d_rows = rng.random((n * OH * OW, FN), dtype=np.float32)
+        matmul += best(lambda: np.matmul(columns.T, d_rows))
+        copies += best(lambda: np.copyto(col, windows))
+        if layer.input_grad:
+            matmul += best(lambda: np.matmul(d_rows, col_w.T))
+    return {"matmul": matmul * scale, "copies": copies * scale}
 
 
 def layer_cost(layer, shape):
@@ -701,11 +742,13 @@ def step_flops(nets):
 
 
 def print_profile(net, rows, peak, bandwidth):
-    print(f"\nlayerprop per layer, {TITLES[net]} (median ms). floor = max(FLOPs / {peak:.0f} GFLOP/s, "
-          f"bytes / {bandwidth:.1f} GB/s); BLAS at this shape = the GFLOP/s NumPy's matmul reaches on one "
-          "chunk's product (cache-resident), and the time all the layer's FLOPs take at that rate")
-    print("| layer | forward | backward | GFLOP | MB moved | floor | time / floor | BLAS at this shape |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"\nlayerprop per layer, {TITLES[net]} (median ms, one thread). floor = max(FLOPs / {peak:.0f} GFLOP/s, "
+          f"bytes / {bandwidth:.1f} GB/s); NumPy primitives = what the convolution's matrix products and window "
+          "copies alone take at their real shapes and chunk sizes (cache-resident), the part im2col in NumPy "
+          "cannot avoid")
+    print("| layer | forward | backward | GFLOP | MB moved | floor | time / floor "
+          "| NumPy primitives: matmuls + copies | time / primitives |")
+    print("|---|---|---|---|---|---|---|---|---|")
     total = floor_total = 0.0
     for row in rows:
         seconds = row["fwd"] + row["bwd"]
@@ -713,11 +756,17 @@ def print_profile(net, rows, peak, bandwidth):
         total += seconds
         floor_total += floor
         ratio = f"{seconds / floor:.1f}" if floor else "–"
-        rate = row.get("blas_gflops")
-        blas = f"{rate:.0f} GFLOP/s → {row['flops'] / (rate * 1e9) * 1e3:.2f} ms" if rate else "–"
+        prim = row.get("primitives")
+        if prim:
+            work = prim["matmul"] + prim["copies"]
+            rate = row["flops"] / prim["matmul"] / 1e9
+            numpy_cells = (f"{prim['matmul'] * 1e3:.2f} ({rate:.0f} GFLOP/s) + {prim['copies'] * 1e3:.2f} = "
+                           f"{work * 1e3:.2f}", f"{seconds / work:.2f}")
+        else:
+            numpy_cells = ("–", "–")
         print(f"| {row['layer']} | {row['fwd'] * 1e3:.2f} | {row['bwd'] * 1e3:.2f} | {row['flops'] / 1e9:.3f} | "
-              f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} | {blas} |")
-    print(f"| total | | {total * 1e3:.1f} (sum) | | | {floor_total * 1e3:.1f} | {total / floor_total:.1f} | |")
+              f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} | {numpy_cells[0]} | {numpy_cells[1]} |")
+    print(f"| total | | {total * 1e3:.1f} (sum) | | | {floor_total * 1e3:.1f} | {total / floor_total:.1f} | | |")
 
 
 if __name__ == "__main__":

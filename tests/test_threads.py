@@ -53,6 +53,18 @@ def test_gradient_equals_one_thread(threads, n):
     assert net.last_loss == loss
 
 
+def test_accuracy_is_exactly_the_one_thread_accuracy(threads2):
+    net = _small_convnet("float32")
+    x, t = _images(37, seed=5)
+    x = x.astype(np.float32)
+    assert threads2.accuracy(net, x, t) == net.accuracy(x, t)
+    comm = ThreadParallel(3)
+    try:
+        assert comm.accuracy(net, x, t) == net.accuracy(x, t)
+    finally:
+        comm.close()
+
+
 def test_weight_decay_added_once(threads2):
     net = MultiLayerNetExtend(20, [8, 6], 3, weight_decay_lambda=0.3, seed=0)
     rng = np.random.default_rng(1)

@@ -245,6 +245,27 @@ class ThreadParallel(Communicator):
         network.last_loss = loss
         return grads, loss
 
+    def accuracy(self, network, x, t) -> float:
+        """``network.accuracy(x, t)``, each thread predicting a contiguous slice (the counts add up
+        to exactly the one-thread accuracy; predictions do not depend on the slice)."""
+        n = len(x)
+        if self.threads == 1 or n < 2 or get_array_module(*network.params.values()) is not np:
+            return float(network.accuracy(x, t))
+        replicas = self._replicas_for(network)
+        bounds = [shard_bounds(n, self.threads, rank) for rank in range(self.threads)]
+
+        def correct(net, lo, hi):
+            from .layers.conv import cache_shared_by
+
+            with cache_shared_by(self.threads):
+                return round(net.accuracy(x[lo:hi], t[lo:hi]) * (hi - lo))
+
+        with self._one_blas_thread_each():
+            futures = [self._pool.submit(correct, replica, lo, hi)
+                       for replica, (lo, hi) in zip(replicas, bounds[1:]) if hi > lo]
+            total = correct(network, *bounds[0]) + sum(future.result() for future in futures)
+        return total / n
+
     def _slice_gradient(self, network, x, t):
         from .layers.conv import cache_shared_by  # each core's cache holds one slice's work
 
