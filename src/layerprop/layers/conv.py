@@ -28,6 +28,8 @@ import contextlib
 import math
 import threading
 
+import numpy
+
 from ..backend import fused_kernels, get_array_module
 from ..errors import ShapeError
 from ..validation import integer
@@ -347,8 +349,13 @@ class Convolution(WeightBiasLayer):
         return buf
 
     def _chunk_plan(self):
-        """Sample chunks: the column matrix (and dout's, for dx) of one chunk is about CHUNK_BYTES."""
+        """Sample chunks: the column matrix (and dout's, for dx) of one chunk is about CHUNK_BYTES.
+
+        On a GPU the whole batch is one chunk: there is no CPU cache to fit, and every chunk would
+        cost kernel launches."""
         N, _, H, W = self.x.shape
+        if get_array_module(self.x) is not numpy:
+            return [(0, N)]
         FN, C, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         per_sample = FH * FW * max(C * out_h * out_w, FN * H * W if self.input_grad else 0)
