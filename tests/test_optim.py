@@ -457,3 +457,25 @@ def test_hyperparameters_are_checked_by_the_validation_module():
         SGD(lr=float("nan"))
     with pytest.raises(ArgumentTypeError, match="real number"):
         AdaGrad(lr="0.1")
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov", "adam", "rmsprop"])
+def test_subnormal_state_is_flushed_to_zero(name):
+    """Decaying state (a dead unit's Adam m, …) would linger among the subnormal floats, where x86
+    arithmetic is 10-100x slower; every FLUSH_SUBNORMALS_EVERY steps such entries become 0."""
+    from layerprop import optim
+
+    tiny = np.finfo(np.float32).tiny
+    params = {"W": np.ones(64, np.float32)}
+    zero = {"W": np.zeros(64, np.float32)}
+    opt = optim.OPTIMIZERS[name]()
+    opt.update(params, {"W": np.full(64, 1e-3, np.float32)})  # state exists and is normal
+    slot = opt._slots[0]
+    state = getattr(opt, slot)["W"]
+    state[:32] = tiny / 8  # subnormal
+    normal = state[32:].copy()
+    while opt.step_count % optim.FLUSH_SUBNORMALS_EVERY:
+        opt.update(params, zero)
+    assert not np.any((state != 0) & (np.abs(state) < tiny))
+    assert np.all(state[:32] == 0)
+    assert np.all(state[32:] != 0) and np.all(np.abs(state[32:]) <= np.abs(normal))  # normal values untouched

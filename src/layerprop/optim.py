@@ -52,6 +52,23 @@ def _unit_interval(name: str, value: Any, *, owner: str | None = None) -> float:
 
 
 # --------------------------------------------------------------------------- base class
+#: State that decays geometrically (Adam's m, Momentum's and Nesterov's v, RMSprop's h) passes
+#: through the subnormal floats (below finfo.tiny, 1.2e-38 in float32) on its way to 0 wherever the
+#: gradient stays 0 — the weights of a dead Relu unit, for instance. Arithmetic on subnormals is
+#: 10–100× slower on x86 CPUs: a SimpleConvNet step with Adam went from 18 to 30 ms after about
+#: 700 steps, when 31 % of W2's m had become subnormal. Every this many steps they are set to 0
+#: (a change of at most 1.2e-38 per element; float64 state would need values below 2.2e-308).
+FLUSH_SUBNORMALS_EVERY = 16
+
+
+def _flush_subnormals(state, scratch):
+    """Set the subnormal entries of the NumPy array ``state`` to 0 (``scratch``: a work array like it)."""
+    if type(state) is not np.ndarray or state.dtype.kind != "f":
+        return  # GPU arrays: CUDA flushes or handles subnormals at full speed
+    np.abs(state, out=scratch)
+    np.copyto(state, 0, where=scratch < np.finfo(state.dtype).tiny)
+
+
 class Optimizer:
     """Base class: validates ``params``/``grads``, keeps per-parameter state and the step count.
 
@@ -85,6 +102,10 @@ class Optimizer:
             kernels.fused_update(fused[0], items, fused[1])
         else:
             self._apply(items)
+            if self._slots and self.step_count % FLUSH_SUBNORMALS_EVERY == 0:
+                for p, g, scratch, *states in items:
+                    for state in states:
+                        _flush_subnormals(state, scratch)
 
     def _apply(self, items: list) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
