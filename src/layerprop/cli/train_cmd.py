@@ -30,7 +30,8 @@ ADAPTIVE = ("adagrad", "rmsprop", "adam")  # optimizers whose default schedule i
 MODEL_DEFAULTS = {
     "mlp": {"optimizer": "sgd", "epochs": 17, "lr": {}},
     "convnet": {"optimizer": "adam", "epochs": 10, "lr": {}},
-    "deepconvnet": {"optimizer": "adam", "epochs": 12, "lr": {"adam": 0.001}},
+    # 6 epochs at Adam 0.002 (cosine): 99.38 % (seed 0) — 12 at 0.001 gave 99.45 % in twice the time
+    "deepconvnet": {"optimizer": "adam", "epochs": 6, "lr": {"adam": 0.002}},
 }
 CHECKPOINT = "checkpoint.npz"
 #: What a run's recorded settings default to when an option is not given.
@@ -68,12 +69,13 @@ def add_parser(subparsers):
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
                    help="default sgd for mlp, adam for the convolutional networks")
     p.add_argument("--lr", type=float, default=None,
-                   help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.001 for deepconvnet), "
+                   help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.002 for deepconvnet), "
                         "0.001 for rmsprop, 0.01 otherwise)")
     p.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
                    help="cosine: decay the learning rate to 0 over the run (default for adam, rmsprop, adagrad); "
                         "constant: the book's fixed rate (default for sgd, momentum, nesterov)")
-    p.add_argument("--epochs", type=int, default=None, help="number of epochs (default 17 for mlp)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="number of epochs (default 17 for mlp, 10 for convnet, 6 for deepconvnet)")
     p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default 100)")
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay λ (loss + ½·λ·Σ‖W‖²; default 0)")
     p.add_argument("--batchnorm", action="store_true", default=None, help="batch normalisation after each hidden Affine (mlp)")
