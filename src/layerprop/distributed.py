@@ -164,10 +164,11 @@ class SingleProcess(Communicator):
         return "SingleProcess()"
 
 
-class ThreadParallel(Communicator):
+class ThreadParallel(SingleProcess):
     """Data parallelism over ``threads`` threads of this process (one CPU core each).
 
-    To the trainer this is one process (rank 0 of 1: it prints, writes and evaluates as usual);
+    To the trainer this is one process (a :class:`SingleProcess`, rank 0 of 1: it prints and writes
+    as usual);
     :meth:`gradient` splits each batch into ``threads`` contiguous slices (:func:`shard_bounds`),
     computes slice 0 on the network itself in the calling thread and slice r on *replica* r in
     worker thread r, and returns Σ_r s_r·g_r with s_r = n_r/B — the batch gradient, as with MPI
@@ -296,15 +297,6 @@ class ThreadParallel(Communicator):
         finally:
             for control, threads in zip(self._blas, before):
                 control.set_num_threads(threads)
-
-    def allreduce_sum(self, values):
-        return np.array(values, dtype=np.float64, copy=True)
-
-    def allgather_text(self, text: str) -> list[str]:
-        return [text]
-
-    def broadcast_text(self, text: str) -> str:
-        return text
 
     def close(self):
         """Stop the worker threads (also done when the interpreter exits)."""

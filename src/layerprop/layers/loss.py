@@ -197,7 +197,7 @@ class SoftmaxWithLoss(Layer):
 
     def backward(self, dout=1):
         y = self._forward_value("y")
-        if type(y) is np.ndarray and getattr(self, "_labels", None) is not None and y.ndim == 2 and type(dout) in (int, float):
+        if type(y) is np.ndarray and self._labels is not None and y.ndim == 2 and type(dout) in (int, float):
             n = y.shape[0]  # the training hot path: dx = (y − onehot(t))·dout/N
             dx = y.copy()
             dx[np.arange(n), self._labels] -= 1
@@ -291,31 +291,7 @@ class SigmoidWithLoss(Layer):
         self.loss = per_element.sum() / max(x.size, 1)
         return self.loss
 
-    def _forward_labels(self, x, labels):
-        """forward() for NumPy scores (N, C) and N integer labels: the same formulas, with the
-        reductions called directly (this runs once per training step)."""
-        n = x.shape[0]
-        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
-        with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
-            y = np.exp(shifted)
-            total = np.add.reduce(y, axis=1, keepdims=True)  # ≥ 1, so its log is finite
-            y /= total
-        picked = _pick(shifted, labels)  # checks the labels' range too
-        loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
-        self._x_shape = x.shape
-        self.t = self._labels = labels
-        self._onehot = None
-        self.y = y
-        self.loss = loss
-        return loss
-
     def backward(self, dout=1):
         y = self._forward_value("y")
-        if type(y) is np.ndarray and getattr(self, "_labels", None) is not None and y.ndim == 2 and type(dout) in (int, float):
-            n = y.shape[0]  # the training hot path: dx = (y − onehot(t))·dout/N
-            dx = y.copy()
-            dx[np.arange(n), self._labels] -= 1
-            dx *= dout / n
-            return dx
         self._check_dout_shape(dout, ())  # the loss is a scalar
         return (y - self.t) * (dout / max(y.size, 1))
