@@ -168,8 +168,7 @@ class ThreadParallel(SingleProcess):
     """Data parallelism over ``threads`` threads of this process (one CPU core each).
 
     To the trainer this is one process (a :class:`SingleProcess`, rank 0 of 1: it prints and writes
-    as usual);
-    :meth:`gradient` splits each batch into ``threads`` contiguous slices (:func:`shard_bounds`),
+    as usual); :meth:`gradient` splits each batch into ``threads`` contiguous slices (:func:`shard_bounds`),
     computes slice 0 on the network itself in the calling thread and slice r on *replica* r in
     worker thread r, and returns Σ_r s_r·g_r with s_r = n_r/B — the batch gradient, as with MPI
     (module docstring), up to the order of the floating-point sums. The replicas are copies of
