@@ -131,33 +131,34 @@ class SoftmaxWithLoss(Layer):
     def forward(self, x, t):
         if (type(x) is np.ndarray and type(t) is np.ndarray and x.ndim == 2 and t.ndim == 1
                 and x.dtype.kind == "f" and t.dtype.kind in "iu" and t.shape[0] == x.shape[0] > 0 and x.shape[1]):
-            return self._forward_labels(x, t)  # the training hot path: scores and integer labels in NumPy
-        xp = get_array_module(x)
-        x = xp.asarray(x)
-        t = xp.asarray(t)
-        self._x_shape = x.shape
-        kernels = fused_kernels(x)
-        if (kernels is not None and x.ndim == 2 and t.shape == x.shape[:1] and t.dtype.kind in "iu"
-                and x.dtype.kind == "f"):
-            self.y, self.loss = kernels.softmax_cross_entropy(x, t)
-            self.t = self._labels = t
-            self._onehot = None
-            return self.loss
-        if x.ndim == 1:
-            x2 = x.reshape(1, -1)
-            t2 = t.reshape(1, -1) if t.size == x.size and x.size != 1 else t.reshape(1)
-        elif x.ndim == 2:
-            x2, t2 = x, t
+            xp, x2, labels, onehot = np, x, t, None  # the training hot path: nothing to convert or reshape
         else:
-            raise ShapeError(f"SoftmaxWithLoss: expected scores x of shape (N, C) or (C,), got {x.shape}")
-        if x2.shape[0] == 0 or x2.shape[1] == 0:
-            raise ShapeError(
-                f"SoftmaxWithLoss: expected scores x of shape (N, C) with N ≥ 1 samples and C ≥ 1 classes, "
-                f"got {x.shape}"
-            )
-        labels, onehot = _classification_targets("SoftmaxWithLoss", x2.shape, t2, check_range=False)
-        if onehot is not None and onehot.dtype != x2.dtype:
-            onehot = onehot.astype(x2.dtype)
+            xp = get_array_module(x)
+            x = xp.asarray(x)
+            t = xp.asarray(t)
+            kernels = fused_kernels(x)
+            if (kernels is not None and x.ndim == 2 and t.shape == x.shape[:1] and t.dtype.kind in "iu"
+                    and x.dtype.kind == "f"):
+                self._x_shape = x.shape
+                self.y, self.loss = kernels.softmax_cross_entropy(x, t)
+                self.t = self._labels = t
+                self._onehot = None
+                return self.loss
+            if x.ndim == 1:
+                x2 = x.reshape(1, -1)
+                t2 = t.reshape(1, -1) if t.size == x.size and x.size != 1 else t.reshape(1)
+            elif x.ndim == 2:
+                x2, t2 = x, t
+            else:
+                raise ShapeError(f"SoftmaxWithLoss: expected scores x of shape (N, C) or (C,), got {x.shape}")
+            if x2.shape[0] == 0 or x2.shape[1] == 0:
+                raise ShapeError(
+                    f"SoftmaxWithLoss: expected scores x of shape (N, C) with N ≥ 1 samples and C ≥ 1 classes, "
+                    f"got {x.shape}"
+                )
+            labels, onehot = _classification_targets("SoftmaxWithLoss", x2.shape, t2, check_range=False)
+            if onehot is not None and onehot.dtype != x2.dtype:
+                onehot = onehot.astype(x2.dtype)
         n = x2.shape[0]
         shifted = x2 - x2.max(axis=1, keepdims=True)
         with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
@@ -170,6 +171,7 @@ class SoftmaxWithLoss(Layer):
             loss = (log_total[:, 0] - picked).sum() / n
         else:
             loss = (onehot * (log_total - shifted)).sum() / n
+        self._x_shape = x.shape
         self.t = t
         self._labels = labels
         self._onehot = onehot
@@ -177,32 +179,8 @@ class SoftmaxWithLoss(Layer):
         self.loss = loss
         return loss
 
-    def _forward_labels(self, x, labels):
-        """forward() for NumPy scores (N, C) and N integer labels: the same formulas, with the
-        reductions called directly (this runs once per training step)."""
-        n = x.shape[0]
-        shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
-        with np.errstate(under="ignore"):  # exp of a very negative logit is 0, as intended
-            y = np.exp(shifted)
-            total = np.add.reduce(y, axis=1, keepdims=True)  # ≥ 1, so its log is finite
-            y /= total
-        picked = _pick(shifted, labels)  # checks the labels' range too
-        loss = np.add.reduce(np.log(total[:, 0]) - picked) / n
-        self._x_shape = x.shape
-        self.t = self._labels = labels
-        self._onehot = None
-        self.y = y
-        self.loss = loss
-        return loss
-
     def backward(self, dout=1):
         y = self._forward_value("y")
-        if type(y) is np.ndarray and self._labels is not None and y.ndim == 2 and type(dout) in (int, float):
-            n = y.shape[0]  # the training hot path: dx = (y − onehot(t))·dout/N
-            dx = y.copy()
-            dx[np.arange(n), self._labels] -= 1
-            dx *= dout / n
-            return dx
         self._check_dout_shape(dout, ())  # the loss is a scalar
         y2 = y.reshape(-1, y.shape[-1])
         n = y2.shape[0]
