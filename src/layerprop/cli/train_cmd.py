@@ -118,6 +118,7 @@ def _validate(args):
         ("--validation-split", args.validation_split, lambda n, v: validation.in_range(n, v, 0.0, 1.0)),
         ("--patience", args.patience, lambda n, v: validation.integer(n, v, minimum=1)),
         ("--weight-decay", args.weight_decay, validation.non_negative),
+        ("--threads", getattr(args, "threads", None), lambda n, v: validation.integer(n, v, minimum=1)),
     ]
     try:
         for name, value, check in checks:
@@ -129,16 +130,11 @@ def _validate(args):
         raise UsageError("--patience needs --validation-split (early stopping watches the validation accuracy)")
     if getattr(args, "overlap", False) and not getattr(args, "distributed", False):
         raise UsageError("--overlap needs --distributed (it overlaps the gradient allreduce with backward)")
-    threads = getattr(args, "threads", None)
-    if threads is not None:
-        try:
-            validation.integer("--threads", threads, minimum=1)
-        except (ArgumentError, ArgumentTypeError) as exc:
-            raise UsageError(str(exc)) from None
-        if threads > 1 and getattr(args, "distributed", False):
-            raise UsageError("--threads and --distributed do not combine: with MPI, start one rank per core instead")
-        if threads > 1 and getattr(args, "device", None) not in (None, "cpu"):
-            raise UsageError(f"--threads splits batches over CPU cores; it does not combine with --device {args.device}")
+    threads = getattr(args, "threads", None) or 1
+    if threads > 1 and getattr(args, "distributed", False):
+        raise UsageError("--threads and --distributed do not combine: with MPI, start one rank per core instead")
+    if threads > 1 and getattr(args, "device", None) not in (None, "cpu"):
+        raise UsageError(f"--threads splits batches over CPU cores; it does not combine with --device {args.device}")
 
 
 def build_network(settings: dict):
