@@ -164,6 +164,18 @@ def test_a_worker_error_reaches_the_caller(threads2):
     threads2.gradient(net, x, t)  # and the pool still works
 
 
+def test_when_slice_zero_fails_the_other_slices_have_finished(threads2):
+    net = _small_convnet()
+    x, t = _images(6)
+    threads2.gradient(net, x, t)
+    replica = threads2._replicas[0]
+    replica.last_loss = None
+    t[0] = 12  # only the first slice (this thread's) holds the bad label
+    with pytest.raises(LabelError, match="12"):
+        threads2.gradient(net, x, t)
+    assert replica.last_loss is not None  # slice 1 ran to its end before the error was raised
+
+
 def test_blas_threads_are_restored(threads2):
     from threadpoolctl import threadpool_info
 

@@ -47,9 +47,8 @@ import hashlib
 import json
 import os
 import sys
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 
@@ -217,31 +216,21 @@ class ThreadParallel(SingleProcess):
         return self._replicas
 
     def gradient(self, network, x, t, share: float = 1.0):
-        n = len(x)
-        if self.threads == 1 or n < 2:
+        if self.threads == 1 or len(x) < 2:
             grads = network.gradient(x, t)
             return grads, float(network.last_loss)
         if get_array_module(*network.params.values()) is not np:
             raise ArgumentError("ThreadParallel runs on the CPU; for a GPU use one thread (the GPU is parallel already)")
-        replicas = self._replicas_for(network)
-        bounds = [shard_bounds(n, self.threads, rank) for rank in range(self.threads)]
-        with self._one_blas_thread_each():
-            futures = [self._pool.submit(self._slice_gradient, replica, x[lo:hi], t[lo:hi])
-                       for replica, (lo, hi) in zip(replicas, bounds[1:]) if hi > lo]
-            lo, hi = bounds[0]
-            first = self._slice_gradient(network, x[lo:hi], t[lo:hi])
-            others = [future.result() for future in futures]  # re-raises a worker's error here
-        shares = [(hi - lo) / n for lo, hi in bounds if hi > lo]
+        results, shares, nets = self._on_slices(
+            network, len(x), lambda net, lo, hi: (net.gradient(x[lo:hi], t[lo:hi]), float(net.last_loss)))
         grads = {}
-        for key, value in first.items():
+        for key, value in results[0][0].items():
             total = value * shares[0]
-            for grad, weight in zip(others, shares[1:]):
-                total += grad[key] * weight
+            for (slice_grads, _), weight in zip(results[1:], shares[1:]):
+                total += slice_grads[key] * weight
             grads[key] = total
-        loss = float(network.last_loss) * shares[0]
-        for replica, weight in zip(replicas, shares[1:]):
-            loss += float(replica.last_loss) * weight
-        self._average_buffers(network, replicas[:len(others)], shares)
+        loss = sum(slice_loss * weight for (_, slice_loss), weight in zip(results, shares))
+        self._average_buffers(network, nets, shares)
         network.last_loss = loss
         return grads, loss
 
@@ -251,39 +240,45 @@ class ThreadParallel(SingleProcess):
         n = len(x)
         if self.threads == 1 or n < 2 or get_array_module(*network.params.values()) is not np:
             return float(network.accuracy(x, t))
-        replicas = self._replicas_for(network)
-        bounds = [shard_bounds(n, self.threads, rank) for rank in range(self.threads)]
+        counts, _, _ = self._on_slices(
+            network, n, lambda net, lo, hi: round(net.accuracy(x[lo:hi], t[lo:hi]) * (hi - lo)))
+        return sum(counts) / n
 
-        def correct(net, lo, hi):
-            from .layers.conv import cache_shared_by
-
-            with cache_shared_by(self.threads):
-                return round(net.accuracy(x[lo:hi], t[lo:hi]) * (hi - lo))
-
-        with self._one_blas_thread_each():
-            futures = [self._pool.submit(correct, replica, lo, hi)
-                       for replica, (lo, hi) in zip(replicas, bounds[1:]) if hi > lo]
-            total = correct(network, *bounds[0]) + sum(future.result() for future in futures)
-        return total / n
-
-    def _slice_gradient(self, network, x, t):
+    def _on_slices(self, network, n, work):
+        """``work(net, lo, hi)`` for every non-empty slice [lo, hi) of n samples — slice 0 on
+        ``network`` in this thread, slice r on replica r in worker thread r — with one BLAS thread
+        and one core's cache each. Returns (results, shares n_r/n, networks), in slice order. Every
+        slice has finished when this returns, also when one of them failed (its error is raised)."""
         from .layers.conv import cache_shared_by  # each core's cache holds one slice's work
 
-        with cache_shared_by(self.threads):
-            return network.gradient(x, t)
+        def in_slice(net, lo, hi):
+            with cache_shared_by(self.threads):
+                return work(net, lo, hi)
 
-    @staticmethod
-    def _average_buffers(network, replicas, shares):
-        """BatchNorm running statistics: the s_r-weighted average over the slices, on every copy."""
+        nets = [network, *self._replicas_for(network)]
+        jobs = [(net, lo, hi) for net, (lo, hi) in
+                zip(nets, (shard_bounds(n, self.threads, rank) for rank in range(self.threads))) if hi > lo]
+        with self._one_blas_thread_each():
+            futures = [self._pool.submit(in_slice, *job) for job in jobs[1:]]
+            try:
+                first = in_slice(*jobs[0])
+            finally:
+                wait(futures)
+            results = [first] + [future.result() for future in futures]  # re-raises a worker's error
+        return results, [(hi - lo) / n for _, lo, hi in jobs], [net for net, _, _ in jobs]
+
+    def _average_buffers(self, network, nets, shares):
+        """BatchNorm running statistics: the s_r-weighted average over the slices that ran, set on
+        the network and on every replica."""
         for name, layer in network.layers.items():
             for key, value in layer.buffers.items():
                 if value is None:
                     continue
                 average = value * shares[0]
-                for replica, weight in zip(replicas, shares[1:]):
-                    average += replica.layers[name].buffers[key] * weight
+                for net, weight in zip(nets[1:], shares[1:]):
+                    average += net.layers[name].buffers[key] * weight
                 layer.set_buffer(key, average)
-                for replica in replicas:
+                for replica in self._replicas:
                     replica.layers[name].set_buffer(key, average.copy())
 
     @contextlib.contextmanager
