@@ -82,21 +82,27 @@ def layerprop_net(name, seed=0):
 
 
 class LayerpropWorker:
-    """layerprop's networks and optimizer, as a user would call them."""
+    """layerprop's networks and optimizer, as a user would call them (with ``communicator``:
+    the gradient as ``Trainer`` asks that communicator for it)."""
 
-    def __init__(self):
+    def __init__(self, communicator=None):
         import numpy as np
 
         from layerprop.optim import SGD
 
         self.np = np
+        self.comm = communicator
         self.steps = {}
         for name in NETS:
             net = layerprop_net(name)
             optimizer = SGD(lr=SGD_LR[name])
 
-            def step(x, t, net=net, optimizer=optimizer):
-                optimizer.update(net.params, net.gradient(x, t))
+            if communicator is None:
+                def step(x, t, net=net, optimizer=optimizer):
+                    optimizer.update(net.params, net.gradient(x, t))
+            else:
+                def step(x, t, net=net, optimizer=optimizer):
+                    optimizer.update(net.params, communicator.gradient(net, x, t)[0])
 
             self.steps[name] = step
         self.nets = {}
@@ -156,20 +162,8 @@ class LayerpropThreadsWorker(LayerpropWorker):
 
     def __init__(self):
         from layerprop.distributed import ThreadParallel
-        from layerprop.optim import SGD
 
-        self.np = __import__("numpy")
-        self.comm = ThreadParallel(cores())
-        self.steps = {}
-        for name in NETS:
-            net = layerprop_net(name)
-            optimizer = SGD(lr=SGD_LR[name])
-
-            def step(x, t, net=net, optimizer=optimizer, comm=self.comm):
-                optimizer.update(net.params, comm.gradient(net, x, t)[0])
-
-            self.steps[name] = step
-        self.nets = {}
+        super().__init__(ThreadParallel(cores()))
 
     def info(self):
         return {"threads": self.comm.threads}
