@@ -49,12 +49,13 @@ PART_RANKS = {
 #: rank of each module inside its package (the package's ``__init__`` is its facade, above them all)
 MODULE_RANKS = {
     "backend": {"kernels": 0},
-    "storage": {"atomic": 0, "npyformat": 0},
+    "storage": {"inputs": 0, "npyformat": 0, "atomic": 1},
     "layers": {"base": 0, "activation": 1, "affine": 1, "arithmetic": 1, "conv": 1, "regularization": 1, "loss": 2},
     "graph": {"config": 0, "variable": 1, "functions": 2, "expression": 3},
     "nets": {
         "base": 0,
         "init": 0,
+        "memory": 0,
         "registry": 0,
         "chapter3": 1,
         "multi_layer": 1,

@@ -87,12 +87,17 @@ def load_model_file(path):
 
 
 def checked_scores(network, x, model_path, dataset: str, num_classes: int):
-    """``network.predict(x)``, after checking on one sample that the model takes ``dataset``'s
+    """``network.predict(x)``, in batches whose forward pass fits the memory budget of
+    :mod:`layerprop.nets.memory`, after checking on one sample that the model takes ``dataset``'s
     inputs and has one output per class; otherwise a ModelFileError naming the model file."""
-    from ..errors import LayerpropError, ModelFileError
+    from ..errors import LayerpropError, MemoryBudgetError, ModelFileError
+    from ..nets.memory import batch_size_within
 
     try:
+        batch = batch_size_within(network, tuple(x.shape[1:]))  # from the shapes: nothing allocated yet
         probe = network.predict(x[:1])
+    except MemoryBudgetError as exc:
+        raise ModelFileError(f"{model_path}: {exc}") from None
     except (LayerpropError, ValueError) as exc:
         raise ModelFileError(
             f"{model_path}: the model does not take {dataset} inputs of shape {tuple(x.shape[1:])} ({exc})"
@@ -102,7 +107,9 @@ def checked_scores(network, x, model_path, dataset: str, num_classes: int):
             f"{model_path}: the model has {probe.shape[-1] if probe.ndim else 1} outputs, but {dataset} has "
             f"{num_classes} classes (expected a model with one output per class)"
         )
-    return network.predict(x)
+    if len(x) <= batch:
+        return network.predict(x)
+    return network.xp.concatenate([network.predict(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 def trained_on(loaded) -> str | None:

@@ -1,0 +1,92 @@
+"""Opening the files layerprop reads: regular files only, with their size known before any read.
+
+A path given for reading may name a FIFO (opening it waits for a writer, forever), a device
+(``/dev/zero`` never ends, a terminal blocks), a socket or a folder — directly or through a
+symbolic link. Every reader of layerprop (model files, the book's pickles, pictures, IDX files,
+cache entries, ``history.json``) opens its input with :func:`open_input`, which
+
+1. opens the path with ``O_NONBLOCK`` (so opening a FIFO returns at once instead of waiting for a
+   writer; a regular file is not affected),
+2. checks with ``fstat`` on the opened descriptor — the very file that will be read, whatever a
+   link or a rename did in between — that it is a regular file, refusing anything else with
+   :class:`~layerprop.errors.NotRegularFileError` (one line naming the path and what it is),
+3. refuses a file larger than ``max_bytes`` (when given) before reading a byte,
+
+and returns the file, blocking again, with its size. :func:`read_input` reads a whole file that
+way, never more than ``max_bytes`` (a file that grows while it is read is refused too).
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import BinaryIO
+
+from ..errors import NotRegularFileError
+
+__all__ = ["open_input", "read_input", "file_kind", "InputTooLarge"]
+
+
+class InputTooLarge(ValueError):
+    """A file is larger than its reader accepts (callers turn it into their own error)."""
+
+    def __init__(self, message: str, size: int):
+        super().__init__(message)
+        self.size = size
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``st_mode`` ``mode`` is, in words: 'a regular file', 'a FIFO (named pipe)', …"""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a regular file"
+
+
+def open_input(path, *, max_bytes: int | None = None, what: str = "file") -> tuple[BinaryIO, int]:
+    """Open ``path`` for reading in binary mode if it is a regular file; return ``(file, size)``.
+
+    :raises NotRegularFileError: ``path`` (or what a link points to) is a FIFO, a device, a
+        socket or a folder.
+    :raises InputTooLarge: the file has more than ``max_bytes`` bytes (nothing was read).
+    :raises FileNotFoundError, PermissionError: as :func:`open` does.
+    """
+    name = os.fspath(path)
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+    fd = os.open(name, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularFileError(
+                f"{name}: the {what} to read is {file_kind(info.st_mode)}, not a regular file (refused without reading)"
+            )
+        if max_bytes is not None and info.st_size > max_bytes:
+            raise InputTooLarge(
+                f"{name}: the {what} has {info.st_size} bytes, more than the limit of {max_bytes}", info.st_size
+            )
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        handle = os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+    return handle, info.st_size
+
+
+def read_input(path, *, max_bytes: int, what: str = "file") -> bytes:
+    """The whole of the regular file ``path``, at most ``max_bytes`` bytes (see :func:`open_input`)."""
+    handle, _ = open_input(path, max_bytes=max_bytes, what=what)
+    with handle:
+        data = handle.read(max_bytes + 1)
+    if len(data) > max_bytes:  # it grew after fstat
+        raise InputTooLarge(f"{os.fspath(path)}: the {what} has more than the limit of {max_bytes} bytes", len(data))
+    return data
