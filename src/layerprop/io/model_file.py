@@ -26,7 +26,7 @@ may cost is bounded before anything is allocated:
 - decompressing its entries may add at most :data:`MAX_INFLATION` bytes to the file's size (read
   from the zip directory: a few kilobytes of deflated zeros cannot declare gigabytes of weights);
 - the JSON header may hold at most :data:`MAX_HEADER_BYTES`, and parsing it may cost at most
-  :data:`MAX_HEADER_MEMORY` (estimated from its bytes before parsing: a text of empty lists costs
+  :data:`MAX_HEADER_MEMORY` (bounded from its bytes before parsing: a text of empty lists costs
   some 25 times its size once parsed);
 - each array's ``.npy`` header must match the listing and the entry's size;
 - the network is rebuilt within the parameter values the file holds (:func:`layerprop.nets.init.rebuilding`).
@@ -50,7 +50,7 @@ import numpy as np
 from ..backend import to_numpy
 from ..errors import ModelFileError, quoted, shown
 from ..storage.atomic import atomic_write
-from ..storage.inputs import open_input
+from ..storage.inputs import InputTooLarge, open_input, parse_json
 from ..storage.npyformat import read_npy_header
 
 __all__ = [
@@ -75,12 +75,10 @@ MAX_HEADER_BYTES = 16 << 20
 #: export holds a network's weights three or four times over). Trained weights hardly compress,
 #: so an honest compressed file stays far below it.
 MAX_INFLATION = 32 << 20
-#: The most memory parsing the JSON header may cost, estimated before parsing by
-#: :func:`header_parse_cost` (a long run's history of floats costs about three times its text).
+#: The most memory parsing the JSON header may cost, bounded before parsing by
+#: :func:`~layerprop.storage.inputs.json_parse_cost` (a long run's history of floats costs about
+#: five times its text).
 MAX_HEADER_MEMORY = 96 << 20
-#: Bytes a parsed JSON value may take at most for each character that can start or separate
-#: one (``[ { , :``): an empty list costs 56 bytes and a pointer, a float 24 and a pointer.
-JSON_VALUE_COST = 80
 
 
 class LoadedModel(NamedTuple):
@@ -316,32 +314,18 @@ def _load_entry(npz: Any, path: Any, key: str) -> np.ndarray:
     return value
 
 
-def header_parse_cost(text: bytes) -> int:
-    """An upper bound of the memory ``json.loads(text)`` takes: the text (twice, as bytes and as
-    str) plus :data:`JSON_VALUE_COST` for every character that can open or separate a value, so
-    counted in C, without parsing."""
-    starts = text.count(b"[") + text.count(b"{") + text.count(b",") + text.count(b":")
-    return 2 * len(text) + JSON_VALUE_COST * (starts + 1)
-
-
 def _parse_header(path: Any, raw: np.ndarray) -> dict:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(
             path,
             f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and shape {shown(raw.shape)}",
         )
-    text = raw.tobytes()
-    cost = header_parse_cost(text)
-    if cost > MAX_HEADER_MEMORY:
-        raise _fail(
-            path,
-            f"parsing the header ({len(text)} bytes of JSON) would take up to {cost >> 20} MB; at most "
-            f"{MAX_HEADER_MEMORY >> 20} MB are accepted (a damaged file, or one padded to exhaust memory)",
-        )
     try:
-        header = json.loads(text.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise _fail(path, f"the header is not valid UTF-8 JSON ({quoted(str(exc), 120)})") from None
+        header = parse_json(raw.tobytes(), max_memory=MAX_HEADER_MEMORY, what="header")
+    except InputTooLarge as exc:
+        raise _fail(path, str(exc)) from None
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise _fail(path, f"the header is not valid UTF-8 JSON ({str(exc)[:200]})") from None
     if not isinstance(header, dict):
         raise _fail(path, f"the header must be a JSON object, got {type(header).__name__}")
     if header.get("format") != FORMAT:
