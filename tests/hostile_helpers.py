@@ -24,9 +24,10 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 # --------------------------------------------------------------------------- child processes
-def run_child(code: str, *args, timeout: float = 120, memory_limit: int = 3 << 30) -> dict:
+def run_child(code: str, *args, timeout: float = 120, memory_limit: int = 3 << 30, env: dict | None = None) -> dict:
     """Run ``code`` in a fresh interpreter (address space capped at ``memory_limit`` bytes, so a
-    regression fails with MemoryError instead of hurting the machine). Returns its return code,
+    regression fails with MemoryError instead of hurting the machine; ``env`` adds variables to
+    its small environment). Returns its return code,
     stdout, stderr, wall seconds and peak RSS in KB (``ru_maxrss`` of the child)."""
     script = textwrap.dedent(code)
 
@@ -45,6 +46,7 @@ def run_child(code: str, *args, timeout: float = 120, memory_limit: int = 3 << 3
             "OPENBLAS_NUM_THREADS": "1",
             "MPLBACKEND": "Agg",
             **{key: os.environ[key] for key in ("LAYERPROP_CACHE", "HOME") if key in os.environ},
+            **(env or {}),
         },
         timeout=timeout,
         preexec_fn=limit,
@@ -142,17 +144,17 @@ def memoize_flood_pickle(count: int = 5 << 20) -> bytes:
 
 
 def long_global_pickle(length: int = 9 << 20) -> bytes:
-    """"Also": a GLOBAL whose module name is ``length`` bytes (the refusal quoted it whole)."""
+    """ "Also": a GLOBAL whose module name is ``length`` bytes (the refusal quoted it whole)."""
     return b"\x80\x02c" + b"a" * length + b"\nb\n."
 
 
 def newline_global_pickle() -> bytes:
-    """"Also": STACK_GLOBAL naming ``posix`` / ``sys\ntem`` (the message was cut at the newline)."""
+    """ "Also": STACK_GLOBAL naming ``posix`` / ``sys\ntem`` (the message was cut at the newline)."""
     return b"\x80\x04" + _str("posix") + _str("sys\ntem") + b"\x93)R."
 
 
 def float16_book_pickle() -> bytes:
-    """"Also": the ch03 network's weights stored as float16."""
+    """ "Also": the ch03 network's weights stored as float16."""
     import pickle
 
     rng = np.random.default_rng(0)
@@ -315,7 +317,7 @@ def wide_strip_png(path, width: int = 50_000_000, color_type: int = 6):
 
 
 def eps_file(path, marker: Path):
-    """"Also": an EPS picture; Pillow hands EPS to Ghostscript (a program) to decode. The
+    """ "Also": an EPS picture; Pillow hands EPS to Ghostscript (a program) to decode. The
     PostScript would also write ``marker`` if an interpreter ran it with file access."""
     text = (
         "%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 28 28\n"

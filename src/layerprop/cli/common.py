@@ -10,15 +10,24 @@ class UsageError(Exception):
 DATASETS = ("mnist", "fashion-mnist")
 
 
-def load_dataset(name: str, data_dir=None, flatten: bool = True):
-    """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1]."""
+def load_dataset(name: str, data_dir=None, flatten: bool = True, *, test_only: bool = False):
+    """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1].
+
+    With ``test_only`` the training split is ``(None, None)`` and never turned into floats (188 MB
+    that evaluating a model does not need)."""
     from ..datasets import load_fashion_mnist, load_mnist
+    from ..datasets.preprocess import normalize_images
 
     if name == "mnist":
-        return load_mnist(normalize=True, flatten=flatten, data_dir=data_dir or None)
-    if name == "fashion-mnist":
-        return load_fashion_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
-    raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+        splits = load_mnist(normalize=not test_only, flatten=flatten, data_dir=data_dir or None)
+    elif name == "fashion-mnist":
+        splits = load_fashion_mnist(normalize=not test_only, flatten=flatten, data_dir=data_dir)
+    else:
+        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if not test_only:
+        return splits
+    (_, _), (x_test, t_test) = splits
+    return (None, None), (normalize_images(x_test), t_test)
 
 
 def class_names(dataset: str) -> list:

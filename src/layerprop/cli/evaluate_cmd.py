@@ -62,7 +62,7 @@ def run(args) -> int:
     dataset = args.dataset or trained or "mnist"
     if trained is not None and dataset != trained:
         print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}", file=sys.stderr)
-    _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
+    _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network), test_only=True)
     names = class_names(dataset)
     x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
     # in batches whose forward pass fits the memory budget (checked from the layers' shapes first)

@@ -409,8 +409,9 @@ class BookUnpickler:
         """Count ``nbytes`` of made arrays or byte strings against the file's budget."""
         if nbytes > self.budget:
             raise UnsafePickleError(
-                f"{what} would take the values made past {OUTPUT_FACTOR}× the file's {len(self.data)} bytes: "
-                "the file uses its stored data more than once (an honest pickle stores each array's bytes once)"
+                f"{what} of {nbytes} bytes would bring the data made to more than {OUTPUT_FACTOR}× the file's "
+                f"{len(self.data)} bytes: the file uses its stored data more than once (an honest pickle stores "
+                "each array's bytes once)"
             )
         self.budget -= nbytes
 
