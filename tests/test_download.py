@@ -113,18 +113,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-@pytest.fixture
-def server():
-    Handler.files = {}
-    Handler.requests = Counter()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(handler):
+    """Serve ``handler`` on a local port: yields (base URL, handler); always stops the server."""
+    handler.files = {}
+    handler.requests = Counter()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield base, Handler
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def server():
+    yield from serve(Handler)
 
 
 @pytest.fixture
@@ -499,15 +505,7 @@ class RedirectHandler(Handler):
 
 @pytest.fixture
 def redirect_server():
-    RedirectHandler.files = {}
-    RedirectHandler.requests = Counter()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RedirectHandler)
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}", RedirectHandler
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    yield from serve(RedirectHandler)
 
 
 def test_a_redirect_to_ftp_is_refused_without_connecting(redirect_server, ftp_listener, tmp_path):

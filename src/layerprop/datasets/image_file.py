@@ -80,8 +80,8 @@ def load_digit_image(path) -> np.ndarray:
                 grey = _grey_levels(_reduced(image))
     except Image.UnidentifiedImageError:
         raise DataFileError(
-            f"{path}: not a picture in one of the formats read ({', '.join(FORMATS)}); other formats are "
-            "refused without being decoded (EPS, for one, would run Ghostscript)"
+            f"{path}: not a readable image: not one of the formats read ({', '.join(FORMATS)}); other "
+            "formats are refused without being decoded (EPS, for one, would run Ghostscript)"
         ) from None
     except Image.DecompressionBombError as exc:
         raise DataFileError(f"{path}: the image is too large to decode safely ({exc})") from None

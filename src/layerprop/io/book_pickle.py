@@ -83,8 +83,24 @@ MAX_TUPLE_VALUES = 256
 #: (protocol 2 stores an array's data as text that is encoded to bytes, then copied: twice).
 OUTPUT_FACTOR = 2
 
+# Opcodes that push the value genops decodes as their argument
+VALUE_OPCODES = frozenset(
+    {
+        "BININT",
+        "BININT1",
+        "BININT2",
+        "LONG1",
+        "BINUNICODE",
+        "SHORT_BINUNICODE",
+        "BINUNICODE8",
+        "BINBYTES",
+        "SHORT_BINBYTES",
+        "BINBYTES8",
+        "BYTEARRAY8",
+    }
+)
 # Opcodes ``pickle.dump`` writes for a dict of NumPy arrays (protocols 2–5); nothing else is read.
-ALLOWED_OPCODES = frozenset(
+ALLOWED_OPCODES = VALUE_OPCODES | frozenset(
     {
         "PROTO",
         "FRAME",
@@ -106,17 +122,6 @@ ALLOWED_OPCODES = frozenset(
         "NONE",
         "NEWTRUE",
         "NEWFALSE",
-        "BININT",
-        "BININT1",
-        "BININT2",
-        "LONG1",
-        "BINUNICODE",
-        "SHORT_BINUNICODE",
-        "BINUNICODE8",
-        "BINBYTES",
-        "SHORT_BINBYTES",
-        "BINBYTES8",
-        "BYTEARRAY8",
         "GLOBAL",
         "STACK_GLOBAL",
         "REDUCE",
@@ -126,22 +131,6 @@ ALLOWED_OPCODES = frozenset(
 STRING_OPCODES = frozenset({"BINUNICODE", "SHORT_BINUNICODE", "BINUNICODE8"})
 MEMO_OPCODES = frozenset({"MEMOIZE", "BINPUT", "LONG_BINPUT"})
 STACK_NEUTRAL = frozenset({"PROTO", "FRAME"}) | MEMO_OPCODES
-# Opcodes that push the value genops decodes as their argument
-VALUE_OPCODES = frozenset(
-    {
-        "BININT",
-        "BININT1",
-        "BININT2",
-        "LONG1",
-        "BINUNICODE",
-        "SHORT_BINUNICODE",
-        "BINUNICODE8",
-        "BINBYTES",
-        "SHORT_BINBYTES",
-        "BINBYTES8",
-        "BYTEARRAY8",
-    }
-)
 CONSTANTS = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
 
 
