@@ -56,7 +56,7 @@ import pickletools
 import numpy as np
 
 from ..errors import UnsafePickleError, quoted, shown
-from ..storage.inputs import InputTooLarge, open_input
+from ..storage.inputs import InputTooLarge, read_input
 
 __all__ = [
     "BookUnpickler",
@@ -571,13 +571,8 @@ def load_book_pickle(path, max_bytes: int = DEFAULT_MAX_BYTES) -> dict:
 def read_book_file(path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """The bytes of the pickle ``path`` (a regular file of at most ``max_bytes``)."""
     try:
-        handle, _ = open_input(path, max_bytes=max_bytes, what="pickle")
+        return read_input(path, max_bytes=max_bytes, what="pickle")
     except InputTooLarge as exc:
         raise UnsafePickleError(
             f"{os.fspath(path)}: the file has {exc.size} bytes, more than the limit of {max_bytes}"
         ) from None
-    with handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        raise UnsafePickleError(f"{os.fspath(path)}: the file has more than the limit of {max_bytes} bytes")
-    return data

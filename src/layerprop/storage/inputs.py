@@ -92,10 +92,12 @@ def open_input(path, *, max_bytes: int | None = None, what: str = "file") -> tup
 
 def read_input(path, *, max_bytes: int, what: str = "file") -> bytes:
     """The whole of the regular file ``path``, at most ``max_bytes`` bytes (see :func:`open_input`)."""
-    handle, _ = open_input(path, max_bytes=max_bytes, what=what)
+    handle, size = open_input(path, max_bytes=max_bytes, what=what)
     with handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:  # it grew after fstat
+        data = handle.read(size + 1)  # (not max_bytes + 1: read() would allocate that much at once)
+        if len(data) > size:  # it grew after fstat: read on, within the limit
+            data += handle.read(max_bytes + 1 - len(data))
+    if len(data) > max_bytes:
         raise InputTooLarge(f"{os.fspath(path)}: the {what} has more than the limit of {max_bytes} bytes", len(data))
     return data
 
