@@ -74,7 +74,7 @@ MODULE_RANKS = {
         "fashion_mnist": 3,
         "mnist": 3,
     },
-    "training": {"communicators": 0, "curves": 0, "trainer": 1},
+    "training": {"callbacks": 0, "communicators": 0, "curves": 0, "checkpoint": 1, "trainer": 2},
     "interop": {"book_import": 0, "onnx_export": 0},
     "viz": {
         "values": 0,

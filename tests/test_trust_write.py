@@ -226,48 +226,6 @@ def test_sigkill_at_every_file_system_event_then_resume_gives_identical_weights(
         assert sorted(os.listdir(straight)) == names, (k, events[k - 1])
 
 
-def test_old_style_best_file_is_still_read(tmp_path):
-    """A checkpoint of layerprop 0.1.0 (no best_file; <checkpoint>.best.npz beside it) still resumes."""
-    from layerprop.nets import TwoLayerNet
-    from layerprop.training import Trainer
-
-    rng = np.random.default_rng(0)
-    x, t = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
-    path = tmp_path / "ck.npz"
-    first = Trainer(
-        TwoLayerNet(784, 5, 10, seed=0),
-        x,
-        t,
-        epochs=2,
-        verbose=False,
-        seed=1,
-        validation_split=0.2,
-        checkpoint_path=path,
-    )
-    first.train_epoch()
-    header, arrays, optim = read_model_file(path)
-    best_name = header["metadata"]["trainer"].pop("best_file")
-    os.replace(tmp_path / best_name, str(path) + ".best.npz")
-    from layerprop.io import load_model
-
-    loaded = load_model(path)
-    save_model(path, loaded.model, optimizer=loaded.optimizer, history=loaded.history, metadata=header["metadata"])
-    second = Trainer(
-        TwoLayerNet(784, 5, 10, seed=0),
-        x,
-        t,
-        epochs=2,
-        verbose=False,
-        seed=1,
-        validation_split=0.2,
-        checkpoint_path=path,
-    )
-    second.load_checkpoint(path)
-    assert second.best_state is not None and second.epoch == 1
-    second.train()
-    assert sorted(os.listdir(tmp_path)) == ["ck.npz", f"ck.npz.best-{second.best_epoch}.npz"]
-
-
 # --------------------------------------------------------------------------- divergence guard
 def test_divergence_guard_catches_an_exploding_but_finite_loss(driver, tmp_path):
     """Item 5: lr 1e6 stops at an early iteration with one line (exit 1), keeping finite weights."""
@@ -290,7 +248,9 @@ def small_trainer(**kwargs):
 
 
 def test_divergence_rule_uses_the_first_loss_and_the_factor():
-    trainer = small_trainer(epochs=1, divergence_factor=2.0)
+    from layerprop.training import DivergenceGuard
+
+    trainer = small_trainer(epochs=1, callbacks=[DivergenceGuard(factor=2.0)])
     trainer.history["train_loss_list"].append(0.5)  # reference L0 = 0.5, bound = 2 × max(0.5, 1) = 2
     trainer.network.last_loss = None
     original = trainer.network.gradient
@@ -305,21 +265,35 @@ def test_divergence_rule_uses_the_first_loss_and_the_factor():
         trainer.train_step(trainer.x_train[:10], trainer.t_train[:10])
 
 
+def _split(fraction):
+    from layerprop.training import split_validation
+
+    return split_validation(np.zeros((50, 3)), np.zeros(50, dtype=int), fraction, seed=0)
+
+
+def _callback(name, **kwargs):
+    from layerprop import training
+
+    return lambda: small_trainer(callbacks=[getattr(training, name)(**kwargs)])
+
+
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "make, message",
     [
-        ({"epochs": float("nan")}, "epochs"),
-        ({"mini_batch_size": 0}, "mini_batch_size"),
-        ({"validation_split": float("nan")}, "validation_split"),
-        ({"validation_split": 0.999999}, "leaves 0 for training"),
-        ({"early_stopping_patience": 0}, "early_stopping_patience"),
-        ({"divergence_factor": float("inf")}, "divergence_factor"),
-        ({"seed": -1}, "seed"),
+        (lambda: small_trainer(epochs=float("nan")), "epochs"),
+        (lambda: small_trainer(mini_batch_size=0), "mini_batch_size"),
+        (lambda: small_trainer(seed=-1), "seed"),
+        (lambda: _split(float("nan")), "validation_split"),
+        (lambda: _split(0.999999), "leaves 0 for training"),
+        (_callback("EarlyStopping", x_val=np.zeros((5, 784)), t_val=np.zeros(5, int), patience=0), "patience"),
+        (_callback("DivergenceGuard", factor=float("inf")), "divergence_factor"),
+        (_callback("DivergenceGuard", check_every=0), "check_every"),
+        (_callback("EveryNSteps", n=0, fn=print), "n must be"),
     ],
 )
-def test_trainer_numbers_are_checked(kwargs, message):
+def test_trainer_numbers_are_checked(make, message):
     with pytest.raises((ArgumentError, TypeError), match=message):
-        small_trainer(**kwargs)
+        make()
 
 
 # --------------------------------------------------------------------------- damaged cache entries
@@ -398,7 +372,7 @@ def test_validation_split_leaving_no_training_data(driver, tmp_path):
     proc = run_driver(driver, "--validation-split", "0.999999", "--out", tmp_path, "--quiet")
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
-        "layerprop train: error: Trainer: validation_split 0.999999 of 300 training samples leaves 0 for "
+        "layerprop train: error: validation_split 0.999999 of 300 training samples leaves 0 for "
         "training; at least one sample must remain"
     ]
 
@@ -500,10 +474,9 @@ def _set(path, value):
         (_set(["trainer", "shuffle_rng"], {"bit_generator": "nope"}), "shuffle_rng state is malformed"),
         (_set(["trainer", "stopped_early"], 0), "stopped_early is 0"),
         (lambda metadata: {"run": None}, "not a checkpoint written by 'layerprop train'"),
-        (
-            _set(["trainer", "best_val_acc"], 0.5),
-            "the best-weights file checkpoint.npz.best.npz that the checkpoint names",
-        ),
+        (_set(["trainer", "best_val_acc"], 0.5), "best_val_acc is 0.5 but best_file is None"),
+        (_set(["trainer", "best_file"], KeyError), "best_file missing"),
+        (_set(["run", "lr_schedule"], KeyError), "lr_schedule missing"),
         (_set(["trainer", "best_file"], "../../etc/passwd"), "best_file is '../../etc/passwd'"),
     ],
 )
