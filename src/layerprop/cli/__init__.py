@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import signal
 import sys
+import threading
 
 from .common import UsageError
 
@@ -50,29 +52,88 @@ def main(argv=None) -> int:
     (128 + SIGPIPE), the code of a program stopped by SIGPIPE.
     """
     debug = argv is None and "--debug" in sys.argv[1:] or argv is not None and "--debug" in argv
-    try:
+    with _INTERRUPTS:
         try:
-            return _run(argv)
-        finally:
-            sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
-    except KeyboardInterrupt:
-        if debug:
-            raise
-        print("\nlayerprop: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        _silence_stdout()
-        return 141
-    except Exception as exc:
-        if debug or not _caused_by_interrupt(exc):
-            raise
-        print("\nlayerprop: interrupted", file=sys.stderr)
-        return 130
+            try:
+                return _run(argv)
+            finally:
+                sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
+        except KeyboardInterrupt:
+            if debug:
+                raise
+            print("\nlayerprop: interrupted", file=sys.stderr)
+            return 130
+        except BrokenPipeError:
+            _silence_stdout()
+            return 141
+        except Exception as exc:
+            if debug or not _caused_by_interrupt(exc):
+                raise
+            print("\nlayerprop: interrupted", file=sys.stderr)
+            return 130
+
+
+class _InterruptWatch:
+    """Makes every Ctrl-C while a command runs reach :func:`main` as an interrupt.
+
+    Python's own handler raises KeyboardInterrupt wherever the main thread is, and two kinds of
+    place lose it. CPython drops an exception raised in a weakref callback or ``__del__`` and
+    reports "Exception ignored in …" (importlib's module-lock clean-up is such a place, early in a
+    command): the watch's unraisable hook sees that KeyboardInterrupt and delivers it again, to
+    the code the main thread runs next, without the report. And some C code turns it into another
+    error without the chain (NumPy's C extension, interrupted while it imports ``datetime``,
+    raises "ImportError: … PyCapsule_Import could not import module 'datetime'"): the handler
+    notes the interrupt, so :func:`_caused_by_interrupt` recognises such an error.
+
+    It is put in place only over Python's default handler and only from the main thread, and the
+    old handlers are back when :func:`main` returns.
+    """
+
+    #: how long after a lost KeyboardInterrupt it is raised again
+    REDELIVER_SECONDS = 0.01
+
+    def __init__(self):
+        self.interrupted = False
+        self._previous = None
+        self._previous_unraisable = None
+
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def _unraisable(self, unraisable):
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):  # lost where it was raised: raise it
+            import _thread  # again from a moment later, after this hook has returned
+
+            threading.Timer(self.REDELIVER_SECONDS, _thread.interrupt_main, (signal.SIGINT,)).start()
+        else:
+            self._previous_unraisable(unraisable)
+
+    def __enter__(self):
+        self.interrupted = False
+        if threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+                self._previous = signal.signal(signal.SIGINT, self._handler)
+                self._previous_unraisable, sys.unraisablehook = sys.unraisablehook, self._unraisable
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._previous_unraisable
+        self._previous = None
+        return False
+
+
+_INTERRUPTS = _InterruptWatch()
 
 
 def _caused_by_interrupt(exc: BaseException) -> bool:
     """Whether ``exc`` stands for a Ctrl-C: some libraries turn a KeyboardInterrupt that lands
-    inside them into another error (NumPy's C-extension import raises ImportError from it)."""
+    inside them into another error (NumPy's C-extension import raises ImportError from it), with
+    the interrupt in the chain or, where C code dropped it, only in the watch's note."""
+    if _INTERRUPTS.interrupted:
+        return True
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):
