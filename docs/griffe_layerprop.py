@@ -8,7 +8,8 @@ mkdocstrings reads docstrings from the source without importing it. Two things n
   imported class, so the rules are written once, in the layer, and the API page shows them.
 * The docstrings are written in reStructuredText habits (``:class:`X```, ``text::`` before an
   indented block, ``>>>`` examples). They become Markdown: the role is dropped (the name stays
-  code), a literal block becomes a fenced ``text`` block, a doctest a fenced ``pycon`` block.
+  code), a literal block or a simple table becomes a fenced ``text`` block, a doctest a fenced
+  ``pycon`` block.
 
 Loaded by mkdocs.yml (``extensions: [docs/griffe_layerprop.py]``); it changes nothing in the code.
 """
@@ -21,6 +22,7 @@ import re
 
 import griffe
 
+TABLE_BORDER = re.compile(r"^\s*=+(?: +=+)+\s*$")
 ROLE = re.compile(r":(?:attr|class|func|meth|mod|data|exc|obj|const|py:\w+):`~?([^`]+)`")
 
 
@@ -33,6 +35,17 @@ def markdown(text: str) -> str:
     while i < len(lines):
         line = lines[i]
         stripped = line.strip()
+        if TABLE_BORDER.match(line):  # a simple reST table: kept as it is, in a text block
+            indent = line[: len(line) - len(line.lstrip())]
+            block, borders = [], 0
+            while i < len(lines):
+                block.append(lines[i][len(indent):])
+                borders += bool(TABLE_BORDER.match(lines[i]))
+                i += 1
+                if borders >= 2 and TABLE_BORDER.match(lines[i - 1]) and (i == len(lines) or not lines[i].strip()):
+                    break
+            out += [f"{indent}```text", *(indent + b for b in block), f"{indent}```"]
+            continue
         if stripped.startswith(">>>"):  # a doctest: up to the next blank line
             indent = line[: len(line) - len(line.lstrip())]
             block = []
