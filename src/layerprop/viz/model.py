@@ -149,15 +149,24 @@ class GraphModel:
         for node in self.nodes:
             if node.kind in (CONSTANT, OUTPUT):
                 continue
-            shares = [e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT]
+            shares = [
+                e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT
+            ]
             if len(shares) < 2:
                 continue
             total = shares[0].grad
             for edge in shares[1:]:
                 total = np.asarray(total) + np.asarray(edge.grad)
             name = next((e.name for e in self.out_edges(node.id) if e.name), None) or node.label
-            sums.append(BranchSum(node.id, name, [e.id for e in shares], [e.grad_text for e in shares],
-                                  describe_value(total, self.digits)))
+            sums.append(
+                BranchSum(
+                    node.id,
+                    name,
+                    [e.id for e in shares],
+                    [e.grad_text for e in shares],
+                    describe_value(total, self.digits),
+                )
+            )
         return sums
 
     def find_edges(self, name: str) -> list:
@@ -271,8 +280,9 @@ class _Builder:
             for role, var, grad in zip(_roles(gnode), gnode.inputs, grads):
                 source = self.source_of(var, cluster, param_names)
                 wanted = var.requires_grad and grad is not None
-                self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
-                              constant=not var.requires_grad)
+                self.add_edge(
+                    source, node.id, role, var.name, var.data, grad if wanted else None, constant=not var.requires_grad
+                )
             for role, value in zip(_constant_roles(gnode), gnode.constants):
                 const = DrawnNode(self.new_id("c"), CONSTANT, f"{role} = {self.text(value)}", value=value)
                 self.model.nodes.append(const)
@@ -354,7 +364,8 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
     if digits != model.digits:
         copy_.nodes = [
             dataclasses.replace(n, label=_constant_label(n, describe_value(n.value, digits)))
-            if n.kind == CONSTANT and n.value is not None else n
+            if n.kind == CONSTANT and n.value is not None
+            else n
             for n in model.nodes
         ]
         copy_.edges = [

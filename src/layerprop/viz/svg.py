@@ -40,8 +40,10 @@ def _node_markup(node, box) -> str:
     tip = f"{node.layer_name}: {node.rule}" if node.kind == "op" and node.rule else node.label
     if node.kind == "constant":
         tip = f"constant {node.label} (no gradient)"
-    parts = [f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}">',
-             f"<title>{escape(tip)}</title>"]
+    parts = [
+        f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}">',
+        f"<title>{escape(tip)}</title>",
+    ]
     if box.shape == "circle":
         parts.append(f'<circle class="shape" cx="{box.x:.1f}" cy="{box.y:.1f}" r="{box.w / 2:.1f}"/>')
     elif box.shape == "rect":
@@ -123,7 +125,8 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     )
     defs = (
         f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
-        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/>'
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/>'
         "</marker></defs>"
     )
     opening = (
@@ -156,7 +159,8 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     for index, branch in enumerate(sums):  # the notes' branch node, under the drawing: x.grad = 2 + 2 + 3 = 7
         out.append(
             f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{MARGIN_X}" '
-            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">{escape(branch.text)}</text>'
+            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">'
+            f"{escape(branch.text)}</text>"
         )
     out.append("</g>")
     out.append("</svg>")
