@@ -39,7 +39,7 @@ def markdown(text: str) -> str:
             indent = line[: len(line) - len(line.lstrip())]
             block, borders = [], 0
             while i < len(lines):
-                block.append(lines[i][len(indent):])
+                block.append(lines[i][len(indent) :])
                 borders += bool(TABLE_BORDER.match(lines[i]))
                 i += 1
                 if borders >= 2 and TABLE_BORDER.match(lines[i - 1]) and (i == len(lines) or not lines[i].strip()):
@@ -50,7 +50,7 @@ def markdown(text: str) -> str:
             indent = line[: len(line) - len(line.lstrip())]
             block = []
             while i < len(lines) and lines[i].strip():
-                block.append(lines[i][len(indent):] if lines[i].startswith(indent) else lines[i].strip())
+                block.append(lines[i][len(indent) :] if lines[i].startswith(indent) else lines[i].strip())
                 i += 1
             out += [f"{indent}```pycon", *(indent + b for b in block), f"{indent}```"]
             continue
@@ -63,7 +63,9 @@ def markdown(text: str) -> str:
             block_indent = len(lines[j]) - len(lines[j].lstrip()) if j < len(lines) else 0
             if j < len(lines) and block_indent > indent:
                 block = []
-                while j < len(lines) and (not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) >= block_indent):
+                while j < len(lines) and (
+                    not lines[j].strip() or len(lines[j]) - len(lines[j].lstrip()) >= block_indent
+                ):
                     block.append(lines[j][block_indent:])
                     j += 1
                 while block and not block[-1].strip():
@@ -83,10 +85,10 @@ def runtime_docstring(obj: griffe.Object) -> str | None:
     """The docstring a class has once imported, when it differs from its source (a layer's Rules)."""
     try:
         module = importlib.import_module(obj.module.path)
-    except Exception:  # noqa: BLE001 -- an optional dependency missing: keep the source docstring
+    except Exception:  # an optional dependency missing: keep the source docstring
         return None
     runtime = module
-    for part in obj.path[len(obj.module.path) + 1:].split("."):
+    for part in obj.path[len(obj.module.path) + 1 :].split("."):
         runtime = getattr(runtime, part, None)
         if runtime is None:
             return None

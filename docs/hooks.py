@@ -1,9 +1,9 @@
-"""MkDocs hooks: links from the pages to the repository's notebooks and examples.
+"""MkDocs hooks: links from the pages to the repository's notebooks.
 
 A page links a notebook the way a forge needs it, relative to the file in the repository
 (``../../notebooks/note004_computational_graph_shop.ipynb`` from ``docs/tutorial/…``), so the link
 works when the Markdown is read on a forge. Those files lie outside ``docs/``; these hooks copy
-them into the site (``notebooks/…``, ``examples/…``) and point the page's link at that copy, so
+them into the site (``notebooks/…``) and point the page's link at that copy, so
 ``mkdocs build --strict`` checks them like any other link.
 
 Loaded by mkdocs.yml (``hooks: [docs/hooks.py]``).
@@ -18,8 +18,8 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 #: folders of the repository (beside docs/) whose files the pages may link
-REPOSITORY_FOLDERS = ("notebooks", "examples")
-SUFFIXES = (".ipynb", ".py")  # not .md: those would become pages
+REPOSITORY_FOLDERS = ("notebooks",)
+SUFFIXES = (".ipynb",)  # not .md: those would become pages
 LINK = re.compile(r"\]\(([^)\s#]+)(#[^)\s]*)?\)")
 
 

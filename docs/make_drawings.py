@@ -63,7 +63,8 @@ def relu():
     """Relu on the notes' array: the switch is on where x > 0."""
     import numpy as np
 
-    from layerprop.graph import Variable, relu as relu_fn
+    from layerprop.graph import Variable
+    from layerprop.graph import relu as relu_fn
 
     x = Variable(np.array([[1.0, -0.5], [-2.0, 3.0]]), name="x")
     y = relu_fn(x)
@@ -94,8 +95,11 @@ FIGURES = {
     "branch": (branch, "y = x·x + 3·x at x = 2: a value used three times", "y = x·x + 3·x (x = 2): 세 번 쓰인 값"),
     "relu": (relu, "Relu on the notes' array", "노트의 배열에 Relu"),
     "sigmoid": (sigmoid, "Sigmoid: four nodes and one layer (x = 2)", "시그모이드: 노드 네 개와 계층 하나 (x = 2)"),
-    "two-layer-net": (two_layer_net, "TwoLayerNet: Affine → Relu → Affine → SoftmaxWithLoss",
-                      "TwoLayerNet: Affine → Relu → Affine → SoftmaxWithLoss"),
+    "two-layer-net": (
+        two_layer_net,
+        "TwoLayerNet: Affine → Relu → Affine → SoftmaxWithLoss",
+        "TwoLayerNet: Affine → Relu → Affine → SoftmaxWithLoss",
+    ),
 }
 
 
@@ -115,13 +119,23 @@ def training_curves(folder: Path) -> Path:
     """The learning curves of the notes' network, trained as tutorial 5 does (a few epochs)."""
     from layerprop.datasets import load_mnist
     from layerprop.nets import TwoLayerNet
-    from layerprop.plotting import plot_history
-    from layerprop.train import Trainer
+    from layerprop.training import Trainer, plot_history
 
     (x_train, t_train), (x_test, t_test) = load_mnist(normalize=True)
     net = TwoLayerNet(input_size=784, hidden_size=50, output_size=10, dtype="float32", seed=0)
-    trainer = Trainer(net, x_train.astype("float32"), t_train, x_test.astype("float32"), t_test, epochs=5,
-                      mini_batch_size=100, optimizer="SGD", optimizer_param={"lr": 0.1}, seed=0, verbose=False)
+    trainer = Trainer(
+        net,
+        x_train.astype("float32"),
+        t_train,
+        x_test.astype("float32"),
+        t_test,
+        epochs=5,
+        mini_batch_size=100,
+        optimizer="SGD",
+        optimizer_param={"lr": 0.1},
+        seed=0,
+        verbose=False,
+    )
     trainer.train()
     path = folder / "curves.png"
     plot_history(trainer.history, path, title="TwoLayerNet 784-50-10, SGD lr 0.1, 5 epochs")

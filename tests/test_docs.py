@@ -1,8 +1,9 @@
 """The documentation cannot drift from the code.
 
-- Every tutorial page (docs/tutorial/*.md, English and Korean) runs: its ```python blocks are
-  executed in order in one namespace per page, in a fresh working folder, and a ```text block that
-  directly follows a python block is the output that block must print, exactly.
+- Every tutorial page (docs/tutorial/*.md, English and Korean), the home page and README.md run:
+  their ```python blocks are executed in order in one namespace per page, in a fresh working
+  folder, and a ```text block that directly follows a python block is the output that block must
+  print, exactly.
 - Every page exists in both languages (page.md and page.ko.md).
 - docs/make_drawings.py makes exactly the drawings committed under docs/images/drawings/.
 - README.md is short, its relative links resolve (as they must on a forge), and neither it nor the
@@ -27,9 +28,15 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
 TUTORIAL = sorted((DOCS / "tutorial").glob("*.md"))
+#: pages whose python blocks run as they are: the tutorial, the home page and the README
+RUNNABLE = [*TUTORIAL, DOCS / "index.md", DOCS / "index.ko.md", ROOT / "README.md"]
 #: optional packages a tutorial block may need, and what installs each
-OPTIONAL = {"matplotlib": "pip install 'layerprop[plot]'", "PIL": "pip install 'layerprop[image]'",
-            "onnx": "pip install 'layerprop[onnx]'", "onnxruntime": "pip install 'layerprop[onnx]'"}
+OPTIONAL = {
+    "matplotlib": "pip install 'layerprop[plot]'",
+    "PIL": "pip install 'layerprop[image]'",
+    "onnx": "pip install 'layerprop[onnx]'",
+    "onnxruntime": "pip install 'layerprop[onnx]'",
+}
 FENCE = re.compile(r"^```(\w*)[^\n]*\n(.*?)^```[ \t]*$", re.MULTILINE | re.DOTALL)
 
 
@@ -45,7 +52,11 @@ def code_blocks(text: str) -> list[tuple[str, str | None, int]]:
         if fence.group(1) != "python":
             continue
         expected = None
-        if i + 1 < len(fences) and fences[i + 1].group(1) == "text" and not text[fence.end():fences[i + 1].start()].strip():
+        if (
+            i + 1 < len(fences)
+            and fences[i + 1].group(1) == "text"
+            and not text[fence.end() : fences[i + 1].start()].strip()
+        ):
             expected = fences[i + 1].group(2)
         blocks.append((fence.group(2), expected, text.count("\n", 0, fence.start()) + 1))
     return blocks
@@ -67,8 +78,8 @@ def _missing_optional(exc: BaseException) -> str | None:
     return None
 
 
-@pytest.mark.parametrize("page", TUTORIAL, ids=lambda p: p.name)
-def test_tutorial_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch):
+@pytest.mark.parametrize("page", RUNNABLE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch):
     blocks = code_blocks(page.read_text(encoding="utf-8"))
     if page.stem not in ("index", "index.ko"):
         assert blocks, f"{page.name} has no python code"
@@ -79,8 +90,8 @@ def test_tutorial_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out):
-                exec(compile(source, f"{page.name}:{line}", "exec"), namespace)  # noqa: S102 -- our own page
-        except Exception as exc:  # noqa: BLE001
+                exec(compile(source, f"{page.name}:{line}", "exec"), namespace)  # our own page
+        except Exception as exc:  # any error: a missing optional package is a skip, the rest a failure
             reason = _missing_optional(exc)
             if reason is None:
                 raise
@@ -89,8 +100,9 @@ def test_tutorial_page_runs_and_prints_what_it_shows(page, tmp_path, monkeypatch
             pytest.skip(f"{page.name}, block at line {line}: {reason}")
         if expected is not None:
             got = [s.rstrip() for s in out.getvalue().rstrip("\n").split("\n")]
-            assert got == [s.rstrip() for s in expected.rstrip("\n").split("\n")], \
+            assert got == [s.rstrip() for s in expected.rstrip("\n").split("\n")], (
                 f"{page.name}, block at line {line} printed:\n{out.getvalue()}"
+            )
 
 
 def test_every_page_has_both_languages():
@@ -109,6 +121,7 @@ def test_every_page_is_in_the_nav():
 def test_the_korean_tutorial_runs_the_same_code():
     """Each Korean tutorial page runs the same statements as its English twin (comments and the
     strings it prints for people may be Korean)."""
+
     def statements(page):
         return [re.sub(r"#.*|\"[^\"]*\"|'[^']*'", "", s).split() for s, _, _ in code_blocks(page.read_text("utf-8"))]
 
@@ -124,8 +137,13 @@ def test_drawings_script_makes_the_committed_drawings(tmp_path):
             pytest.fail("Graphviz 'dot' is missing on CI (apt-get install graphviz)")
         pytest.skip("Graphviz 'dot' is not installed")
     pytest.importorskip("matplotlib")
-    done = subprocess.run([sys.executable, str(DOCS / "make_drawings.py"), str(tmp_path)], capture_output=True,
-                          text=True, env={**os.environ, "MPLBACKEND": "Agg"}, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(DOCS / "make_drawings.py"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "MPLBACKEND": "Agg"},
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     made = sorted(p.name for p in tmp_path.iterdir())
     assert made == sorted(p.name for p in (DOCS / "images" / "drawings").iterdir())
@@ -173,7 +191,12 @@ ISSUE_NUMBER = re.compile(r"\bissue\s*#?\d+|(?<![\w/&])#\d+\b", re.IGNORECASE)
 COMMIT_HASH = re.compile(r"\b(?=[0-9a-f]*[a-f])(?=[0-9a-f]*\d)[0-9a-f]{7,40}\b")
 
 
-@pytest.mark.parametrize("path", [README, *pages()], ids=lambda p: str(p.relative_to(ROOT)))
+RESULTS = sorted((ROOT / "benchmarks" / "results").glob("*.md"))  # measured numbers the site includes
+
+
+@pytest.mark.parametrize(
+    "path", [README, DOCS / "README.md", *pages(), *RESULTS], ids=lambda p: str(p.relative_to(ROOT))
+)
 def test_no_issue_numbers_or_commit_hashes(path):
     text = re.sub(r"^```.*?^```", "", path.read_text("utf-8"), flags=re.MULTILINE | re.DOTALL)
     assert not ISSUE_NUMBER.findall(text), f"{path.name} mentions an issue number"
