@@ -9,7 +9,7 @@ mkdocstrings reads docstrings from the source without importing it. Two things n
 * The docstrings are written in reStructuredText habits (``:class:`X```, ``text::`` before an
   indented block, ``>>>`` examples). They become Markdown: the role is dropped (the name stays
   code), a literal block or a simple table becomes a fenced ``text`` block, a doctest a fenced
-  ``pycon`` block.
+  ``pycon`` block, ``:param name:`` and ``:raises Error:`` fields a list.
 
 Loaded by mkdocs.yml (``extensions: [docs/griffe_layerprop.py]``); it changes nothing in the code.
 """
@@ -23,6 +23,7 @@ import re
 import griffe
 
 TABLE_BORDER = re.compile(r"^\s*=+(?: +=+)+\s*$")
+FIELD = re.compile(r"^\s*:(param|raises?|exception)\s+([^:]+):(.*)$")
 ROLE = re.compile(r":(?:attr|class|func|meth|mod|data|exc|obj|const|py:\w+):`~?([^`]+)`")
 
 
@@ -45,6 +46,22 @@ def markdown(text: str) -> str:
                 if borders >= 2 and TABLE_BORDER.match(lines[i - 1]) and (i == len(lines) or not lines[i].strip()):
                     break
             out += [f"{indent}```text", *(indent + b for b in block), f"{indent}```"]
+            continue
+        field = FIELD.match(line)
+        if field:  # ":param name: text" and ":raises Error: text" (with indented continuations): a list
+            indent = line[: len(line) - len(line.lstrip())]
+            if not out or out[-1].strip():
+                out.append("")
+            while field:
+                kind, name, text = field.groups()
+                label = "**Raises** " if kind.startswith("raise") else ""
+                item = [f"{indent}- {label}``{name}`` — {text.strip()}"]
+                i += 1
+                while i < len(lines) and lines[i].startswith(indent + " ") and not FIELD.match(lines[i]):
+                    item.append(f"{indent}  {lines[i].strip()}")
+                    i += 1
+                out += item
+                field = FIELD.match(lines[i]) if i < len(lines) else None
             continue
         if stripped.startswith(">>>"):  # a doctest: up to the next blank line
             indent = line[: len(line) - len(line.lstrip())]
