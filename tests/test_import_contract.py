@@ -23,6 +23,7 @@ RANKS = {
     "gradcheck": 3, "nets": 3,
     "optim": 4, "train": 4, "io": 4, "datasets": 4, "progress": 4, "plotting": 4, "atomic": 4,
     "distributed": 4, "interop": 4, "onnx": 4, "npyformat": 4,
+    "doctor": 4,
     "viz": 5,
     "lab": 6,
     "cli": 7, "__main__": 7,

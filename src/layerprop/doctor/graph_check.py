@@ -98,12 +98,17 @@ class GraphCheck:
     def to_dict(self) -> dict:
         return {"ok": self.ok, "nodes": [v.to_dict() for v in self.verdicts]}
 
+    def heading(self, lang: str | None = None) -> str:
+        """``3 nodes, 1 with problems``."""
+        lang = lang or self.lang
+        return word("graph_heading", lang, n=len(self), bad=len(self.wrong))
+
     def _rows(self, lang):
         return [(str(v.step + 1), v.label, v.report.layer, v.report.summary(lang)) for v in self.verdicts]
 
     def text(self, lang: str | None = None) -> str:
         lang = lang or self.lang
-        lines = [word("graph_heading", lang, n=len(self), bad=len(self.wrong))]
+        lines = [self.heading(lang)]
         rows = [("#", word("node", lang), word("layer", lang), word("verdict", lang)), *self._rows(lang)]
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         for row in rows:
@@ -114,7 +119,12 @@ class GraphCheck:
         return self.text()
 
     def _repr_html_(self) -> str:
-        """The verdicts as a table (with :mod:`layerprop.viz` loaded, the marked drawing above it)."""
+        """Jupyter's display: the verdicts as a table (:mod:`layerprop.viz`, once imported — as it is
+        in a notebook — puts the drawing with each node marked above it)."""
+        return self.table_html()
+
+    def table_html(self) -> str:
+        """The verdicts as an HTML table."""
         lang = self.lang
         head = "".join(f"<th>{escape(h)}</th>" for h in ("#", word("node", lang), word("layer", lang), word("verdict", lang)))
         body = "".join(
@@ -123,7 +133,7 @@ class GraphCheck:
             + "</tr>"
             for v, row in zip(self.verdicts, self._rows(lang))
         )
-        title = escape(word("graph_heading", lang, n=len(self), bad=len(self.wrong)))
+        title = escape(self.heading(lang))
         return f'<div class="layerprop-doctor-graph"><div>{title}</div><table>{"".join([f"<tr>{head}</tr>", body])}</table></div>'
 
 

@@ -55,7 +55,7 @@ WORDS = {
     "called": ("checked as", "검사 방법"),
     "inputs": ("inputs", "입력"),
     "no_gradients": ("no gradient was checked", "검사한 기울기 없음"),
-    "graph_heading": ("{n} node(s), {bad} with problems", "노드 {n}개, 문제 있는 노드 {bad}개"),
+    "graph_heading": ("nodes: {n}, with problems: {bad}", "노드 {n}개, 문제 있는 노드 {bad}개"),
     "node": ("node", "노드"),
     "layer": ("layer", "계층"),
     "verdict": ("verdict", "판정"),
