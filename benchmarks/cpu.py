@@ -98,9 +98,11 @@ class LayerpropWorker:
             optimizer = SGD(lr=SGD_LR[name])
 
             if communicator is None:
+
                 def step(x, t, net=net, optimizer=optimizer):
                     optimizer.update(net.params, net.gradient(x, t))
             else:
+
                 def step(x, t, net=net, optimizer=optimizer):
                     optimizer.update(net.params, communicator.gradient(net, x, t)[0])
 
@@ -117,8 +119,10 @@ class LayerpropWorker:
         try:
             from threadpoolctl import threadpool_info
 
-            info["blas"] = [{k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads",
-                                                       "threading_layer")} for pool in threadpool_info()]
+            info["blas"] = [
+                {k: pool.get(k) for k in ("internal_api", "version", "architecture", "num_threads", "threading_layer")}
+                for pool in threadpool_info()
+            ]
         except ImportError:
             info["blas"] = "threadpoolctl not installed (pip install threadpoolctl to see the BLAS kernel)"
         from layerprop.layers import conv
@@ -147,8 +151,7 @@ class LayerpropWorker:
             start = time.perf_counter()
             np.copyto(dst, src)
             copies.append(time.perf_counter() - start)
-        return {"peak_gflops": 2 * 2048**3 / min(gemm) / 1e9,
-                "copy_gbs": 2 * src.nbytes / min(copies) / 1e9}
+        return {"peak_gflops": 2 * 2048**3 / min(gemm) / 1e9, "copy_gbs": 2 * src.nbytes / min(copies) / 1e9}
 
 
 def cores():
@@ -161,7 +164,7 @@ class LayerpropThreadsWorker(LayerpropWorker):
     (``layerprop train --threads N``); BLAS held to one thread per slice while they run."""
 
     def __init__(self):
-        from layerprop.distributed import ThreadParallel
+        from layerprop.training.communicators import ThreadParallel
 
         super().__init__(ThreadParallel(cores()))
 
@@ -179,8 +182,12 @@ class BareNumpyWorker:
         self.steps = {}
         for name, hidden in (("mlp50", 50), ("mlp1000", 1000)):
             rng = np.random.default_rng(0)
-            params = [(rng.standard_normal((784, hidden)) * 0.01).astype(np.float32), np.zeros(hidden, np.float32),
-                      (rng.standard_normal((hidden, 10)) * 0.01).astype(np.float32), np.zeros(10, np.float32)]
+            params = [
+                (rng.standard_normal((784, hidden)) * 0.01).astype(np.float32),
+                np.zeros(hidden, np.float32),
+                (rng.standard_normal((hidden, 10)) * 0.01).astype(np.float32),
+                np.zeros(10, np.float32),
+            ]
             self.steps[name] = self._make_step(params, SGD_LR[name])
 
     def _make_step(self, params, lr):
@@ -248,28 +255,49 @@ class TorchWorker:
             hidden = 50 if name == "mlp50" else 1000
             return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
         if name == "simple":
-            return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-                                 nn.Linear(4320, 100), nn.ReLU(), nn.Linear(100, 10))
+            return nn.Sequential(
+                nn.Conv2d(1, 30, 5),
+                nn.ReLU(),
+                nn.MaxPool2d(2, 2),
+                nn.Flatten(),
+                nn.Linear(4320, 100),
+                nn.ReLU(),
+                nn.Linear(100, 10),
+            )
         layers, channels = [], 1
         for i, (filters, pad) in enumerate(((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)), 1):
             layers += [nn.Conv2d(channels, filters, 3, padding=pad), nn.ReLU()]
             channels = filters
             if i % 2 == 0:
                 layers.append(nn.MaxPool2d(2, 2))
-        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(0.5),
-                             nn.Linear(50, 10), nn.Dropout(0.5))
+        return nn.Sequential(
+            *layers,
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 50),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(50, 10),
+            nn.Dropout(0.5),
+        )
 
     def convert(self, name, x, t):
         return self.torch.from_numpy(x), self.torch.from_numpy(t)
 
     def info(self):
         torch = self.torch
-        return {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-                "torch_config": torch.__config__.parallel_info().splitlines()[:6]}
+        return {
+            "torch": torch.__version__,
+            "torch_threads": torch.get_num_threads(),
+            "torch_config": torch.__config__.parallel_info().splitlines()[:6],
+        }
 
 
-WORKERS = {"layerprop": LayerpropWorker, "layerprop threads": LayerpropThreadsWorker, "bare NumPy": BareNumpyWorker,
-           "PyTorch": TorchWorker}
+WORKERS = {
+    "layerprop": LayerpropWorker,
+    "layerprop threads": LayerpropThreadsWorker,
+    "bare NumPy": BareNumpyWorker,
+    "PyTorch": TorchWorker,
+}
 
 
 def time_steps(worker, batches, name, steps):
@@ -305,12 +333,26 @@ def profile(worker, batches, name, rounds):
     shape = (BATCH, *net.to_config()["input_dim"])
     for key, layer in net.layers.items():
         flops, moved, out = layer_cost(layer, shape)
-        rows.append({"layer": key, "fwd": statistics.median(fwd[key]), "bwd": statistics.median(bwd[key]),
-                     "flops": flops, "bytes": moved,
-                     "primitives": numpy_primitives(layer, shape) if type(layer).__name__ == "Convolution" else None})
+        rows.append(
+            {
+                "layer": key,
+                "fwd": statistics.median(fwd[key]),
+                "bwd": statistics.median(bwd[key]),
+                "flops": flops,
+                "bytes": moved,
+                "primitives": numpy_primitives(layer, shape) if type(layer).__name__ == "Convolution" else None,
+            }
+        )
         shape = out
-    rows.append({"layer": "SoftmaxWithLoss", "fwd": statistics.median(fwd["SoftmaxWithLoss"]), "bwd": 0.0,
-                 "flops": 0, "bytes": 0})
+    rows.append(
+        {
+            "layer": "SoftmaxWithLoss",
+            "fwd": statistics.median(fwd["SoftmaxWithLoss"]),
+            "bwd": 0.0,
+            "flops": 0,
+            "bytes": 0,
+        }
+    )
     return rows
 
 
@@ -350,7 +392,9 @@ def numpy_primitives(layer, in_shape, repeats=9):
     padded = rng.random((n, H + 2 * p, W + 2 * p, C), dtype=np.float32)
     col = np.empty((n, OH, OW, FH, FW, C), np.float32)
     windows = _window_view(np, padded, FH, FW, s)
-    col_w = layer.W.transpose(2, 3, 1, 0).reshape(K, FN)  # as the layer holds it (NumPy picks its matmul loop by layout)
+    col_w = layer.W.transpose(2, 3, 1, 0).reshape(
+        K, FN
+    )  # as the layer holds it (NumPy picks its matmul loop by layout)
     out = np.empty((n * OH * OW, FN), np.float32)
     if C == 1:  # an image batch (NCHW): the layer copies runs along image rows into a transposed buffer
         col_t = np.empty((FH, FW, C, n, OH, OW), np.float32)
@@ -427,8 +471,8 @@ def time_to_accuracy(framework, epochs, weights_path, seed=0):
     order_rng = np.random.default_rng(seed)
     lr0 = 0.003
     if framework.startswith("layerprop"):
-        from layerprop.distributed import SingleProcess, ThreadParallel
         from layerprop.optim import Adam
+        from layerprop.training.communicators import SingleProcess, ThreadParallel
 
         net = layerprop_net("simple")
         state = dict(np.load(weights_path))
@@ -471,8 +515,8 @@ def time_to_accuracy(framework, epochs, weights_path, seed=0):
             correct = 0
             with torch.no_grad():
                 for start in range(0, len(x_test), 1000):
-                    scores = model(x_test_t[start:start + 1000])
-                    correct += int((scores.argmax(1) == t_test_t[start:start + 1000]).sum())
+                    scores = model(x_test_t[start : start + 1000])
+                    correct += int((scores.argmax(1) == t_test_t[start : start + 1000]).sum())
             return correct / len(x_test)
 
     seconds, curve, it = 0.0, [], 0
@@ -480,7 +524,7 @@ def time_to_accuracy(framework, epochs, weights_path, seed=0):
         order = order_rng.permutation(len(x_train))
         start = time.perf_counter()
         for i in range(iters):
-            idx = order[i * BATCH:(i + 1) * BATCH]
+            idx = order[i * BATCH : (i + 1) * BATCH]
             train_step(np.ascontiguousarray(x_train[idx]), t_train[idx], it)
             it += 1
         seconds += time.perf_counter() - start
@@ -545,11 +589,14 @@ def peak_rss_of_training():
     """
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-c", PEAK_RSS_CHILD, "train", "--quiet", "--seed", "0",
-                                 "--out", out], check=True, capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-c", PEAK_RSS_CHILD, "train", "--quiet", "--seed", "0", "--out", out],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         seconds = time.perf_counter() - start
     return int(result.stdout.rsplit("peak_kb=", 1)[1]) / 1024, seconds
-
 
 
 class Worker:
@@ -557,9 +604,13 @@ class Worker:
 
     def __init__(self, kind):
         self.kind = kind
-        self.proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", kind],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     env=dict(os.environ))  # the environment as the user has it
+        self.proc = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--worker", kind],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )  # the environment as the user has it
 
     def ask(self, **request):
         self.proc.stdin.write(json.dumps(request) + "\n")
@@ -599,8 +650,9 @@ def machine_line():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
-    parser.add_argument("--rounds", type=int, default=9,
-                        help="alternating rounds per network (default 9; 0: no step-time table)")
+    parser.add_argument(
+        "--rounds", type=int, default=9, help="alternating rounds per network (default 9; 0: no step-time table)"
+    )
     parser.add_argument("--steps", type=int, default=10, help="training steps per worker and round (default 10)")
     parser.add_argument("--nets", default=",".join(NETS), help=f"comma-separated subset of {', '.join(NETS)}")
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
@@ -608,8 +660,9 @@ def main():
     parser.add_argument("--profile", action="store_true", help="per-layer profile of the two conv nets")
     parser.add_argument("--tta", action="store_true", help="time to 99.0 %% test accuracy (minutes)")
     parser.add_argument("--tta-epochs", type=int, default=6, help="epochs of the cosine schedule (default 6)")
-    parser.add_argument("--train-memory", action="store_true",
-                        help="peak memory and wall time of a full default `layerprop train`")
+    parser.add_argument(
+        "--train-memory", action="store_true", help="peak memory and wall time of a full default `layerprop train`"
+    )
     parser.add_argument("--pause", type=float, default=0.2, help="seconds between turns (default 0.2)")
     args = parser.parse_args()
     if args.worker:
@@ -638,8 +691,10 @@ def main():
 
 def run(args, nets, workers):
     print(f"machine: {machine_line()}")
-    print(f"Python {platform.python_version()}; environment variables OPENBLAS_*/OMP_*/MKL_*: "
-          f"{ {k: v for k, v in os.environ.items() if k.startswith(('OPENBLAS', 'OMP_', 'MKL_', 'GOTO'))} or 'none set'}")
+    print(
+        f"Python {platform.python_version()}; environment variables OPENBLAS_*/OMP_*/MKL_*: "
+        f"{ {k: v for k, v in os.environ.items() if k.startswith(('OPENBLAS', 'OMP_', 'MKL_', 'GOTO'))} or 'none set' }"
+    )
     for kind, worker in workers.items():
         print(f"{kind} process: {worker.ask(cmd='info')}")
     if "PyTorch" not in workers:
@@ -652,7 +707,7 @@ def run(args, nets, workers):
     samples = {(kind, net): [] for kind in workers for net in nets}
     order = list(workers)
     for r in range(args.rounds):
-        turn = order[r % len(order):] + order[:r % len(order)]  # who goes first rotates
+        turn = order[r % len(order) :] + order[: r % len(order)]  # who goes first rotates
         for net in nets:
             for kind in turn:
                 if net in has[kind]:
@@ -661,18 +716,24 @@ def run(args, nets, workers):
     machine_end = workers["layerprop"].ask(cmd="machine")
     peak = max(machine["peak_gflops"], machine_end["peak_gflops"])
     bandwidth = max(machine["copy_gbs"], machine_end["copy_gbs"])
-    print(f"\nmachine peak measured in this run (layerprop's process): float32 matmul 2048² "
-          f"{peak:.0f} GFLOP/s, copy bandwidth {bandwidth:.1f} GB/s (read + write)")
-    print(f"median training-step time, batch {BATCH}, float32, real MNIST batches, {args.rounds} alternating "
-          f"rounds of {args.steps} steps\n")
+    print(
+        f"\nmachine peak measured in this run (layerprop's process): float32 matmul 2048² "
+        f"{peak:.0f} GFLOP/s, copy bandwidth {bandwidth:.1f} GB/s (read + write)"
+    )
+    print(
+        f"median training-step time, batch {BATCH}, float32, real MNIST batches, {args.rounds} alternating "
+        f"rounds of {args.steps} steps\n"
+    )
 
     flops = step_flops(nets)
     med = {key: statistics.median(v) for key, v in samples.items() if v}
     if not med:
         nets = []
     threads = f"layerprop --threads {cores()}"
-    header = (f"| network | layerprop | {threads} | PyTorch CPU | bare NumPy | best layerprop / PyTorch (target) "
-              "| layerprop / bare | best layerprop GFLOP/s (of peak) |")
+    header = (
+        f"| network | layerprop | {threads} | PyTorch CPU | bare NumPy | best layerprop / PyTorch (target) "
+        "| layerprop / bare | best layerprop GFLOP/s (of peak) |"
+    )
     if nets:
         print(header)
         print("|" + "---|" * header.count(" | ") + "---|")
@@ -683,13 +744,16 @@ def run(args, nets, workers):
         torch_t = med.get(("PyTorch", net))
         bare = med.get(("bare NumPy", net))
         gflops = flops[net] / best / 1e9
-        cells = [TITLES[net], f"{lp * 1e3:.3g} ms",
-                 f"{lp_threads * 1e3:.3g} ms" if lp_threads else "–",
-                 f"{torch_t * 1e3:.3g} ms" if torch_t else "–",
-                 f"{bare * 1e3:.3g} ms" if bare else "–",
-                 f"{best / torch_t:.2f} (≤ {TARGETS[net]})" if torch_t else "–",
-                 f"{lp / bare:.2f} (≤ 1.10)" if bare else "–",
-                 f"{gflops:.0f} ({gflops / peak:.0%})"]
+        cells = [
+            TITLES[net],
+            f"{lp * 1e3:.3g} ms",
+            f"{lp_threads * 1e3:.3g} ms" if lp_threads else "–",
+            f"{torch_t * 1e3:.3g} ms" if torch_t else "–",
+            f"{bare * 1e3:.3g} ms" if bare else "–",
+            f"{best / torch_t:.2f} (≤ {TARGETS[net]})" if torch_t else "–",
+            f"{lp / bare:.2f} (≤ 1.10)" if bare else "–",
+            f"{gflops:.0f} ({gflops / peak:.0%})",
+        ]
         print("| " + " | ".join(cells) + " |")
 
     if args.profile:
@@ -700,9 +764,11 @@ def run(args, nets, workers):
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "initial.npz")
             workers["layerprop"].ask(cmd="save_initial", path=path, seed=0)
-            print(f"\ntime to {TTA_ACCURACY:.1%} MNIST test accuracy: SimpleConvNet, Adam lr 0.003 (ε 1e-7), cosine "
-                  f"over {args.tta_epochs} epochs, batch {BATCH}, float32, same initial weights and shuffles; "
-                  "training seconds (evaluation excluded)")
+            print(
+                f"\ntime to {TTA_ACCURACY:.1%} MNIST test accuracy: SimpleConvNet, Adam lr 0.003 (ε 1e-7), cosine "
+                f"over {args.tta_epochs} epochs, batch {BATCH}, float32, same initial weights and shuffles; "
+                "training seconds (evaluation excluded)"
+            )
             for kind in [k for k in ("layerprop", "layerprop threads", "PyTorch") if k in workers]:
                 curve = workers[kind].ask(cmd="tta", epochs=args.tta_epochs, path=path)
                 reached = next((s for s, a in curve if a >= TTA_ACCURACY), None)
@@ -711,11 +777,12 @@ def run(args, nets, workers):
                 label = f"layerprop --threads {cores()}" if kind == "layerprop threads" else kind
                 print(f"  {label:<22} {verdict:>12}   (after each epoch: {points})")
 
-
     if args.train_memory:
         peak_mb, seconds = peak_rss_of_training()
-        print(f"\nfull default `layerprop train --seed 0` (784-50-10, 17 epochs, evaluation, saving, plot): "
-              f"peak RSS {peak_mb:.0f} MB, {seconds:.1f} s wall")
+        print(
+            f"\nfull default `layerprop train --seed 0` (784-50-10, 17 epochs, evaluation, saving, plot): "
+            f"peak RSS {peak_mb:.0f} MB, {seconds:.1f} s wall"
+        )
 
 
 def step_flops(nets):
@@ -736,12 +803,16 @@ def step_flops(nets):
 
 
 def print_profile(net, rows, peak, bandwidth):
-    print(f"\nlayerprop per layer, {TITLES[net]} (median ms, one thread). floor = max(FLOPs / {peak:.0f} GFLOP/s, "
-          f"bytes / {bandwidth:.1f} GB/s); NumPy primitives = what the convolution's matrix products and window "
-          "copies alone take at their real shapes and chunk sizes (cache-resident), the part im2col in NumPy "
-          "cannot avoid")
-    print("| layer | forward | backward | GFLOP | MB moved | floor | time / floor "
-          "| NumPy primitives: matmuls + copies | time / primitives |")
+    print(
+        f"\nlayerprop per layer, {TITLES[net]} (median ms, one thread). floor = max(FLOPs / {peak:.0f} GFLOP/s, "
+        f"bytes / {bandwidth:.1f} GB/s); NumPy primitives = what the convolution's matrix products and window "
+        "copies alone take at their real shapes and chunk sizes (cache-resident), the part im2col in NumPy "
+        "cannot avoid"
+    )
+    print(
+        "| layer | forward | backward | GFLOP | MB moved | floor | time / floor "
+        "| NumPy primitives: matmuls + copies | time / primitives |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     total = floor_total = 0.0
     for row in rows:
@@ -754,12 +825,16 @@ def print_profile(net, rows, peak, bandwidth):
         if prim:
             work = prim["matmul"] + prim["copies"]
             rate = row["flops"] / prim["matmul"] / 1e9
-            numpy_cells = (f"{prim['matmul'] * 1e3:.2f} ({rate:.0f} GFLOP/s) + {prim['copies'] * 1e3:.2f} = "
-                           f"{work * 1e3:.2f}", f"{seconds / work:.2f}")
+            numpy_cells = (
+                f"{prim['matmul'] * 1e3:.2f} ({rate:.0f} GFLOP/s) + {prim['copies'] * 1e3:.2f} = {work * 1e3:.2f}",
+                f"{seconds / work:.2f}",
+            )
         else:
             numpy_cells = ("–", "–")
-        print(f"| {row['layer']} | {row['fwd'] * 1e3:.2f} | {row['bwd'] * 1e3:.2f} | {row['flops'] / 1e9:.3f} | "
-              f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} | {numpy_cells[0]} | {numpy_cells[1]} |")
+        print(
+            f"| {row['layer']} | {row['fwd'] * 1e3:.2f} | {row['bwd'] * 1e3:.2f} | {row['flops'] / 1e9:.3f} | "
+            f"{row['bytes'] / 1e6:.1f} | {floor * 1e3:.2f} | {ratio} | {numpy_cells[0]} | {numpy_cells[1]} |"
+        )
     print(f"| total | | {total * 1e3:.1f} (sum) | | | {floor_total * 1e3:.1f} | {total / floor_total:.1f} | | |")
 
 

@@ -43,7 +43,7 @@ import time
 import numpy as np
 
 GLOBAL_BATCH = 100
-SIZES = [2 ** k for k in range(8, 23, 2)]  # float32 elements: 1 KiB … 16 MiB
+SIZES = [2**k for k in range(8, 23, 2)]  # float32 elements: 1 KiB … 16 MiB
 MODELS = ("mlp", "deepconvnet")
 
 
@@ -63,8 +63,8 @@ def batch(shape, n, rng):
 def worker(args):
     from mpi4py import MPI
 
-    from layerprop.distributed import mpi_communicator
     from layerprop.optim import SGD
+    from layerprop.training.communicators import mpi_communicator
 
     comm = mpi_communicator()
     world = comm.comm
@@ -105,8 +105,10 @@ def worker(args):
                     comm_times.append(comm.allreduce_seconds - waited)
             slowest = world.allreduce(statistics.median(step_times), op=MPI.MAX)
             result["steps"][f"{model}/{'overlap' if overlap else 'blocking'}"] = {
-                "step": slowest, "allreduce": statistics.median(comm_times),
-                "bytes": int(sum(p.size for p in net.params.values()) * 4)}
+                "step": slowest,
+                "allreduce": statistics.median(comm_times),
+                "bytes": int(sum(p.size for p in net.params.values()) * 4),
+            }
         if comm.size == 1:  # compute time by batch size, for the model of more machines
             times = {}
             for n in (1, 2, 4, 8, 13, 25, 50, 100):
@@ -164,16 +166,23 @@ def compute_model(compute):
 
 def report(results, args):
     by_ranks = {r["ranks"]: r for r in results}
-    print(f"machine: {platform.node()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
-          f"NumPy {np.__version__}, {mpi_versions()}")
+    print(
+        f"machine: {platform.node()}, {os.cpu_count()} cores; Python {platform.python_version()}, "
+        f"NumPy {np.__version__}, {mpi_versions()}"
+    )
     print("\nMEASURED — allreduce (sum, float32) by message size, median seconds")
     ranks = sorted(by_ranks)
     print("bytes      " + "".join(f"{f'{r} ranks: median / fastest':>30}" for r in ranks))
     for size in SIZES:
         key = str(size * 4)
-        print(f"{size * 4:>9}  " + "".join(
-            f"{by_ranks[r]['allreduce'][key]['median'] * 1e6:>15.1f} / {by_ranks[r]['allreduce'][key]['min'] * 1e6:>8.1f} µs"
-            for r in ranks))
+        print(
+            f"{size * 4:>9}  "
+            + "".join(
+                f"{by_ranks[r]['allreduce'][key]['median'] * 1e6:>15.1f} / "
+                f"{by_ranks[r]['allreduce'][key]['min'] * 1e6:>8.1f} µs"
+                for r in ranks
+            )
+        )
     for r in ranks:
         if r > 1:
             alpha, beta = fit_latency_bandwidth(by_ranks[r]["allreduce"])
@@ -185,8 +194,10 @@ def report(results, args):
         for r in ranks:
             for mode in ("blocking", "overlap"):
                 s = by_ranks[r]["steps"][f"{model}/{mode}"]
-                print(f"{model:<12} {r:>5}  {mode:<9} {s['step'] * 1e3:>8.2f} ms {s['allreduce'] * 1e3:>8.2f} ms"
-                      f"  {base / s['step']:>8.2f}×")
+                print(
+                    f"{model:<12} {r:>5}  {mode:<9} {s['step'] * 1e3:>8.2f} ms {s['allreduce'] * 1e3:>8.2f} ms"
+                    f"  {base / s['step']:>8.2f}×"
+                )
     if 1 not in by_ranks:
         return
     print("\nMODELLED — P machines, one rank each, ring allreduce; compute measured above (1 rank)")
@@ -194,10 +205,14 @@ def report(results, args):
         compute = compute_model(by_ranks[1]["compute"][model])
         size = by_ranks[1]["steps"][f"{model}/blocking"]["bytes"]
         full = compute(GLOBAL_BATCH)
-        print(f"{model}: {size / 1e6:.2f} MB of gradients; gradient compute fitted {compute(0) * 1e3:.2f} ms + "
-              f"{(compute(1) - compute(0)) * 1e3:.3f} ms/sample = {full * 1e3:.1f} ms per batch of {GLOBAL_BATCH}")
-        print("machines  " + "".join(f"{'strong ' + str(g) + ' Gb/s':>16}{'weak ' + str(g) + ' Gb/s':>16}"
-                                     for g in (10, 100)))
+        print(
+            f"{model}: {size / 1e6:.2f} MB of gradients; gradient compute fitted {compute(0) * 1e3:.2f} ms + "
+            f"{(compute(1) - compute(0)) * 1e3:.3f} ms/sample = {full * 1e3:.1f} ms per batch of {GLOBAL_BATCH}"
+        )
+        print(
+            "machines  "
+            + "".join(f"{'strong ' + str(g) + ' Gb/s':>16}{'weak ' + str(g) + ' Gb/s':>16}" for g in (10, 100))
+        )
         for p in (2, 4, 8, 16, 32, 64):
             cells = []
             for gbit, latency_us in ((10, args.latency_us[0]), (100, args.latency_us[1])):
@@ -224,8 +239,12 @@ def main():
     parser.add_argument("--steps", type=int, default=20, help="measured MLP steps (DeepConvNet: a quarter)")
     parser.add_argument("--models", default="mlp,deepconvnet")
     parser.add_argument("--latency-us", default="30,5", help="modelled link latency at 10 and 100 Gbit/s, µs")
-    parser.add_argument("--rounds", type=int, default=2,
-                        help="measure every rank count this many times, in rotating order; report the fastest")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="measure every rank count this many times, in rotating order; report the fastest",
+    )
     parser.add_argument("--json", default=None, help="also write the measurements here")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", default=None, help=argparse.SUPPRESS)
@@ -237,16 +256,32 @@ def main():
     mpiexec = shutil.which("mpiexec")
     if mpiexec is None:
         sys.exit("mpiexec not found: pip install 'layerprop[dist]'")
-    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
-               PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe")
+    env = dict(
+        os.environ,
+        OMPI_ALLOW_RUN_AS_ROOT="1",
+        OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1",
+        PRTE_MCA_rmaps_default_mapping_policy=":oversubscribe",
+    )
     counts = [int(r) for r in args.ranks.split(",")]
     rounds = {ranks: [] for ranks in counts}
     with tempfile.TemporaryDirectory() as folder:
         for i in range(args.rounds):  # 1, 2, 4, 2, 4, 1, …: a burst of load elsewhere hits one round only
-            for ranks in counts[i % len(counts):] + counts[:i % len(counts)]:
+            for ranks in counts[i % len(counts) :] + counts[: i % len(counts)]:
                 out = os.path.join(folder, f"{ranks}.json")
-                cmd = [mpiexec, "-n", str(ranks), sys.executable, os.path.abspath(__file__), "--worker", "--out",
-                       out, "--steps", str(args.steps), "--models", ",".join(args.models)]
+                cmd = [
+                    mpiexec,
+                    "-n",
+                    str(ranks),
+                    sys.executable,
+                    os.path.abspath(__file__),
+                    "--worker",
+                    "--out",
+                    out,
+                    "--steps",
+                    str(args.steps),
+                    "--models",
+                    ",".join(args.models),
+                ]
                 print(f"round {i + 1}: measuring on {ranks} rank(s)…", file=sys.stderr, flush=True)
                 subprocess.run(cmd, env=env, check=True, timeout=1800)
                 with open(out) as f:

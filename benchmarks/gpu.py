@@ -76,7 +76,7 @@ def epoch_timer(step, synchronize, x, t, permutation, xp):
     start = time.perf_counter()
     order = permutation()
     for i in range(0, len(x), BATCH):
-        idx = order[i:i + BATCH]
+        idx = order[i : i + BATCH]
         step(x[idx], t[idx])
     synchronize()
     return time.perf_counter() - start
@@ -94,16 +94,30 @@ def torch_worker(args):
             hidden = int(net.split("-")[1])
             return nn.Sequential(nn.Linear(784, hidden), nn.ReLU(), nn.Linear(hidden, 10))
         if net == "simpleconvnet":
-            return nn.Sequential(nn.Conv2d(1, 30, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                                 nn.Linear(30 * 12 * 12, 100), nn.ReLU(), nn.Linear(100, 10))
+            return nn.Sequential(
+                nn.Conv2d(1, 30, 5),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Linear(30 * 12 * 12, 100),
+                nn.ReLU(),
+                nn.Linear(100, 10),
+            )
         layers, c = [], 1
         for i, (fn, pad) in enumerate(((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)), 1):
             layers += [nn.Conv2d(c, fn, 3, padding=pad), nn.ReLU()]
             c = fn
             if i % 2 == 0:
                 layers.append(nn.MaxPool2d(2))
-        return nn.Sequential(*layers, nn.Flatten(), nn.Linear(64 * 4 * 4, 50), nn.ReLU(), nn.Dropout(0.5),
-                             nn.Linear(50, 10), nn.Dropout(0.5))
+        return nn.Sequential(
+            *layers,
+            nn.Flatten(),
+            nn.Linear(64 * 4 * 4, 50),
+            nn.ReLU(),
+            nn.Dropout(0.5),
+            nn.Linear(50, 10),
+            nn.Dropout(0.5),
+        )
 
     results = {}
     for net in args.networks:
@@ -121,14 +135,21 @@ def torch_worker(args):
             loss_fn(m(xb), tb).backward()
             opt.step()
 
-        batches = [(x[i:i + BATCH], t[i:i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
-        results[net] = {"step": block_timer(step, torch.cuda.synchronize, batches, args.warmup, args.block, args.repeats)}
+        batches = [(x[i : i + BATCH], t[i : i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
+        results[net] = {
+            "step": block_timer(step, torch.cuda.synchronize, batches, args.warmup, args.block, args.repeats)
+        }
         if net in ("mlp-50", "deepconvnet") and not args.no_epochs:
             gen = torch.Generator(device=device).manual_seed(0)
-            results[net]["epoch"] = epoch_timer(step, torch.cuda.synchronize, x, t,
-                                                lambda: torch.randperm(len(x), device=device, generator=gen), torch)
-    results["_versions"] = {"torch": torch.__version__, "gpu": torch.cuda.get_device_name(0),
-                            "cuda": torch.version.cuda, "cudnn": torch.backends.cudnn.version()}
+            results[net]["epoch"] = epoch_timer(
+                step, torch.cuda.synchronize, x, t, lambda: torch.randperm(len(x), device=device, generator=gen), torch
+            )
+    results["_versions"] = {
+        "torch": torch.__version__,
+        "gpu": torch.cuda.get_device_name(0),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+    }
     return results
 
 
@@ -148,7 +169,7 @@ def cupy_worker(args):
         col = cp.empty((N, C, FH, FW, OH, OW), dtype=x.dtype)
         for i in range(FH):
             for j in range(FW):
-                col[:, :, i, j] = xp_[:, :, i:i + OH, j:j + OW]
+                col[:, :, i, j] = xp_[:, :, i : i + OH, j : j + OW]
         col = col.transpose(0, 4, 5, 1, 2, 3).reshape(N * OH * OW, -1)
         out = col @ W.reshape(FN, -1).T + b
         return out.reshape(N, OH, OW, FN).transpose(0, 3, 1, 2), (col, x.shape, pad, OH, OW)
@@ -164,8 +185,8 @@ def cupy_worker(args):
         img = cp.zeros((N, C, H + 2 * pad, Wd + 2 * pad), dtype=dout.dtype)
         for i in range(FH):
             for j in range(FW):
-                img[:, :, i:i + OH, j:j + OW] += dcol[:, :, i, j]
-        return img[:, :, pad:pad + H, pad:pad + Wd], dW, db
+                img[:, :, i : i + OH, j : j + OW] += dcol[:, :, i, j]
+        return img[:, :, pad : pad + H, pad : pad + Wd], dW, db
 
     def pool_forward(x):
         N, C, H, W = x.shape
@@ -183,8 +204,15 @@ def cupy_worker(args):
             h = int(net.split("-")[1])
             spec = [("affine", 784, h), ("relu",), ("affine", h, 10)]
         elif net == "simpleconvnet":
-            spec = [("conv", 1, 30, 5, 0), ("relu",), ("pool",), ("flatten",), ("affine", 4320, 100), ("relu",),
-                    ("affine", 100, 10)]
+            spec = [
+                ("conv", 1, 30, 5, 0),
+                ("relu",),
+                ("pool",),
+                ("flatten",),
+                ("affine", 4320, 100),
+                ("relu",),
+                ("affine", 100, 10),
+            ]
         else:
             spec, c = [], 1
             for i, (fn, pad) in enumerate(((16, 1), (16, 1), (32, 1), (32, 2), (64, 1), (64, 1)), 1):
@@ -258,7 +286,7 @@ def cupy_worker(args):
                     p -= lr * g
             else:
                 k = state["t"]
-                lr_t = lr * (1 - 0.999 ** k) ** 0.5 / (1 - 0.9 ** k)
+                lr_t = lr * (1 - 0.999**k) ** 0.5 / (1 - 0.9**k)
                 for p, g, m, v in zip(params, grads, state["m"], state["v"]):
                     m += (1 - 0.9) * (g - m)
                     v += (1 - 0.999) * (g * g - v)
@@ -274,7 +302,7 @@ def cupy_worker(args):
         x, t = mnist_arrays(flatten=net.startswith("mlp"))
         x = cp.asarray(x if net.startswith("mlp") else x.reshape(-1, 1, 28, 28))
         t = cp.asarray(t)
-        batches = [(x[i:i + BATCH], t[i:i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
+        batches = [(x[i : i + BATCH], t[i : i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
         sync = cp.cuda.Device().synchronize
         results[net] = {"step": block_timer(step, sync, batches, args.warmup, args.block, args.repeats)}
         if net in ("mlp-50", "deepconvnet") and not args.no_epochs:
@@ -291,7 +319,7 @@ def layerprop_worker(args):
     from layerprop.backend import set_fused_kernels, to_device
     from layerprop.nets import DeepConvNet, MultiLayerNet, SimpleConvNet
     from layerprop.optim import get_optimizer
-    from layerprop.train import Trainer
+    from layerprop.training import Trainer
 
     set_fused_kernels(not args.no_fused)
 
@@ -315,12 +343,21 @@ def layerprop_worker(args):
         if not net.startswith("mlp"):
             x_host = x_host.reshape(-1, 1, 28, 28)
         x, t = to_device(x_host, "cuda:0"), to_device(t_host, "cuda:0")
-        batches = [(x[i:i + BATCH], t[i:i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
+        batches = [(x[i : i + BATCH], t[i : i + BATCH]) for i in range(0, 100 * BATCH, BATCH)]
         sync = cp.cuda.Device().synchronize
         results[net] = {"step": block_timer(step, sync, batches, args.warmup, args.block, args.repeats)}
         if net in ("mlp-50", "deepconvnet") and not args.no_epochs:
-            trainer = Trainer(network(net).to("cuda"), x_host, t_host, epochs=1, mini_batch_size=BATCH,
-                              optimizer=name, optimizer_param={"lr": lr}, verbose=False, seed=0)
+            trainer = Trainer(
+                network(net).to("cuda"),
+                x_host,
+                t_host,
+                epochs=1,
+                mini_batch_size=BATCH,
+                optimizer=name,
+                optimizer_param={"lr": lr},
+                verbose=False,
+                seed=0,
+            )
             sync()
             start = time.perf_counter()
             trainer.train_acc_samples = 1  # the epoch time below is the training loop; evaluate one sample
@@ -332,14 +369,30 @@ def layerprop_worker(args):
     return results
 
 
-WORKERS = {"pytorch": torch_worker, "cupy": cupy_worker, "layerprop": layerprop_worker,
-           "layerprop-plain": layerprop_worker}
+WORKERS = {
+    "pytorch": torch_worker,
+    "cupy": cupy_worker,
+    "layerprop": layerprop_worker,
+    "layerprop-plain": layerprop_worker,
+}
 
 
 # --------------------------------------------------------------------------- driver
 def run_worker(name, args):
-    command = [sys.executable, os.path.abspath(__file__), "--worker", name, "--repeats", str(args.repeats),
-               "--block", str(args.block), "--warmup", str(args.warmup), "--networks", *args.networks]
+    command = [
+        sys.executable,
+        os.path.abspath(__file__),
+        "--worker",
+        name,
+        "--repeats",
+        str(args.repeats),
+        "--block",
+        str(args.block),
+        "--warmup",
+        str(args.warmup),
+        "--networks",
+        *args.networks,
+    ]
     if args.no_fused or name == "layerprop-plain":
         command.append("--no-fused")
     if args.no_epochs:
@@ -356,9 +409,27 @@ def run_cli(timeout):
 
     out = tempfile.mkdtemp(prefix="gpu-bench-")
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "layerprop", "train", "--model", "deepconvnet", "--device", "cuda",
-                           "--seed", "0", "--out", out, "--quiet"], capture_output=True, text=True, timeout=timeout,
-                          check=False)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "layerprop",
+            "train",
+            "--model",
+            "deepconvnet",
+            "--device",
+            "cuda",
+            "--seed",
+            "0",
+            "--out",
+            out,
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
     wall = time.perf_counter() - start
     match = re.search(r"test accuracy (\d\.\d+)", proc.stdout)
     if proc.returncode != 0 or not match:
@@ -369,8 +440,11 @@ def run_cli(timeout):
 
 def table(results, cli):
     torch_r = results.get("pytorch") or {}
-    lines = ["| network (batch 100, float32) | PyTorch CUDA eager | bare CuPy | layerprop | layerprop, kernels off "
-             "| layerprop / PyTorch |", "|---|---|---|---|---|---|"]
+    lines = [
+        "| network (batch 100, float32) | PyTorch CUDA eager | bare CuPy | layerprop | layerprop, kernels off "
+        "| layerprop / PyTorch |",
+        "|---|---|---|---|---|---|",
+    ]
 
     def cell(impl, net, key, unit):
         value = (results.get(impl) or {}).get(net, {}).get(key)
@@ -385,11 +459,15 @@ def table(results, cli):
             ours = (results.get("layerprop") or {}).get(net, {}).get(key)
             ref = torch_r.get(net, {}).get(key)
             ratio = f"{ours / ref:.2f}×" if ours and ref else "—"
-            lines.append(f"| {net}: {label} | {cell('pytorch', net, key, unit)} | {cell('cupy', net, key, unit)} | "
-                         f"{cell('layerprop', net, key, unit)} | {cell('layerprop-plain', net, key, unit)} | {ratio} |")
+            lines.append(
+                f"| {net}: {label} | {cell('pytorch', net, key, unit)} | {cell('cupy', net, key, unit)} | "
+                f"{cell('layerprop', net, key, unit)} | {cell('layerprop-plain', net, key, unit)} | {ratio} |"
+            )
     if cli:
-        lines.append(f"| `layerprop train --model deepconvnet --device cuda` (12 epochs): wall time | — | — | "
-                     f"{cli['wall']:.1f} s, test accuracy {cli['accuracy'] * 100:.2f} % | — | — |")
+        lines.append(
+            f"| `layerprop train --model deepconvnet --device cuda` (12 epochs): wall time | — | — | "
+            f"{cli['wall']:.1f} s, test accuracy {cli['accuracy'] * 100:.2f} % | — | — |"
+        )
     return "\n".join(lines)
 
 
@@ -402,7 +480,9 @@ def main():
     parser.add_argument("--implementations", nargs="+", default=list(IMPLEMENTATIONS), choices=IMPLEMENTATIONS)
     parser.add_argument("--no-fused", action="store_true", help="layerprop without its fused kernels")
     parser.add_argument("--no-epochs", action="store_true", help="skip the epoch timings")
-    parser.add_argument("--cli", action="store_true", help="also time layerprop train --model deepconvnet --device cuda")
+    parser.add_argument(
+        "--cli", action="store_true", help="also time layerprop train --model deepconvnet --device cuda"
+    )
     parser.add_argument("--cli-timeout", type=int, default=400)
     parser.add_argument("--worker-timeout", type=int, default=300)
     parser.add_argument("--json", default=None, help="also write the results as JSON to this file")

@@ -12,7 +12,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
-from lab_helpers import Chromium, LabProcess
+from lab_helpers import Chromium, LabProcess  # noqa: E402 - tests/ is put on the path just above
 
 
 def main():
@@ -37,8 +37,10 @@ def main():
         page.dispatch_event("#hidden", "change")
         page.fill("#speed", "100")
         page.dispatch_event("#speed", "change")
-        page.wait_for_function("window.lab.train.latest && window.lab.train.latest.config.dataset === 'spirals' "
-                               "&& window.lab.train.latest.config.steps_per_second === 100")
+        page.wait_for_function(
+            "window.lab.train.latest && window.lab.train.latest.config.dataset === 'spirals' "
+            "&& window.lab.train.latest.config.steps_per_second === 100"
+        )
         page.click("#start")
         page.wait_for_function("window.lab.train.latest.step >= 600", timeout=60_000)
         page.click("#network .param[data-key=W2]")

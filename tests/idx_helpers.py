@@ -13,5 +13,11 @@ def spec_for_gz(spec: known.IdxFileSpec, gz: Path, shape) -> known.IdxFileSpec:
     """A copy of ``spec`` whose checksums and sizes accept the synthetic file ``gz`` of ``shape``."""
     raw = gz.read_bytes()
     content = gzip.decompress(raw)
-    return known.IdxFileSpec(spec.role, spec.filename, shape, hashlib.md5(content).hexdigest(), len(content),
-                             gz_md5=hashlib.md5(raw).hexdigest())
+    return known.IdxFileSpec(
+        spec.role,
+        spec.filename,
+        shape,
+        hashlib.md5(content).hexdigest(),
+        len(content),
+        gz_md5=hashlib.md5(raw).hexdigest(),
+    )

@@ -60,7 +60,11 @@ class LabProcess:
         self.log = tempfile.TemporaryFile(mode="w+")  # the server's stderr: a file, so it never blocks
         self.process = subprocess.Popen(
             [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser"],
-            stdout=subprocess.PIPE, stderr=self.log, text=True, env=env, start_new_session=True,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+            env=env,
+            start_new_session=True,
         )
         first = {}
         reader = threading.Thread(target=lambda: first.setdefault("line", self.process.stdout.readline()), daemon=True)
@@ -98,7 +102,8 @@ class Chromium:
         self.manager = sync_api.sync_playwright().start()
         try:
             self.browser = self.manager.chromium.launch(
-                executable_path=program, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+                executable_path=program, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+            )
         except Exception:
             self.manager.stop()
             raise

@@ -22,7 +22,7 @@ from layerprop.layers import Affine, BatchNormalization, Dropout, Relu
 from layerprop.layers.base import Layer
 from layerprop.nets import DeepConvNet, MultiLayerNetExtend, SimpleConvNet, TwoLayerNet
 from layerprop.optim import OPTIMIZERS, get_optimizer
-from layerprop.train import Trainer
+from layerprop.training import Trainer
 
 gpu = pytest.mark.gpu
 
@@ -114,8 +114,9 @@ def test_networks_take_only_layers_that_declare_the_interface():
 NETWORKS = {
     "two_layer": lambda: TwoLayerNet(20, 8, 3, seed=0),
     "batchnorm": lambda: MultiLayerNetExtend(20, [8, 6], 3, use_batchnorm=True, weight_decay_lambda=0.1, seed=0),
-    "simple_conv": lambda: SimpleConvNet(conv_param={"filter_num": 3, "filter_size": 5, "pad": 0, "stride": 1},
-                                         hidden_size=8, seed=0),
+    "simple_conv": lambda: SimpleConvNet(
+        conv_param={"filter_num": 3, "filter_size": 5, "pad": 0, "stride": 1}, hidden_size=8, seed=0
+    ),
     "deep_conv": lambda: DeepConvNet(hidden_size=8, seed=0),
 }
 
@@ -211,8 +212,20 @@ def test_optimizer_state_follows_the_parameters(device, name):
 def _trainer(net, epochs=2, **kwargs):
     x, t = blobs()
     xt, tt = blobs(n=60, seed=1)
-    return Trainer(net, x, t, xt, tt, epochs=epochs, mini_batch_size=25, optimizer="adam",
-                   optimizer_param={"lr": 0.01}, verbose=False, seed=5, **kwargs)
+    return Trainer(
+        net,
+        x,
+        t,
+        xt,
+        tt,
+        epochs=epochs,
+        mini_batch_size=25,
+        optimizer="adam",
+        optimizer_param={"lr": 0.01},
+        verbose=False,
+        seed=5,
+        **kwargs,
+    )
 
 
 def test_trainer_on_a_device_matches_the_cpu(device):
@@ -248,11 +261,21 @@ def test_validation_split_batchnorm_and_dropout_on_a_device(device, tmp_path):
     """Early stopping keeps its best weights on the device; data already on the device is taken as it is."""
     x, t = blobs(n=300)
     device = parse_device(device)
-    net = MultiLayerNetExtend(20, [16], 3, use_batchnorm=True, use_dropout=True, dropout_ration=0.2,
-                              seed=0).to(device)
-    trainer = Trainer(net, to_device(x, device), to_device(t, device), epochs=4, mini_batch_size=30,
-                      optimizer="adam", optimizer_param={"lr": 0.01}, verbose=False, seed=3,
-                      validation_split=0.2, early_stopping_patience=1, checkpoint_path=tmp_path / "c.npz")
+    net = MultiLayerNetExtend(20, [16], 3, use_batchnorm=True, use_dropout=True, dropout_ration=0.2, seed=0).to(device)
+    trainer = Trainer(
+        net,
+        to_device(x, device),
+        to_device(t, device),
+        epochs=4,
+        mini_batch_size=30,
+        optimizer="adam",
+        optimizer_param={"lr": 0.01},
+        verbose=False,
+        seed=3,
+        validation_split=0.2,
+        early_stopping_patience=1,
+        checkpoint_path=tmp_path / "c.npz",
+    )
     history = trainer.train()
     assert device_of(trainer.x_val) == device
     assert max(history["val_acc_list"]) == trainer.best_val_acc > 0.8
@@ -262,8 +285,17 @@ def test_validation_split_batchnorm_and_dropout_on_a_device(device, tmp_path):
 
 
 def test_divergence_on_a_device_restores_finite_weights(device):
-    trainer = Trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), *blobs(), epochs=3, mini_batch_size=10,
-                      optimizer="sgd", optimizer_param={"lr": 1e6}, verbose=False, seed=0, snapshot_every=4)
+    trainer = Trainer(
+        TwoLayerNet(20, 8, 3, seed=0).to(device),
+        *blobs(),
+        epochs=3,
+        mini_batch_size=10,
+        optimizer="sgd",
+        optimizer_param={"lr": 1e6},
+        verbose=False,
+        seed=0,
+        snapshot_every=4,
+    )
     with pytest.raises(TrainingDiverged, match="the training loss became"):
         trainer.train()
     for value in trainer.network.params.values():
@@ -274,8 +306,17 @@ def test_divergence_names_the_iteration_on_every_device(device):
     """The guard names the first bad iteration whether it checks every step (CPU) or in batches (GPU)."""
     x, t = blobs(n=40)
     x[25] = np.nan  # the batch of iteration 3 of the first epoch (batch 10, shuffled: find it)
-    trainer = Trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), x, t, epochs=1, mini_batch_size=10,
-                      optimizer="sgd", verbose=False, seed=0, snapshot_every=100)
+    trainer = Trainer(
+        TwoLayerNet(20, 8, 3, seed=0).to(device),
+        x,
+        t,
+        epochs=1,
+        mini_batch_size=10,
+        optimizer="sgd",
+        verbose=False,
+        seed=0,
+        snapshot_every=100,
+    )
     order = np.random.default_rng([trainer.seed, 1]).permutation(40)
     bad_iteration = int(np.flatnonzero(order == 25)[0]) // 10 + 1
     with pytest.raises(TrainingDiverged, match=rf"iteration {bad_iteration};"):
@@ -305,9 +346,14 @@ def test_numerical_gradient_asks_for_the_cpu():
 
 # --------------------------------------------------------------------------- the command line
 def _cli(*argv):
-    return subprocess.run([sys.executable, "-m", "layerprop", *argv], capture_output=True, text=True,
-                          timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "layerprop", *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+        check=False,
+    )
 
 
 @pytest.mark.skipif(backend.cuda_available(), reason="this machine has a GPU")
@@ -320,10 +366,13 @@ def test_cli_device_cuda_without_a_gpu_exits_2(command):
 
 
 def test_cpu_only_use_never_imports_cupy():
-    code = ("import sys; import numpy as np; from layerprop.nets import TwoLayerNet; from layerprop.train import Trainer;"
-            "import layerprop.cli, layerprop.io, layerprop.backend as b; net = TwoLayerNet(4, 3, 2, seed=0).to('cpu');"
-            "Trainer(net, np.eye(4), np.array([0, 1, 0, 1]), epochs=1, mini_batch_size=2, verbose=False, seed=0).train();"
-            "b.fused_kernels(np.zeros(1)); assert 'cupy' not in sys.modules, 'cupy was imported'")
+    code = (
+        "import sys; import numpy as np; from layerprop.nets import TwoLayerNet;"
+        "from layerprop.training import Trainer;"
+        "import layerprop.cli, layerprop.io, layerprop.backend as b; net = TwoLayerNet(4, 3, 2, seed=0).to('cpu');"
+        "Trainer(net, np.eye(4), np.array([0, 1, 0, 1]), epochs=1, mini_batch_size=2, verbose=False, seed=0).train();"
+        "b.fused_kernels(np.zeros(1)); assert 'cupy' not in sys.modules, 'cupy was imported'"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
 
@@ -394,7 +443,7 @@ def test_fused_softmax_with_loss_agrees_with_the_formula(cupy_module, plain_form
 
 @gpu
 def test_fused_relu_backward_and_bias_gradient_agree_with_the_formula(cupy_module, plain_formulas):
-    from layerprop.kernels import bias_gradient, relu_grad
+    from layerprop.backend.kernels import bias_gradient, relu_grad
 
     cp = cupy_module
     rng = np.random.default_rng(1)

@@ -14,9 +14,25 @@ def test_cpu_benchmark_prints_its_table():
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     result = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "cpu.py"), "--rounds", "1", "--steps", "1",
-         "--nets", "mlp50", "--no-torch", "--pause", "0"],
-        capture_output=True, text=True, timeout=300, env=env, check=True)
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "cpu.py"),
+            "--rounds",
+            "1",
+            "--steps",
+            "1",
+            "--nets",
+            "mlp50",
+            "--no-torch",
+            "--pause",
+            "0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        check=True,
+    )
     out = result.stdout
     assert "| network | layerprop |" in out
     row = next(line for line in out.splitlines() if line.startswith("| 784-50-10 |"))

@@ -24,7 +24,7 @@ import pytest
 from layerprop.cli import main
 from layerprop.errors import ModelFileError, ShapeError, UnsafePickleError
 from layerprop.interop.book_import import import_book, import_book_weights
-from layerprop.interop.book_pickle import load_book_pickle, scan_pickle
+from layerprop.io.book_pickle import load_book_pickle, scan_pickle
 
 REPO = Path(__file__).resolve().parent.parent
 BOOK_FILES = {  # file → (--model, MD5 from shared/data/book/README.md, accuracy the book's code gives)
@@ -73,17 +73,32 @@ def _hostile_pickles(marker: Path) -> dict:
     return {
         "reduce os.system (protocol 4)": pickle.dumps(_Payload(_touch(marker)), protocol=4),
         "reduce os.system (protocol 2)": pickle.dumps(_Payload(_touch(marker)), protocol=2),
-        "payload nested after a real array": pickle.dumps({**arrays, "b1": (np.zeros(2), _Payload(_touch(marker)))},
-                                                          protocol=4),
+        "payload nested after a real array": pickle.dumps(
+            {**arrays, "b1": (np.zeros(2), _Payload(_touch(marker)))}, protocol=4
+        ),
         "payload as a dict key": pickle.dumps({_Payload(_touch(marker)): np.zeros(2)}, protocol=3),
         "payload inside _reconstruct's arguments": (
-            b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n" + b"cposix\nsystem\nX" + struct.pack("<I", len(cmd))
-            + cmd + b"\x85R" + b"K\x00\x85C\x01b\x87R."),
+            b"\x80\x02cnumpy.core.multiarray\n_reconstruct\n"
+            + b"cposix\nsystem\nX"
+            + struct.pack("<I", len(cmd))
+            + cmd
+            + b"\x85R"
+            + b"K\x00\x85C\x01b\x87R."
+        ),
         "STACK_GLOBAL names from the memo": (
-            b"\x80\x04" + _str("posix") + b"\x94" + _str("system") + b"\x94" + b"N" + b"h\x00h\x01\x93"
-            + _str(_touch(marker)) + b"\x85R."),
+            b"\x80\x04"
+            + _str("posix")
+            + b"\x94"
+            + _str("system")
+            + b"\x94"
+            + b"N"
+            + b"h\x00h\x01\x93"
+            + _str(_touch(marker))
+            + b"\x85R."
+        ),
         "STACK_GLOBAL names not pushed just before it": (
-            b"\x80\x04" + _str("posix") + b"(" + _str("system") + b"\x93" + _str("x") + b"\x85R."),
+            b"\x80\x04" + _str("posix") + b"(" + _str("system") + b"\x93" + _str("x") + b"\x85R."
+        ),
         "INST opcode (protocol 0)": b"(S'" + cmd + b"'\nios\nsystem\n.",
         "OBJ opcode": b"\x80\x02(cos\nsystem\nX" + struct.pack("<I", len(cmd)) + cmd + b"o.",
         "NEWOBJ opcode": b"\x80\x02cnumpy\nndarray\nK\x02\x85\x81.",
@@ -111,9 +126,18 @@ EXT_CODE = 0xF1  # the extension code the EXT1 payload uses
 def test_the_hostile_payloads_are_live(tmp_path):
     """Proof that the payloads below are real: plain pickle.loads runs them and creates the markers."""
     names = list(_hostile_pickles(tmp_path / "x"))
-    live = ["reduce os.system (protocol 4)", "reduce os.system (protocol 2)", "payload nested after a real array",
-            "payload as a dict key", "payload inside _reconstruct's arguments", "STACK_GLOBAL names from the memo",
-            "INST opcode (protocol 0)", "OBJ opcode", "extension registry (EXT1)", "builtins.eval"]
+    live = [
+        "reduce os.system (protocol 4)",
+        "reduce os.system (protocol 2)",
+        "payload nested after a real array",
+        "payload as a dict key",
+        "payload inside _reconstruct's arguments",
+        "STACK_GLOBAL names from the memo",
+        "INST opcode (protocol 0)",
+        "OBJ opcode",
+        "extension registry (EXT1)",
+        "builtins.eval",
+    ]
     script = textwrap.dedent(f"""
         import copyreg, pickle, sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
@@ -154,7 +178,7 @@ def test_refusal_happens_before_anything_is_built(monkeypatch, tmp_path):
     """A disallowed opcode late in the file stops the load before the unpickler constructs anything."""
     data = pickle.dumps({"W1": np.ones(3), "evil": _Payload("true")}, protocol=4)
     calls = []
-    monkeypatch.setattr("layerprop.interop.book_pickle.BookUnpickler.load", lambda self: calls.append(1))
+    monkeypatch.setattr("layerprop.io.book_pickle.BookUnpickler.load", lambda self: calls.append(1))
     with pytest.raises(UnsafePickleError, match="posix.system|os.system|nt.system"):
         scan_pickle(data)
     path = tmp_path / "late.pkl"
@@ -166,10 +190,22 @@ def test_refusal_happens_before_anything_is_built(monkeypatch, tmp_path):
 
 def _array_pickle(shape_ops: bytes, raw: bytes, dtype=b"f8", proto=b"\x80\x02") -> bytes:
     """A protocol-2 pickle of {'W': array} whose shape and bytes are given directly."""
-    return (proto + b"}X\x01\x00\x00\x00W" + b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
-            + b"K\x00\x85C\x01b\x87R" + b"(K\x01" + shape_ops + b"cnumpy\ndtype\nX" + struct.pack("<I", len(dtype))
-            + dtype + b"\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
-            + b"\x89B" + struct.pack("<I", len(raw)) + raw + b"tbs.")
+    return (
+        proto
+        + b"}X\x01\x00\x00\x00W"
+        + b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+        + b"K\x00\x85C\x01b\x87R"
+        + b"(K\x01"
+        + shape_ops
+        + b"cnumpy\ndtype\nX"
+        + struct.pack("<I", len(dtype))
+        + dtype
+        + b"\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb"
+        + b"\x89B"
+        + struct.pack("<I", len(raw))
+        + raw
+        + b"tbs."
+    )
 
 
 def test_the_hand_made_array_pickle_is_valid(tmp_path):
@@ -179,23 +215,26 @@ def test_the_hand_made_array_pickle_is_valid(tmp_path):
     assert np.array_equal(load_book_pickle(path)["W"], np.arange(4.0).reshape(2, 2))
 
 
-@pytest.mark.parametrize("data, expected", [
-    (_array_pickle(b"J\x00\xca\x9a;J\x00\xca\x9a;\x86", b"\0" * 32), "holds 32 bytes"),  # (1e9, 1e9) declared
-    (_array_pickle(b"\x8a\x09" + b"\xff" * 8 + b"\x00\x85", b"\0" * 8), "holds 8 bytes"),  # a 2**72 size (LONG1)
-    (_array_pickle(b"K\x02\x85", b"\0" * 16, dtype=b"O8"), "only float arrays"),
-    (_array_pickle(b"K\x02\x85", b"\0" * 16, dtype=b"i8"), "only float arrays"),
-    (_array_pickle(b"J\xff\xff\xff\xff\x85", b""), "shape must be"),  # a negative size
-    (b"\x80\x02B\x00\x00\x00\x7f" + b"\0" * 10 + b".", "not a complete pickle"),  # 2 GB of bytes declared
-    (b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x10}.", "not a complete pickle"),  # a huge FRAME
-    (b"\x80\x02]q\x00.", "opcode EMPTY_LIST"),
-    (b"\x80\x02K\x01.", "holds a int"),
-    (b"\x80\x02}K\x01K\x02s.", "key of type int"),
-    (b"\x80\x02}X\x01\x00\x00\x00WK\x02s.", "not a float array"),
-    (b"\x80\x02}.extra", "follow the pickle's STOP"),
-    # BUILD may fill arrays and dtypes only: it cannot change the allowed functions or the ndarray stand-in
-    (b"\x80\x02cnumpy\ndtype\n}X\x0c\x00\x00\x00__defaults__K\x01sb.", "BUILD applied to numpy.dtype"),
-    (b"\x80\x02cnumpy\nndarray\nN}X\x01\x00\x00\x00aK\x01s\x86b.", "BUILD applied to numpy.ndarray"),
-])
+@pytest.mark.parametrize(
+    "data, expected",
+    [
+        (_array_pickle(b"J\x00\xca\x9a;J\x00\xca\x9a;\x86", b"\0" * 32), "holds 32 bytes"),  # (1e9, 1e9) declared
+        (_array_pickle(b"\x8a\x09" + b"\xff" * 8 + b"\x00\x85", b"\0" * 8), "holds 8 bytes"),  # a 2**72 size (LONG1)
+        (_array_pickle(b"K\x02\x85", b"\0" * 16, dtype=b"O8"), "only float arrays"),
+        (_array_pickle(b"K\x02\x85", b"\0" * 16, dtype=b"i8"), "only float arrays"),
+        (_array_pickle(b"J\xff\xff\xff\xff\x85", b""), "shape must be"),  # a negative size
+        (b"\x80\x02B\x00\x00\x00\x7f" + b"\0" * 10 + b".", "not a complete pickle"),  # 2 GB of bytes declared
+        (b"\x80\x04\x95\x00\x00\x00\x00\x00\x00\x00\x10}.", "not a complete pickle"),  # a huge FRAME
+        (b"\x80\x02]q\x00.", "opcode EMPTY_LIST"),
+        (b"\x80\x02K\x01.", "holds a int"),
+        (b"\x80\x02}K\x01K\x02s.", "key of type int"),
+        (b"\x80\x02}X\x01\x00\x00\x00WK\x02s.", "not a float array"),
+        (b"\x80\x02}.extra", "follow the pickle's STOP"),
+        # BUILD may fill arrays and dtypes only: it cannot change the allowed functions or the ndarray stand-in
+        (b"\x80\x02cnumpy\ndtype\n}X\x0c\x00\x00\x00__defaults__K\x01sb.", "BUILD applied to numpy.dtype"),
+        (b"\x80\x02cnumpy\nndarray\nN}X\x01\x00\x00\x00aK\x01s\x86b.", "BUILD applied to numpy.ndarray"),
+    ],
+)
 def test_malformed_and_oversized_declarations_are_refused(tmp_path, data, expected):
     path = tmp_path / "bad.pkl"
     path.write_bytes(data)
@@ -213,8 +252,12 @@ def test_file_size_cap(tmp_path):
 
 @pytest.mark.parametrize("protocol", [2, 3, 4, 5])
 def test_numpy_pickles_of_every_protocol_round_trip(tmp_path, protocol):
-    arrays = {"W": np.arange(6, dtype=np.float32).reshape(2, 3), "F": np.asfortranarray(np.ones((3, 2))),
-              "big_endian": np.arange(4, dtype=">f8"), "half": np.ones(3, np.float16)}
+    arrays = {
+        "W": np.arange(6, dtype=np.float32).reshape(2, 3),
+        "F": np.asfortranarray(np.ones((3, 2))),
+        "big_endian": np.arange(4, dtype=">f8"),
+        "half": np.ones(3, np.float16),
+    }
     path = tmp_path / "p.pkl"
     path.write_bytes(pickle.dumps(arrays, protocol=protocol))
     loaded = load_book_pickle(path)
@@ -253,8 +296,14 @@ def test_truncated_real_shaped_pickle(tmp_path):
 
 def test_wrong_names_and_shapes_for_the_architecture(tmp_path):
     rng = np.random.default_rng(0)
-    good = {"W1": rng.random((784, 50)), "b1": rng.random(50), "W2": rng.random((50, 100)), "b2": rng.random(100),
-            "W3": rng.random((100, 10)), "b3": rng.random(10)}
+    good = {
+        "W1": rng.random((784, 50)),
+        "b1": rng.random(50),
+        "W2": rng.random((50, 100)),
+        "b2": rng.random(100),
+        "W3": rng.random((100, 10)),
+        "b3": rng.random(10),
+    }
     path = tmp_path / "w.pkl"
     path.write_bytes(pickle.dumps(good))
     net = import_book_weights(path, "ch03")
@@ -284,7 +333,7 @@ def test_cli_refuses_a_hostile_file_with_one_line(tmp_path, capsys):
 
 # --------------------------------------------------------------------------- the real files
 def _md5(path):
-    return hashlib.md5(path.read_bytes()).hexdigest()  # noqa: S324 - identifies the file
+    return hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def _sigmoid(x):
@@ -332,10 +381,14 @@ def mnist_images():
 
 
 @needs_book
-@pytest.mark.parametrize("filename", [
-    "ch03_sample_weight.pkl", "ch07_params.pkl",
-    pytest.param("ch08_deep_convnet_params.pkl", marks=pytest.mark.slow),
-])
+@pytest.mark.parametrize(
+    "filename",
+    [
+        "ch03_sample_weight.pkl",
+        "ch07_params.pkl",
+        pytest.param("ch08_deep_convnet_params.pkl", marks=pytest.mark.slow),
+    ],
+)
 def test_real_book_files_reproduce_the_book(tmp_path, mnist_images, filename, capsys):
     model, md5, accuracy = BOOK_FILES[filename]
     source = BOOK_DIR / filename
@@ -356,7 +409,7 @@ def test_real_book_files_reproduce_the_book(tmp_path, mnist_images, filename, ca
         x = x.reshape(len(x), -1)
     ours, book = [], []
     for start in range(0, len(x), 1000):
-        batch = x[start:start + 1000]
+        batch = x[start : start + 1000]
         scores = net.predict(batch)
         expected = _book_forward(model, params, batch)
         np.testing.assert_allclose(scores, expected, rtol=1e-4, atol=1e-4)
@@ -401,8 +454,14 @@ def test_three_layer_net_is_the_book_network_and_has_correct_gradients():
 
     net = ThreeLayerNet(12, (5, 4), 3, seed=0)
     assert list(net.layers) == ["Affine1", "Sigmoid1", "Affine2", "Sigmoid2", "Affine3"]
-    assert {k: v.shape for k, v in net.params.items()} == {"W1": (12, 5), "b1": (5,), "W2": (5, 4), "b2": (4,),
-                                                            "W3": (4, 3), "b3": (3,)}
+    assert {k: v.shape for k, v in net.params.items()} == {
+        "W1": (12, 5),
+        "b1": (5,),
+        "W2": (5, 4),
+        "b2": (4,),
+        "W3": (4, 3),
+        "b3": (3,),
+    }
     rng = np.random.default_rng(1)
     x, t = rng.random((4, 12)), rng.integers(0, 3, 4)
     assert check_network(net, x, t).max_rel_error < 1e-6
@@ -415,6 +474,7 @@ def test_three_layer_net_is_the_book_network_and_has_correct_gradients():
 
 def test_pickle_module_is_not_used_to_load(tmp_path, monkeypatch):
     """load_book_pickle never calls pickle.load/loads (only the restricted Unpickler)."""
+
     def forbidden(*args, **kwargs):
         raise AssertionError("pickle.load called")
 

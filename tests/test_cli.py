@@ -22,10 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import run_cli
 
 from layerprop.cli import main
-
-from cli_helpers import run_cli
 from layerprop.errors import ModelFileError
 from layerprop.io import read_model_file
 
@@ -41,8 +40,14 @@ SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_T
 
 def train_process(*argv, timeout=300):
     """Run ``python -m layerprop train ARGV`` in a new process; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "layerprop", "train", *map(str, argv)], capture_output=True,
-                          text=True, timeout=timeout, env={**os.environ, **SINGLE_THREAD}, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "layerprop", "train", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **SINGLE_THREAD},
+        check=False,
+    )
 
 
 def printed_accuracy(text):
@@ -117,8 +122,22 @@ def test_train_one_epoch_in_a_subprocess(tmp_path):
 
 
 def test_train_bigger_network(tmp_path):
-    proc = train_process("--hidden", "100,100", "--batchnorm", "--dropout", "0.2", "--optimizer", "adam",
-                         "--epochs", "1", "--out", tmp_path, "--seed", "0", "--quiet")
+    proc = train_process(
+        "--hidden",
+        "100,100",
+        "--batchnorm",
+        "--dropout",
+        "0.2",
+        "--optimizer",
+        "adam",
+        "--epochs",
+        "1",
+        "--out",
+        tmp_path,
+        "--seed",
+        "0",
+        "--quiet",
+    )
     assert proc.returncode == 0, proc.stderr
     assert printed_accuracy(proc.stdout) > 0.9
     header, arrays, optim = read_model_file(tmp_path / "model.npz")
@@ -137,8 +156,15 @@ def test_train_bigger_network(tmp_path):
 def test_train_dropout_ratio_zero_is_kept():
     from layerprop.cli.train_cmd import build_network
 
-    settings = {"model": "mlp", "dtype": "float32", "seed": 0, "activation": "relu", "hidden": [8],
-                "weight_decay": 0.0, "batchnorm": False}
+    settings = {
+        "model": "mlp",
+        "dtype": "float32",
+        "seed": 0,
+        "activation": "relu",
+        "hidden": [8],
+        "weight_decay": 0.0,
+        "batchnorm": False,
+    }
     assert build_network({**settings, "dropout": 0.0}).to_config()["dropout_ration"] == 0.0
     assert build_network({**settings, "dropout": 0.3}).to_config()["dropout_ration"] == pytest.approx(0.3)
     assert build_network({**settings, "dropout": None}).to_config()["use_dropout"] is False
@@ -165,8 +191,9 @@ def test_resume_equals_uninterrupted_run(tmp_path, two_epoch_run):
 
 @pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
 def test_training_divergence_is_a_runtime_error(tmp_path, capsys):
-    code, _out, err = run_cli(capsys, "train", "--epochs", "1", "--lr", "1e6", "--out", tmp_path, "--seed", "0",
-                             "--quiet")
+    code, _out, err = run_cli(
+        capsys, "train", "--epochs", "1", "--lr", "1e6", "--out", tmp_path, "--seed", "0", "--quiet"
+    )
     assert code == 1
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("layerprop train: error:"), err
@@ -177,18 +204,22 @@ def test_training_divergence_is_a_runtime_error(tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------- usage errors
-@pytest.mark.parametrize("argv, expected", [
-    (["train", "--hidden", "a,b"], "--hidden"),
-    (["train", "--hidden", "0"], "--hidden"),
-    (["train", "--epochs", "0"], "--epochs"),
-    (["train", "--patience", "3"], "--validation-split"),
-    (["train", "--dropout", "1.5"], "--dropout"),
-    (["train", "--batch-size", "0"], "--batch-size"),
-    (["train", "--resume", "/no/such/run/folder"], "--resume"),
-    (["predict", "/no/such/model.npz", "x.png"], "no such model"),
-    (["evaluate", "/no/such/model.npz"], "no such model"),
-    (["gradcheck", "--samples", "0"], "--samples"),
-], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "--hidden", "a,b"], "--hidden"),
+        (["train", "--hidden", "0"], "--hidden"),
+        (["train", "--epochs", "0"], "--epochs"),
+        (["train", "--patience", "3"], "--validation-split"),
+        (["train", "--dropout", "1.5"], "--dropout"),
+        (["train", "--batch-size", "0"], "--batch-size"),
+        (["train", "--resume", "/no/such/run/folder"], "--resume"),
+        (["predict", "/no/such/model.npz", "x.png"], "no such model"),
+        (["evaluate", "/no/such/model.npz"], "no such model"),
+        (["gradcheck", "--samples", "0"], "--samples"),
+    ],
+    ids=lambda v: " ".join(v) if isinstance(v, list) else None,
+)
 def test_usage_errors_exit_2_with_one_line(capsys, argv, expected):
     code, _out, err = run_cli(capsys, *argv)
     assert code == 2
@@ -198,12 +229,15 @@ def test_usage_errors_exit_2_with_one_line(capsys, argv, expected):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
-    (["train", "--epochs", "x"], "invalid int value"),
-    (["train", "--optimizer", "adamw"], "invalid choice"),
-    (["bogus"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["train", "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (["train", "--epochs", "x"], "invalid int value"),
+        (["train", "--optimizer", "adamw"], "invalid choice"),
+        (["bogus"], "invalid choice"),
+    ],
+)
 def test_argparse_errors_exit_2(capsys, argv, expected):
     # argparse prints its usage summary, then exactly one error line
     code, _out, err = run_cli(capsys, *argv)
@@ -215,8 +249,13 @@ def test_argparse_errors_exit_2(capsys, argv, expected):
 
 
 def test_usage_error_in_a_real_process(tmp_path):
-    proc = subprocess.run([console_script(), "train", "--resume", str(tmp_path / "missing")],
-                          capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run(
+        [console_script(), "train", "--resume", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2
     expected = f"layerprop train: error: --resume: no checkpoint at {tmp_path / 'missing'}"
     assert proc.stderr.strip().splitlines() == [expected]
@@ -229,8 +268,9 @@ def test_no_command_prints_help(capsys):
 
 
 # --------------------------------------------------------------------------- runtime errors
-@pytest.mark.parametrize("content", [b"this is not a model file at all", b"PK\x03\x04 truncated zip"],
-                         ids=["text", "truncated-zip"])
+@pytest.mark.parametrize(
+    "content", [b"this is not a model file at all", b"PK\x03\x04 truncated zip"], ids=["text", "truncated-zip"]
+)
 def test_corrupt_model_file_is_a_runtime_error(tmp_path, capsys, content):
     bad = tmp_path / "bad.npz"
     bad.write_bytes(content)
@@ -289,8 +329,9 @@ def test_evaluate(capsys, two_epoch_run):
 
 
 def test_evaluate_with_the_console_script(two_epoch_run):
-    proc = subprocess.run([console_script(), "evaluate", str(two_epoch_run)], capture_output=True, text=True,
-                          timeout=120, check=False)
+    proc = subprocess.run(
+        [console_script(), "evaluate", str(two_epoch_run)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert "test accuracy:" in proc.stdout and "confusion matrix:" in proc.stdout
 
@@ -420,8 +461,7 @@ def test_acceptance_default_network(tmp_path):
 
 @pytest.mark.slow
 def test_acceptance_adam_hidden_100(tmp_path):
-    _, accuracy = _train_and_read(tmp_path, "--hidden", "100", "--optimizer", "adam", "--epochs", "10",
-                                  "--seed", "0")
+    _, accuracy = _train_and_read(tmp_path, "--hidden", "100", "--optimizer", "adam", "--epochs", "10", "--seed", "0")
     assert accuracy >= 0.978
 
 
@@ -439,13 +479,23 @@ def fashion_mnist_available() -> bool:
 @pytest.mark.slow
 def test_acceptance_fashion_mnist(tmp_path):
     if not fashion_mnist_available():
-        message = ("Fashion-MNIST is not available locally (Debian package dataset-fashion-mnist, "
-                   "or $LAYERPROP_DATA)")
+        message = "Fashion-MNIST is not available locally (Debian package dataset-fashion-mnist, or $LAYERPROP_DATA)"
         if os.environ.get("CI"):
             pytest.fail(message + "; it must be in CI")
         pytest.skip(message)
-    _, accuracy = _train_and_read(tmp_path, "--dataset", "fashion-mnist", "--hidden", "100",
-                                  "--optimizer", "adam", "--epochs", "10", "--seed", "0")
+    _, accuracy = _train_and_read(
+        tmp_path,
+        "--dataset",
+        "fashion-mnist",
+        "--hidden",
+        "100",
+        "--optimizer",
+        "adam",
+        "--epochs",
+        "10",
+        "--seed",
+        "0",
+    )
     assert accuracy >= 0.88
 
 
@@ -457,9 +507,13 @@ def test_interrupt_with_ctrl_c_then_resume_equals_uninterrupted(tmp_path):
     assert straight.returncode == 0, straight.stderr
 
     out = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "layerprop", "train", *args, "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, **SINGLE_THREAD})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "layerprop", "train", *args, "--out", str(out)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **SINGLE_THREAD},
+    )
     deadline = time.monotonic() + 120
     while not (out / "checkpoint.npz").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -29,7 +29,7 @@ def naive_im2col(x, fh, fw, stride, pad):
     for b in range(n):
         for i in range(oh):
             for j in range(ow):
-                col[row] = xp[b, :, i * stride:i * stride + fh, j * stride:j * stride + fw].reshape(-1)
+                col[row] = xp[b, :, i * stride : i * stride + fh, j * stride : j * stride + fw].reshape(-1)
                 row += 1
     return col
 
@@ -42,9 +42,9 @@ def naive_col2im(col, shape, fh, fw, stride, pad):
     for b in range(n):
         for i in range(oh):
             for j in range(ow):
-                img[b, :, i * stride:i * stride + fh, j * stride:j * stride + fw] += col[row].reshape(c, fh, fw)
+                img[b, :, i * stride : i * stride + fh, j * stride : j * stride + fw] += col[row].reshape(c, fh, fw)
                 row += 1
-    return img[:, :, pad:pad + h, pad:pad + w]
+    return img[:, :, pad : pad + h, pad : pad + w]
 
 
 def naive_conv(x, W, b, stride, pad):
@@ -55,7 +55,7 @@ def naive_conv(x, W, b, stride, pad):
     out = np.empty((n, fn, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            window = xp[:, :, i * stride:i * stride + fh, j * stride:j * stride + fw]
+            window = xp[:, :, i * stride : i * stride + fh, j * stride : j * stride + fw]
             out[:, :, i, j] = np.tensordot(window, W, axes=([1, 2, 3], [1, 2, 3])) + b
     return out
 
@@ -68,7 +68,7 @@ def naive_pool(x, ph, pw, stride, pad, reduce):
     out = np.empty((n, c, oh, ow))
     for i in range(oh):
         for j in range(ow):
-            out[:, :, i, j] = reduce(xp[:, :, i * stride:i * stride + ph, j * stride:j * stride + pw], axis=(2, 3))
+            out[:, :, i, j] = reduce(xp[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw], axis=(2, 3))
     return out
 
 
@@ -289,11 +289,11 @@ def test_max_pooling_with_many_ties_matches_naive_routing(case):
         for ch in range(c):
             for i in range(out.shape[2]):
                 for j in range(out.shape[3]):
-                    window = xp[b, ch, i * s:i * s + ph, j * s:j * s + pw]
+                    window = xp[b, ch, i * s : i * s + ph, j * s : j * s + pw]
                     u, v = np.unravel_index(np.argmax(window.T), (pw, ph))[::-1]  # column-major first
                     expected[b, ch, i * s + u, j * s + v] += dout[b, ch, i, j]
                     arg[b, ch, i, j] = u * pw + v
-    np.testing.assert_allclose(dx, expected[:, :, p:p + h, p:p + w], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, expected[:, :, p : p + h, p : p + w], rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(pool.arg_max, arg)
 
 

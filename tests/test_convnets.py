@@ -19,14 +19,32 @@ def cp(filters, size=3, pad=1, stride=1):
 
 
 def tiny_simple(dtype="float64", seed=0):
-    return SimpleConvNet(input_dim=(2, 7, 9), conv_param=cp(3, 3, 1, 1), hidden_size=5, output_size=4,
-                         weight_init_std=0.3, dtype=dtype, seed=seed)
+    return SimpleConvNet(
+        input_dim=(2, 7, 9),
+        conv_param=cp(3, 3, 1, 1),
+        hidden_size=5,
+        output_size=4,
+        weight_init_std=0.3,
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 def tiny_deep(dropout_ratio=0.0, dtype="float64", seed=0):
-    return DeepConvNet(input_dim=(1, 8, 8), conv_param_1=cp(3), conv_param_2=cp(3), conv_param_3=cp(4),
-                       conv_param_4=cp(4, pad=2), conv_param_5=cp(3), conv_param_6=cp(3),
-                       hidden_size=5, output_size=3, dropout_ratio=dropout_ratio, dtype=dtype, seed=seed)
+    return DeepConvNet(
+        input_dim=(1, 8, 8),
+        conv_param_1=cp(3),
+        conv_param_2=cp(3),
+        conv_param_3=cp(4),
+        conv_param_4=cp(4, pad=2),
+        conv_param_5=cp(3),
+        conv_param_6=cp(3),
+        hidden_size=5,
+        output_size=3,
+        dropout_ratio=dropout_ratio,
+        dtype=dtype,
+        seed=seed,
+    )
 
 
 def randomise_biases(net, seed):
@@ -41,8 +59,7 @@ def test_simple_convnet_structure_is_the_books():
     net = SimpleConvNet(seed=0)
     assert list(net.layers) == ["Conv1", "Relu1", "Pool1", "Affine1", "Relu2", "Affine2"]
     shapes = {key: value.shape for key, value in net.params.items()}
-    assert shapes == {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,),
-                      "W3": (100, 10), "b3": (10,)}
+    assert shapes == {"W1": (30, 1, 5, 5), "b1": (30,), "W2": (4320, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)}
     assert net.layers["Conv1"].input_grad is False
     pool = net.layers["Pool1"]
     assert isinstance(pool, Pooling) and (pool.pool_h, pool.pool_w, pool.stride) == (2, 2, 2)
@@ -62,8 +79,28 @@ def test_simple_convnet_gradient_matches_numerical():
 
 def test_deep_convnet_structure_is_the_books():
     net = DeepConvNet(seed=0)
-    expected = ["Conv1", "Relu1", "Conv2", "Relu2", "Pool1", "Conv3", "Relu3", "Conv4", "Relu4", "Pool2",
-                "Conv5", "Relu5", "Conv6", "Relu6", "Pool3", "Affine1", "Relu7", "Dropout1", "Affine2", "Dropout2"]
+    expected = [
+        "Conv1",
+        "Relu1",
+        "Conv2",
+        "Relu2",
+        "Pool1",
+        "Conv3",
+        "Relu3",
+        "Conv4",
+        "Relu4",
+        "Pool2",
+        "Conv5",
+        "Relu5",
+        "Conv6",
+        "Relu6",
+        "Pool3",
+        "Affine1",
+        "Relu7",
+        "Dropout1",
+        "Affine2",
+        "Dropout2",
+    ]
     assert list(net.layers) == expected
     assert net.params["W6"].shape == (64, 64, 3, 3) and net.params["W7"].shape == (64 * 4 * 4, 50)
     assert net.params["W8"].shape == (50, 10)
@@ -156,11 +193,16 @@ def test_sequential_saves_and_rebuilds_conv_layers():
 
     rng = np.random.default_rng(0)
     f32 = np.float32
-    net = Sequential([
-        Convolution(rng.standard_normal((3, 2, 3, 3)).astype(f32), rng.standard_normal(3).astype(f32), 1, 1),
-        Relu(), Pooling(2, 2), AvgPooling(2, 1, stride=1), Flatten(),
-        Affine(rng.standard_normal((3 * 2 * 3, 4)).astype(f32), np.zeros(4, f32)),
-    ])
+    net = Sequential(
+        [
+            Convolution(rng.standard_normal((3, 2, 3, 3)).astype(f32), rng.standard_normal(3).astype(f32), 1, 1),
+            Relu(),
+            Pooling(2, 2),
+            AvgPooling(2, 1, stride=1),
+            Flatten(),
+            Affine(rng.standard_normal((3 * 2 * 3, 4)).astype(f32), np.zeros(4, f32)),
+        ]
+    )
     assert net.layers["Convolution1"].input_grad is False
     config = json.loads(json.dumps(net.to_config()))
     clone = build_network(config)
@@ -168,4 +210,10 @@ def test_sequential_saves_and_rebuilds_conv_layers():
     x = rng.standard_normal((2, 2, 6, 7)).astype(f32)
     np.testing.assert_array_equal(clone.predict(x), net.predict(x))
     assert [type(layer).__name__ for layer in clone.layers.values()] == [
-        "Convolution", "Relu", "Pooling", "AvgPooling", "Flatten", "Affine"]
+        "Convolution",
+        "Relu",
+        "Pooling",
+        "AvgPooling",
+        "Flatten",
+        "Affine",
+    ]

@@ -388,9 +388,7 @@ def test_second_load_uses_the_cache(mnist_cache, monkeypatch):
     )
 
 
-def copy_cache(
-    source: Path, target: Path, roles=("train-images", "train-labels", "test-images", "test-labels")
-):
+def copy_cache(source: Path, target: Path, roles=("train-images", "train-labels", "test-images", "test-labels")):
     (target / "mnist").mkdir(parents=True)
     for role in roles:
         for ext in ("npy", "json"):
@@ -440,9 +438,7 @@ def test_damaged_cache_entry_is_rebuilt(shared_mnist_cache, isolated_environment
 
 
 def test_mnist_from_a_data_dir_copy(shared_mnist_cache, isolated_environment, tmp_path):
-    copy_cache(
-        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
-    )
+    copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
     data_dir = tmp_path / "copy"
     data_dir.mkdir()
     labels = gzip.decompress((mnist.BUNDLED_DATA_DIR / "t10k-labels-idx1-ubyte.gz").read_bytes())
@@ -451,9 +447,7 @@ def test_mnist_from_a_data_dir_copy(shared_mnist_cache, isolated_environment, tm
     assert t_test.shape == (10000,) and t_test[:3].tolist() == [7, 2, 1]
 
 
-def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(
-    shared_mnist_cache, isolated_environment, tmp_path
-):
+def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(shared_mnist_cache, isolated_environment, tmp_path):
     entry_folder = copy_cache(
         shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
     )
@@ -474,9 +468,7 @@ def test_mnist_checksum_mismatch_names_the_file_and_caches_nothing(
 
 
 def test_mnist_wrong_file_in_data_dir(shared_mnist_cache, isolated_environment, tmp_path):
-    copy_cache(
-        shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images")
-    )
+    copy_cache(shared_mnist_cache, isolated_environment, roles=("train-images", "train-labels", "test-images"))
     data_dir = tmp_path / "wrong"
     data_dir.mkdir()
     write_idx(data_dir / "t10k-labels-idx1-ubyte.gz", np.zeros(9999, dtype=np.uint8))
@@ -532,9 +524,7 @@ def test_cache_store_and_load_round_trip(isolated_environment):
     assert path == isolated_environment / "demo" / "thing.npy"
     loaded = cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.uint8)
     np.testing.assert_array_equal(loaded, array)
-    assert (
-        cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.int8) is None
-    )
+    assert cache_module.load_cached_array("demo", "thing", source_md5="abc", shape=(3, 4), dtype=np.int8) is None
     assert not path.exists()  # the mismatching entry was discarded
     # np.load must never unpickle: an object array in the cache is refused, not loaded.
     np.save(path, np.array([{"a": 1}], dtype=object), allow_pickle=True)
@@ -642,9 +632,7 @@ def test_importing_does_not_import_tqdm():
 
     code = "import sys, layerprop.datasets; print('tqdm' in sys.modules)"
     assert (
-        subprocess.run(
-            [sys.executable, "-c", code], capture_output=True, text=True, check=True
-        ).stdout.strip()
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
         == "False"
     )
 

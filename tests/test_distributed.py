@@ -29,8 +29,8 @@ import numpy as np
 import pytest
 
 import layerprop
-from layerprop.distributed import Communicator, SingleProcess, shard_bounds
 from layerprop.errors import ArgumentError, DistributedError
+from layerprop.training.communicators import Communicator, SingleProcess, shard_bounds
 
 ROOT = Path(__file__).resolve().parent
 SCRIPT = str(ROOT / "mpi_scripts" / "train_blobs.py")
@@ -41,8 +41,20 @@ TIMEOUT = 180  # seconds for one mpiexec run; a hang fails the test after this
 
 TRANSPORTS = {
     "sm": ["--mca", "pml", "ob1", "--mca", "btl", "sm,self"],
-    "tcp": ["--mca", "pml", "ob1", "--mca", "btl", "tcp,self", "--mca", "coll", "^sm",
-            "--mca", "btl_tcp_if_include", "lo"],
+    "tcp": [
+        "--mca",
+        "pml",
+        "ob1",
+        "--mca",
+        "btl",
+        "tcp,self",
+        "--mca",
+        "coll",
+        "^sm",
+        "--mca",
+        "btl_tcp_if_include",
+        "lo",
+    ],
 }
 
 
@@ -62,18 +74,22 @@ def needs_mpi():
 
 def mpi_env():
     env = dict(os.environ)
-    env.update({
-        "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
-        "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
-        "PYTHONPATH": os.pathsep.join(filter(None, [SRC, env.get("PYTHONPATH")])),
-    })
+    env.update(
+        {
+            "OMPI_ALLOW_RUN_AS_ROOT": "1",
+            "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1",
+            "PRTE_MCA_rmaps_default_mapping_policy": ":oversubscribe",
+            "PYTHONPATH": os.pathsep.join(filter(None, [SRC, env.get("PYTHONPATH")])),
+        }
+    )
     return env
 
 
 def run_bounded(cmd, timeout=TIMEOUT, env=None):
     """Run ``cmd`` in its own process group; on timeout kill the group and fail."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env or mpi_env(), start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env or mpi_env(), start_new_session=True
+    )
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -84,8 +100,7 @@ def run_bounded(cmd, timeout=TIMEOUT, env=None):
 
 
 def mpiexec(n, *args, transport="sm", mpi_options=(), program=(sys.executable, SCRIPT), timeout=TIMEOUT):
-    return run_bounded([MPIEXEC, "-n", str(n), *TRANSPORTS[transport], *mpi_options, *program, *args],
-                       timeout=timeout)
+    return run_bounded([MPIEXEC, "-n", str(n), *TRANSPORTS[transport], *mpi_options, *program, *args], timeout=timeout)
 
 
 def single(*args):
@@ -144,7 +159,7 @@ def test_dropout_streams_differ_per_rank_but_not_in_one_process():
 
 def test_trainer_refuses_a_global_batch_smaller_than_the_number_of_ranks():
     from layerprop.nets import TwoLayerNet
-    from layerprop.train import Trainer
+    from layerprop.training import Trainer
 
     x, t = np.zeros((10, 4)), np.zeros(10, dtype=int)
     with pytest.raises(ArgumentError, match="at least one sample per rank, but 4 ranks"):
@@ -176,16 +191,32 @@ def reference(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("n,transport,overlap", [
-    (1, "sm", False), (2, "sm", False), (3, "sm", False), (4, "sm", False), (3, "sm", True), (2, "tcp", False), (3, "tcp", True),
-])
+@pytest.mark.parametrize(
+    "n,transport,overlap",
+    [
+        (1, "sm", False),
+        (2, "sm", False),
+        (3, "sm", False),
+        (4, "sm", False),
+        (3, "sm", True),
+        (2, "tcp", False),
+        (3, "tcp", True),
+    ],
+)
 def test_same_weights_as_one_process_after_an_epoch(needs_mpi, reference, tmp_path, n, transport, overlap):
     # 1003 samples in batches of 50: 20 full batches and one of 3, so 3 ranks get uneven slices
     # (17/17/16) and on 4 ranks the last batch leaves one rank empty.
     out = tmp_path / "mpi.npz"
     options = ("--mca", "btl_base_verbose", "100") if transport == "tcp" else ()
-    result = mpiexec(n, str(out), "--weight-decay", "0.01", *(["--overlap"] if overlap else []),
-                     transport=transport, mpi_options=options)
+    result = mpiexec(
+        n,
+        str(out),
+        "--weight-decay",
+        "0.01",
+        *(["--overlap"] if overlap else []),
+        transport=transport,
+        mpi_options=options,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     if transport == "tcp":
         assert "btl:tcp: now connected to" in result.stdout + result.stderr
@@ -197,8 +228,9 @@ def test_same_weights_as_one_process_after_an_epoch(needs_mpi, reference, tmp_pa
     assert history["size"] == n
     # sharded evaluation gives exactly the single-process accuracy of these (equal) weights
     assert history["history"]["test_acc_list"] == reference_history["history"]["test_acc_list"]
-    assert np.allclose(history["history"]["train_loss_list"], reference_history["history"]["train_loss_list"],
-                       rtol=1e-9)
+    assert np.allclose(
+        history["history"]["train_loss_list"], reference_history["history"]["train_loss_list"], rtol=1e-9
+    )
 
 
 def test_dropout_and_batchnorm_ranks_stay_identical(needs_mpi, tmp_path):
@@ -280,10 +312,24 @@ def test_a_rank_killed_by_a_signal_stops_every_rank_and_leaves_the_checkpoint_in
     marker = f"LAYERPROP_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
     env = mpi_env()
     env[marker.split("=")[0]] = marker.split("=")[1]
-    cmd = [MPIEXEC, "-n", "2", *TRANSPORTS["sm"], "-x", marker.split("=")[0], sys.executable, SCRIPT,
-           str(tmp_path / "out.npz"), "--epochs", "100000", "--checkpoint", str(checkpoint)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)
+    cmd = [
+        MPIEXEC,
+        "-n",
+        "2",
+        *TRANSPORTS["sm"],
+        "-x",
+        marker.split("=")[0],
+        sys.executable,
+        SCRIPT,
+        str(tmp_path / "out.npz"),
+        "--epochs",
+        "100000",
+        "--checkpoint",
+        str(checkpoint),
+    ]
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + TIMEOUT
         while not checkpoint.exists() and time.monotonic() < deadline and proc.poll() is None:
@@ -310,8 +356,27 @@ def test_a_rank_killed_by_a_signal_stops_every_rank_and_leaves_the_checkpoint_in
 
 def test_ranks_started_with_different_options_stop_at_start_up_with_one_error(needs_mpi, tmp_path):
     out = str(tmp_path / "out.npz")
-    result = run_bounded([MPIEXEC, *TRANSPORTS["sm"], "-n", "1", sys.executable, SCRIPT, out, "--batch", "50", ":",
-                          "-n", "1", sys.executable, SCRIPT, out, "--batch", "40"])
+    result = run_bounded(
+        [
+            MPIEXEC,
+            *TRANSPORTS["sm"],
+            "-n",
+            "1",
+            sys.executable,
+            SCRIPT,
+            out,
+            "--batch",
+            "50",
+            ":",
+            "-n",
+            "1",
+            sys.executable,
+            SCRIPT,
+            out,
+            "--batch",
+            "40",
+        ]
+    )
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if "disagree" in line]
     assert len(lines) == 1, result.stderr
@@ -323,8 +388,9 @@ def test_cli_two_ranks_print_and_write_once_and_match_one_process(needs_mpi, tmp
     args = ["train", "--seed", "0", "--epochs", "1", "--hidden", "20", "--quiet"]
     alone = run_bounded([sys.executable, "-m", "layerprop", *args, "--out", str(tmp_path / "one")])
     assert alone.returncode == 0, alone.stderr
-    result = mpiexec(2, *args, "--distributed", "--out", str(tmp_path / "two"),
-                     program=(sys.executable, "-m", "layerprop"))
+    result = mpiexec(
+        2, *args, "--distributed", "--out", str(tmp_path / "two"), program=(sys.executable, "-m", "layerprop")
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("test accuracy") == 1, result.stdout
     files = sorted(p.name for p in (tmp_path / "two").iterdir())
@@ -336,16 +402,38 @@ def test_cli_two_ranks_print_and_write_once_and_match_one_process(needs_mpi, tmp
 def test_cli_resumes_a_single_process_run_on_three_ranks(needs_mpi, tmp_path):
     args = ["train", "--seed", "0", "--epochs", "1", "--hidden", "20", "--quiet", "--out", str(tmp_path)]
     assert run_bounded([sys.executable, "-m", "layerprop", *args]).returncode == 0
-    result = mpiexec(3, "train", "--distributed", "--resume", str(tmp_path), "--epochs", "2",
-                     program=(sys.executable, "-m", "layerprop"))
+    result = mpiexec(
+        3,
+        "train",
+        "--distributed",
+        "--resume",
+        str(tmp_path),
+        "--epochs",
+        "2",
+        program=(sys.executable, "-m", "layerprop"),
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     history = json.loads((tmp_path / "history.json").read_text())
     assert len(history["test_acc_list"]) == 2 and history["test_acc_list"][-1] > 0.9
 
 
 def test_cli_diverged_training_stops_every_rank_with_one_message(needs_mpi, tmp_path):
-    result = mpiexec(2, "train", "--distributed", "--lr", "1e30", "--epochs", "1", "--hidden", "10", "--seed", "1",
-                     "--out", str(tmp_path), program=(sys.executable, "-m", "layerprop"))
+    result = mpiexec(
+        2,
+        "train",
+        "--distributed",
+        "--lr",
+        "1e30",
+        "--epochs",
+        "1",
+        "--hidden",
+        "10",
+        "--seed",
+        "1",
+        "--out",
+        str(tmp_path),
+        program=(sys.executable, "-m", "layerprop"),
+    )
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("layerprop train: error:")]
     assert len(errors) == 1 and "loss became" in errors[0], result.stderr

@@ -84,7 +84,6 @@ class Handler(http.server.BaseHTTPRequestHandler):
             body = body[: len(body) // 2]  # announce everything, send half, hang up
         self.wfile.write(body)
 
-
     def misbehave(self, mode, body):
         """drip: one byte every 50 ms; endless: no length, zeros until the client hangs up (at most
         ~64 MB/s);
@@ -227,11 +226,7 @@ def test_transient_errors_are_retried_with_backoff(server, tmp_path, monkeypatch
         backoff=0,
         progress=False,
     )
-    assert (
-        handler.requests[("flaky", "f.bin")] == 2
-        and handler.requests[("good", "f.bin")] == 1
-        and delays == []
-    )
+    assert handler.requests[("flaky", "f.bin")] == 2 and handler.requests[("good", "f.bin")] == 1 and delays == []
 
 
 def test_download_without_checksum_and_bad_arguments(server, tmp_path):
@@ -255,9 +250,7 @@ def test_progress_with_and_without_tqdm(server, tmp_path, monkeypatch, capsys):
     download_file(f"{base}/good/f.bin", tmp_path / "b.bin", md5=md5, progress=True)
     shown = capsys.readouterr().err
     assert "b.bin" in shown and "100%" in shown and shown.endswith("\n")
-    download_file(
-        f"{base}/good/f.bin", tmp_path / "c.bin", md5=md5, progress=None
-    )  # stderr is no terminal here
+    download_file(f"{base}/good/f.bin", tmp_path / "c.bin", md5=md5, progress=None)  # stderr is no terminal here
     assert capsys.readouterr().err == ""
     assert (tmp_path / "a.bin").read_bytes() == (tmp_path / "b.bin").read_bytes() == data
 
@@ -289,9 +282,7 @@ def synthetic_fashion(tmp_path, monkeypatch, server):
     return base, handler, arrays
 
 
-def test_fashion_download_through_failing_mirrors(
-    synthetic_fashion, isolated_environment, refused_url, monkeypatch
-):
+def test_fashion_download_through_failing_mirrors(synthetic_fashion, isolated_environment, refused_url, monkeypatch):
     base, handler, arrays = synthetic_fashion
     mirrors = [refused_url, f"{base}/missing/", f"{base}/corrupt/", f"{base}/good"]
     (x_train, t_train), (_, t_test) = load_fashion_mnist(
@@ -309,9 +300,7 @@ def test_fashion_download_through_failing_mirrors(
 
     # Later loads use the .npy cache: no decoding, no network.
     handler.requests.clear()
-    monkeypatch.setattr(
-        known, "read_idx_with_md5", lambda *a, **k: pytest.fail("decoded instead of using the cache")
-    )
+    monkeypatch.setattr(known, "read_idx_with_md5", lambda *a, **k: pytest.fail("decoded instead of using the cache"))
     (x_train, _), _ = load_fashion_mnist(mirrors=[f"{base}/good/"])
     assert x_train.shape == (12, 784) and x_train.dtype == np.float32 and sum(handler.requests.values()) == 0
 
@@ -361,8 +350,16 @@ def test_drip_feeding_mirror_is_given_up_after_the_deadline(server, tmp_path):
     handler.files["f.bin"] = data = payload(1000)
     started = time.monotonic()
     with pytest.raises(DownloadError) as caught:
-        download_file(f"{base}/drip/f.bin", tmp_path / "f.bin", md5=hashlib.md5(data).hexdigest(),
-                      deadline=0.5, timeout=5, retries=2, backoff=0, progress=False)
+        download_file(
+            f"{base}/drip/f.bin",
+            tmp_path / "f.bin",
+            md5=hashlib.md5(data).hexdigest(),
+            deadline=0.5,
+            timeout=5,
+            retries=2,
+            backoff=0,
+            progress=False,
+        )
     assert time.monotonic() - started < 20  # a bound for a hung test, not a speed claim
     assert "gave up after 0.5 s" in str(caught.value)
     assert handler.requests[("drip", "f.bin")] == 1  # a deadline is not retried on the same mirror
@@ -372,8 +369,14 @@ def test_drip_feeding_mirror_is_given_up_after_the_deadline(server, tmp_path):
 def test_drip_then_good_mirror(server, tmp_path):
     base, handler = server
     handler.files["f.bin"] = data = payload(1000)
-    target = download_file([f"{base}/drip/f.bin", f"{base}/good/f.bin"], tmp_path / "f.bin",
-                           md5=hashlib.md5(data).hexdigest(), deadline=0.5, backoff=0, progress=False)
+    target = download_file(
+        [f"{base}/drip/f.bin", f"{base}/good/f.bin"],
+        tmp_path / "f.bin",
+        md5=hashlib.md5(data).hexdigest(),
+        deadline=0.5,
+        backoff=0,
+        progress=False,
+    )
     assert target.read_bytes() == data
 
 
@@ -382,8 +385,15 @@ def test_byte_cap(server, tmp_path, mode):
     base, handler = server
     handler.files["f.bin"] = payload(1000)
     with pytest.raises(DownloadError) as caught:
-        download_file(f"{base}/{mode}/f.bin", tmp_path / "f.bin", max_bytes=100_000, deadline=30,
-                      retries=2, backoff=0, progress=False)
+        download_file(
+            f"{base}/{mode}/f.bin",
+            tmp_path / "f.bin",
+            max_bytes=100_000,
+            deadline=30,
+            retries=2,
+            backoff=0,
+            progress=False,
+        )
     assert "100000" in str(caught.value)
     assert handler.requests[(mode, "f.bin")] == 1
     assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()
@@ -424,8 +434,15 @@ def test_headers_dripping_are_given_up_after_the_deadline(server, tmp_path):
     base, handler = server
     handler.files["f.bin"] = payload(1000)
     with pytest.raises(DownloadError, match="gave up after 0.5 s"):
-        download_file(f"{base}/slowheaders/f.bin", tmp_path / "f.bin", deadline=0.5, timeout=5, retries=1,
-                      backoff=0, progress=False)
+        download_file(
+            f"{base}/slowheaders/f.bin",
+            tmp_path / "f.bin",
+            deadline=0.5,
+            timeout=5,
+            retries=1,
+            backoff=0,
+            progress=False,
+        )
     assert handler.requests[("slowheaders", "f.bin")] == 1
     assert leftovers(tmp_path) == []
 

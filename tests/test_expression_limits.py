@@ -16,8 +16,8 @@ import pytest
 
 from layerprop.errors import LayerpropError
 from layerprop.graph import Variable
+from layerprop.graph.expression import MAX_DEPTH, MAX_LENGTH, ExpressionLimitError
 from layerprop.viz import ExpressionError, parse_assignment, parse_expression
-from layerprop.viz.expr import MAX_DEPTH, MAX_LENGTH, ExpressionLimitError
 
 
 def test_a_1000_term_sum_parses_builds_and_backpropagates():
@@ -117,25 +117,58 @@ def test_set_accepts_large_finite_values():
 
 # -- fuzz: nothing but the project's own errors ----------------------------------------------------
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-_PIECES = ["a", "b", "x", "1", "0", "2.5", ".5", "1e3", "1e400", "+", "-", "−", "*", "/", "**", "(", ")", ",",
-           "exp(", "log(", "sigmoid(", "relu(", "tanh(", "open(", " ", "=", "@", "é", "\x00", "nan", "9" * 30]
+_PIECES = [
+    "a",
+    "b",
+    "x",
+    "1",
+    "0",
+    "2.5",
+    ".5",
+    "1e3",
+    "1e400",
+    "+",
+    "-",
+    "−",
+    "*",
+    "/",
+    "**",
+    "(",
+    ")",
+    ",",
+    "exp(",
+    "log(",
+    "sigmoid(",
+    "relu(",
+    "tanh(",
+    "open(",
+    " ",
+    "=",
+    "@",
+    "é",
+    "\x00",
+    "nan",
+    "9" * 30,
+]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.one_of(
-    st.text(max_size=60),
-    st.lists(st.sampled_from(_PIECES), max_size=80).map("".join),
-    st.integers(0, 300).map(lambda n: "(" * n + "a" + ")" * n),
-))
+@given(
+    st.one_of(
+        st.text(max_size=60),
+        st.lists(st.sampled_from(_PIECES), max_size=80).map("".join),
+        st.integers(0, 300).map(lambda n: "(" * n + "a" + ")" * n),
+    )
+)
 def test_fuzz_parser_raises_only_its_own_errors(text):
     try:
         expression = parse_expression(text)
     except ExpressionError:
         return
-    values = {name: 0.5 for name in expression.names}
+    values = dict.fromkeys(expression.names, 0.5)
     try:
         with __import__("numpy").errstate(all="ignore"):
             out = expression.build(values)

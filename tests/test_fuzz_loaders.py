@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 
 hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import HealthCheck, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from layerprop.datasets import read_idx  # noqa: E402
-from layerprop.errors import LayerpropError  # noqa: E402
-from layerprop.io import load_model, save_model  # noqa: E402
-from layerprop.nets import MultiLayerNetExtend  # noqa: E402
+from layerprop.datasets import read_idx
+from layerprop.errors import LayerpropError
+from layerprop.io import load_model, save_model
+from layerprop.nets import MultiLayerNetExtend
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
@@ -66,8 +66,10 @@ def model_bytes(tmp_path_factory):
 
 
 @FUZZ
-@given(flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6),
-       cut=st.one_of(st.none(), st.integers(0, 10**6)))
+@given(
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=6),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+)
 def test_model_loader_on_damaged_bytes(tmp_path, model_bytes, flips, cut):
     data = bytearray(model_bytes)
     for position, mask in flips:
@@ -79,23 +81,40 @@ def test_model_loader_on_damaged_bytes(tmp_path, model_bytes, flips, cut):
     only_project_errors(lambda: load_model(path))
 
 
-odd_numbers = st.sampled_from([0, -1, 1, 3, 4, 6, 10**9, 2**63, 1e300, 0.5, float("inf"), float("-inf"),
-                               float("nan")])
+odd_numbers = st.sampled_from([0, -1, 1, 3, 4, 6, 10**9, 2**63, 1e300, 0.5, float("inf"), float("-inf"), float("nan")])
 json_values = st.recursive(
     st.none() | st.booleans() | odd_numbers | st.integers(-(2**70), 2**70) | st.floats() | st.text(max_size=8),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-config_keys = st.sampled_from(["input_size", "hidden_size_list", "output_size", "activation", "weight_init_std",
-                               "weight_decay_lambda", "use_dropout", "dropout_ration", "use_batchnorm", "dtype",
-                               "class", "seed", "unknown"])
+config_keys = st.sampled_from(
+    [
+        "input_size",
+        "hidden_size_list",
+        "output_size",
+        "activation",
+        "weight_init_std",
+        "weight_decay_lambda",
+        "use_dropout",
+        "dropout_ration",
+        "use_batchnorm",
+        "dtype",
+        "class",
+        "seed",
+        "unknown",
+    ]
+)
 
 
 @FUZZ
-@given(changes=st.dictionaries(config_keys, odd_numbers | st.lists(odd_numbers, min_size=1, max_size=3) | json_values,
-                               min_size=1, max_size=3),
-       top=st.dictionaries(st.sampled_from(["dtype", "format_version", "optimizer_config", "metadata", "arrays"]),
-                           json_values, max_size=2))
+@given(
+    changes=st.dictionaries(
+        config_keys, odd_numbers | st.lists(odd_numbers, min_size=1, max_size=3) | json_values, min_size=1, max_size=3
+    ),
+    top=st.dictionaries(
+        st.sampled_from(["dtype", "format_version", "optimizer_config", "metadata", "arrays"]), json_values, max_size=2
+    ),
+)
 def test_model_loader_on_odd_headers(tmp_path, model_bytes, changes, top):
     source = tmp_path / "source.npz"
     source.write_bytes(model_bytes)

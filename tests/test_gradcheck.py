@@ -125,7 +125,11 @@ class TinyNet:
             "W2": rng.standard_normal((5, 2)),
             "b2": rng.standard_normal(2) * 0.1,
         }
-        self.layers = [Affine(self.params["W1"], self.params["b1"]), Relu(), Affine(self.params["W2"], self.params["b2"])]
+        self.layers = [
+            Affine(self.params["W1"], self.params["b1"]),
+            Relu(),
+            Affine(self.params["W2"], self.params["b2"]),
+        ]
         self.last_layer = SoftmaxWithLoss()
 
     def predict(self, x):

@@ -8,14 +8,13 @@ import os
 import stat
 import subprocess
 import sys
-
 from pathlib import Path
 
 import pytest
+from cli_helpers import run_cli
 
 import layerprop
-from cli_helpers import run_cli
-from layerprop.viz.expr import MAX_DEPTH
+from layerprop.graph.expression import MAX_DEPTH
 
 
 def graph_process(*argv, cwd=None, env=None, stdout=subprocess.PIPE):
@@ -25,8 +24,15 @@ def graph_process(*argv, cwd=None, env=None, stdout=subprocess.PIPE):
     env = dict(os.environ if env is None else env)
     package_root = str(Path(layerprop.__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
-    return subprocess.run([sys.executable, "-W", "default", "-m", "layerprop", "graph", *argv], cwd=cwd,
-                          env=env, stdout=stdout, stderr=subprocess.PIPE, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-W", "default", "-m", "layerprop", "graph", *argv],
+        cwd=cwd,
+        env=env,
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -48,8 +54,9 @@ def test_inf_and_nan_give_one_line_and_no_numpy_warning(expr, values, shown):
 
 
 def test_finite_values_say_nothing(capsys):
-    code, out, err = run_cli(capsys, "graph", "--expr", "(a*b + c*d)*t", "--set", "a=100", "b=2", "c=150",
-                             "d=3", "t=1.1")
+    code, out, err = run_cli(
+        capsys, "graph", "--expr", "(a*b + c*d)*t", "--set", "a=100", "b=2", "c=150", "d=3", "t=1.1"
+    )
     assert code == 0 and err == "" and out.startswith("digraph")
 
 
@@ -134,9 +141,14 @@ def test_no_backward_for_an_expression(capsys):
     assert code == 0 and ", gradient " not in out and "out = 6" in out
 
 
-@pytest.mark.parametrize("option, value, message", [("--tol", "nan", "--tol must be a finite number"),
-                                                    ("--tol", "-1", "--tol must be >= 0"),
-                                                    ("--samples", "0", "--samples must be at least 1")])
+@pytest.mark.parametrize(
+    "option, value, message",
+    [
+        ("--tol", "nan", "--tol must be a finite number"),
+        ("--tol", "-1", "--tol must be >= 0"),
+        ("--samples", "0", "--samples must be at least 1"),
+    ],
+)
 def test_gradcheck_numbers_are_usage_errors(capsys, option, value, message):
     code, out, err = run_cli(capsys, "gradcheck", option, value)
     assert code == 2 and message in err and err.count("\n") == 1

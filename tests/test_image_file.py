@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 pytest.importorskip("PIL")
-from PIL import Image  # noqa: E402
+from PIL import Image
 
-from layerprop.datasets.image_file import MAX_PIXELS, load_digit_image  # noqa: E402
-from layerprop.errors import DataFileError  # noqa: E402
+from layerprop.datasets.image_file import MAX_PIXELS, load_digit_image
+from layerprop.errors import DataFileError
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -129,8 +129,13 @@ def test_oversized_image_refused_before_decoding(tmp_path):
     )
 
     def peak_kb(path):
-        proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True,
-                              env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=120)
+        proc = subprocess.run(
+            [sys.executable, "-c", script, str(path)],
+            capture_output=True,
+            text=True,
+            env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+            timeout=120,
+        )
         assert proc.returncode == 0, proc.stderr
         return int(proc.stdout.split()[-1]), proc.stderr
 

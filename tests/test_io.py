@@ -448,9 +448,7 @@ def test_forged_array_size_refused(tmp_path, good_file):
     # an entry whose .npy header claims 10**12 float64s but holds a few bytes: refused before
     # NumPy tries to allocate 8 TB
     buf = stdlib_io.BytesIO()
-    np.lib.format.write_array_header_1_0(
-        buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)}
-    )
+    np.lib.format.write_array_header_1_0(buf, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
     buf.write(b"\x00" * 16)
     path = tmp_path / "forged.npz"
     write_npz(path, _header_of(good_file), **_arrays_of(good_file))

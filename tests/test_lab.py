@@ -7,17 +7,22 @@ import numpy as np
 import pytest
 
 from layerprop.cli import main
+from layerprop.graph.expression import ExpressionError
 from layerprop.lab import LIMITS, LabLimitError, graphs
 from layerprop.lab.security import Guard, allowed_hosts, is_loopback, new_token
 from layerprop.lab.toy import TOY_SETS, make_toy
 from layerprop.lab.training import JobSlots, TrainingJob, validate_config
-from layerprop.viz.expr import ExpressionError
 
 
 def test_apple_orange_numbers():
     result = graphs.evaluate({"preset": "apple-orange"})
     assert {i["name"]: i["grad"] for i in result["inputs"]} == {
-        "apple": "2.2", "apple_num": "110", "orange": "3.3", "orange_num": "165", "tax": "650"}
+        "apple": "2.2",
+        "apple_num": "110",
+        "orange": "3.3",
+        "orange_num": "165",
+        "tax": "650",
+    }
     assert result["outputs"] == [{"name": "out", "value": "715"}]
     assert result["branch_sums"] == []
     assert set(result["steps"]) == {"en", "ko"}
@@ -47,8 +52,11 @@ def test_sigmoid_preset_shares_one_slider():
 
 
 def test_check_agrees_with_backprop():
-    for request in ({"preset": "apple-orange"}, {"expr": "exp(x) / (1 + x**2)", "values": {"x": 0.3}},
-                    {"preset": "two-layer-net"}):
+    for request in (
+        {"preset": "apple-orange"},
+        {"expr": "exp(x) / (1 + x**2)", "values": {"x": 0.3}},
+        {"preset": "two-layer-net"},
+    ):
         rows = graphs.check(request)["inputs"]
         assert rows and all(row["ok"] for row in rows), rows
 
@@ -65,7 +73,9 @@ def test_tensor_inputs_of_the_network_are_validated():
 
 
 def test_limits_have_clear_messages():
-    with pytest.raises(LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300") as error:
+    with pytest.raises(
+        LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300"
+    ) as error:
         graphs.evaluate({"expr": "x" * 301})
     assert error.value.message_ko == "수식 길이(글자 수): 301 — 제한 300을(를) 넘었습니다"
     with pytest.raises(LabLimitError, match="nesting depth"):
@@ -176,8 +186,12 @@ def test_guard():
     ok = {"host": "127.0.0.1:8765", "x-lab-token": "secret-token"}
     assert _guard_answer(ok) == ["app"]
     assert _guard_answer({"host": "localhost:8765"}, b"token=secret-token") == ["app"]
-    for headers, query in (({"host": "127.0.0.1:8765"}, b""), ({"host": "127.0.0.1:8765"}, b"token=guess"),
-                           ({**ok, "host": "rebound.example:8765"}, b""), ({**ok, "origin": "http://evil.example"}, b"")):
+    for headers, query in (
+        ({"host": "127.0.0.1:8765"}, b""),
+        ({"host": "127.0.0.1:8765"}, b"token=guess"),
+        ({**ok, "host": "rebound.example:8765"}, b""),
+        ({**ok, "origin": "http://evil.example"}, b""),
+    ):
         answer = _guard_answer(headers, query)
         assert answer[0]["status"] == 403, (headers, query)
     assert _guard_answer({**ok, "origin": "http://127.0.0.1:8765"}) == ["app"]

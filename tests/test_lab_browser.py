@@ -104,12 +104,16 @@ def test_slider_recomputes_the_gradient_and_the_branch_sum(lab, chromium, tmp_pa
     page.select_option("#preset", "branch")  # x * x + 3 * x at x = 2
     page.wait_for_function("document.querySelector('#branch-sums').textContent.includes('x.grad = 2 + 2 + 3 = 7')")
     assert grads(page) == {"x": "7"}
-    page.eval_on_selector(".input-row[data-name=x] input.slider",
-                          "s => { s.value = '3'; s.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.eval_on_selector(
+        ".input-row[data-name=x] input.slider",
+        "s => { s.value = '3'; s.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
     page.wait_for_function("document.querySelector('#branch-sums').textContent.includes('x.grad = 3 + 3 + 3 = 9')")
     assert grads(page) == {"x": "9"}  # d(x² + 3x)/dx = 2x + 3 at x = 3
     assert page.input_value(".input-row[data-name=x] input.field") == "3"
-    sums = page.evaluate("Array.from(document.querySelectorAll('#drawing .branch-sum.visible')).map(e => e.textContent)")
+    sums = page.evaluate(
+        "Array.from(document.querySelectorAll('#drawing .branch-sum.visible')).map(e => e.textContent)"
+    )
     assert sums == ["x.grad = 3 + 3 + 3 = 9"]
     screenshot(page, tmp_path, "lab-graph-branch.png")
 
@@ -199,8 +203,10 @@ def test_korean(lab, chromium):
     before = page.get_attribute(".input-row[data-name=b1] .grad", "data-value")
     v = version(page)
     page.focus(".input-row[data-name=b2] input.cell[data-index='1']")  # the slider now moves b2[1]
-    page.eval_on_selector(".input-row[data-name=b2] input.slider",
-                          "s => { s.value = '2'; s.dispatchEvent(new Event('input', {bubbles: true})); }")
+    page.eval_on_selector(
+        ".input-row[data-name=b2] input.slider",
+        "s => { s.value = '2'; s.dispatchEvent(new Event('input', {bubbles: true})); }",
+    )
     wait_version_after(page, v)
     assert page.input_value(".input-row[data-name=b2] input.cell[data-index='1']") == "2"
     assert page.get_attribute(".input-row[data-name=b1] .grad", "data-value") != before
@@ -236,10 +242,17 @@ def test_token_host_and_origin_are_checked(lab):
     assert _status(lab, "/api/limits", host)[0] == 403
     status, text = _status(lab, f"/?token={lab.token}", {"Host": f"attacker.example:{lab.port}"})
     assert status == 403 and "Host" in text  # DNS rebinding
-    status, _ = _status(lab, "/api/graph", {**host, "X-Lab-Token": lab.token, "Origin": "http://attacker.example"},
-                        "POST", json.dumps({"preset": "apple"}))
+    status, _ = _status(
+        lab,
+        "/api/graph",
+        {**host, "X-Lab-Token": lab.token, "Origin": "http://attacker.example"},
+        "POST",
+        json.dumps({"preset": "apple"}),
+    )
     assert status == 403
-    status, text = _status(lab, "/api/graph", {**host, "X-Lab-Token": lab.token}, "POST", json.dumps({"preset": "apple"}))
+    status, text = _status(
+        lab, "/api/graph", {**host, "X-Lab-Token": lab.token}, "POST", json.dumps({"preset": "apple"})
+    )
     assert status == 200 and json.loads(text)["outputs"][0]["value"] == "220"
     # a WebSocket from another site's page is refused at the handshake
     assert _websocket_handshake(lab, "http://attacker.example") != 101
@@ -249,9 +262,12 @@ def test_token_host_and_origin_are_checked(lab):
 def _websocket_handshake(lab, origin) -> int:
     with socket.create_connection(("127.0.0.1", lab.port), timeout=10) as sock:
         sock.sendall(
-            (f"GET /ws/train?token={lab.token} HTTP/1.1\r\nHost: 127.0.0.1:{lab.port}\r\nUpgrade: websocket\r\n"
-             "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
-             f"Origin: {origin}\r\n\r\n").encode())
+            (
+                f"GET /ws/train?token={lab.token} HTTP/1.1\r\nHost: 127.0.0.1:{lab.port}\r\nUpgrade: websocket\r\n"
+                "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+                f"Origin: {origin}\r\n\r\n"
+            ).encode()
+        )
         status_line = sock.makefile("rb").readline().decode()
     return int(status_line.split()[1])
 
@@ -287,8 +303,11 @@ def test_closing_the_page_stops_its_job(lab, browser):
         third.wait_for_selector("#train-error:not([hidden])")
         assert "limit is 2" in third.text_content("#train-error")
         pages.pop(0).context.close()  # closing a page ends its connection, and so its job
-        third.wait_for_function("""() => { document.getElementById('reset').click();
-            return window.lab.train.latest && window.lab.train.latest.step === 0; }""", polling=500)
+        third.wait_for_function(
+            """() => { document.getElementById('reset').click();
+            return window.lab.train.latest && window.lab.train.latest.step === 0; }""",
+            polling=500,
+        )
     finally:
         for page in pages:
             page.context.close()

@@ -700,8 +700,11 @@ def test_empty_and_0d_inputs_raise_shape_errors_not_index_errors():
         BatchNormalization(np.ones(1), np.zeros(1)).forward(np.asarray(1.0))
     with pytest.raises(ShapeError, match="BatchNormalization.*N ≥ 1"):
         BatchNormalization(np.ones(3), np.zeros(3)).forward(np.zeros((0, 3)))
-    for x, t in ((np.zeros((0, 3)), np.zeros(0, dtype=int)), (np.zeros((0, 3)), np.zeros((0, 3))),
-                 (np.zeros((2, 0)), np.zeros(2, dtype=int))):
+    for x, t in (
+        (np.zeros((0, 3)), np.zeros(0, dtype=int)),
+        (np.zeros((0, 3)), np.zeros((0, 3))),
+        (np.zeros((2, 0)), np.zeros(2, dtype=int)),
+    ):
         with pytest.raises(ShapeError, match="SoftmaxWithLoss.*N ≥ 1"):
             SoftmaxWithLoss().forward(x, t)
     with pytest.raises(ShapeError, match="Flatten.*N ≥ 1.*\\(0, 2, 3\\)"):

@@ -35,14 +35,16 @@ def tiny_data(seed=0, n=BATCH, one_hot=False):
 
 
 def affine(rng, n_in, n_out, dtype=np.float64):
-    return L.Affine(rng.standard_normal((n_in, n_out)).astype(dtype) * 0.5,
-                    rng.standard_normal(n_out).astype(dtype) * 0.1)
+    return L.Affine(
+        rng.standard_normal((n_in, n_out)).astype(dtype) * 0.5, rng.standard_normal(n_out).astype(dtype) * 0.1
+    )
 
 
 def batchnorm(rng, size, dtype=np.float64):
     # gamma/beta away from their initial 1/0, so their gradients are checked in general position
-    return L.BatchNormalization((1.0 + 0.2 * rng.standard_normal(size)).astype(dtype),
-                                (0.1 * rng.standard_normal(size)).astype(dtype))
+    return L.BatchNormalization(
+        (1.0 + 0.2 * rng.standard_normal(size)).astype(dtype), (0.1 * rng.standard_normal(size)).astype(dtype)
+    )
 
 
 def freeze_dropout_masks(net, seed=123):
@@ -75,13 +77,15 @@ def _two_layer():
 
 
 def _multi_relu_decay():
-    return MultiLayerNet(IN, HIDDEN, OUT, activation="relu", weight_init_std="he",
-                         weight_decay_lambda=0.1, seed=2), tiny_data()
+    return MultiLayerNet(
+        IN, HIDDEN, OUT, activation="relu", weight_init_std="he", weight_decay_lambda=0.1, seed=2
+    ), tiny_data()
 
 
 def _multi_sigmoid_decay():
-    return MultiLayerNet(IN, HIDDEN, OUT, activation="sigmoid", weight_init_std="xavier",
-                         weight_decay_lambda=0.1, seed=3), tiny_data(one_hot=True)
+    return MultiLayerNet(
+        IN, HIDDEN, OUT, activation="sigmoid", weight_init_std="xavier", weight_decay_lambda=0.1, seed=3
+    ), tiny_data(one_hot=True)
 
 
 def _extend_batchnorm():
@@ -101,31 +105,47 @@ def _extend_dropout():
 
 
 def _extend_dropout_batchnorm_tanh():
-    net = MultiLayerNetExtend(IN, HIDDEN, OUT, activation="tanh", weight_init_std="xavier", use_dropout=True,
-                              dropout_ration=0.25, use_batchnorm=True, seed=6)
+    net = MultiLayerNetExtend(
+        IN,
+        HIDDEN,
+        OUT,
+        activation="tanh",
+        weight_init_std="xavier",
+        use_dropout=True,
+        dropout_ration=0.25,
+        use_batchnorm=True,
+        seed=6,
+    )
     freeze_dropout_masks(net)
     return net, tiny_data(seed=3, n=6)
 
 
 def _sequential_softmax():
     rng = np.random.default_rng(7)
-    net = Sequential([affine(rng, IN, 5), batchnorm(rng, 5), L.Relu(), affine(rng, 5, 4), L.Sigmoid(),
-                      affine(rng, 4, OUT)], L.SoftmaxWithLoss())
+    net = Sequential(
+        [affine(rng, IN, 5), batchnorm(rng, 5), L.Relu(), affine(rng, 5, 4), L.Sigmoid(), affine(rng, 4, OUT)],
+        L.SoftmaxWithLoss(),
+    )
     return net, tiny_data(seed=4, n=6)
 
 
 def _sequential_mse():
     rng = np.random.default_rng(8)
-    net = Sequential([affine(rng, IN, 5), L.Tanh(), affine(rng, 5, 4), L.Sigmoid(), affine(rng, 4, OUT)],
-                     L.MeanSquaredError(), weight_decay_lambda=0.01)
+    net = Sequential(
+        [affine(rng, IN, 5), L.Tanh(), affine(rng, 5, 4), L.Sigmoid(), affine(rng, 4, OUT)],
+        L.MeanSquaredError(),
+        weight_decay_lambda=0.01,
+    )
     x, _ = tiny_data(seed=5)
     return net, (x, rng.standard_normal((BATCH, OUT)))
 
 
 def _sequential_sigmoid_loss():
     rng = np.random.default_rng(9)
-    net = Sequential([affine(rng, IN, 5), L.Relu(), affine(rng, 5, 4), batchnorm(rng, 4), L.Tanh(),
-                      affine(rng, 4, OUT)], L.SigmoidWithLoss())
+    net = Sequential(
+        [affine(rng, IN, 5), L.Relu(), affine(rng, 5, 4), batchnorm(rng, 4), L.Tanh(), affine(rng, 4, OUT)],
+        L.SigmoidWithLoss(),
+    )
     x, _ = tiny_data(seed=6, n=6)
     return net, (x, rng.integers(0, 2, (6, OUT)).astype(np.float64))
 
@@ -157,8 +177,7 @@ def biases_before_batchnorm(net) -> set:
     keys = set()
     for key, (layer, layer_key) in net._param_sources.items():
         i = names.index(next(n for n, lay in net.layers.items() if lay is layer))
-        if (layer_key == "b" and i + 1 < len(names)
-                and isinstance(net.layers[names[i + 1]], L.BatchNormalization)):
+        if layer_key == "b" and i + 1 < len(names) and isinstance(net.layers[names[i + 1]], L.BatchNormalization):
             keys.add(key)
     return keys
 
@@ -244,14 +263,25 @@ def test_book_attribute_names():
     assert net.hidden_layer_num == 2
 
 
-@pytest.mark.parametrize("make", [
-    lambda: TwoLayerNet(IN, 5, OUT, dtype="float32", seed=0),
-    lambda: MultiLayerNet(IN, HIDDEN, OUT, weight_decay_lambda=0.1, dtype=np.float32, seed=0),
-    lambda: MultiLayerNetExtend(IN, HIDDEN, OUT, use_batchnorm=True, use_dropout=True, weight_decay_lambda=0.1,
-                                dtype="float32", seed=0),
-    lambda: Sequential([affine(np.random.default_rng(0), IN, 5, np.float32), L.BatchNormalization(
-        np.ones(5, np.float32), np.zeros(5, np.float32)), L.Tanh(), affine(np.random.default_rng(1), 5, OUT, np.float32)]),
-], ids=["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend", "Sequential"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: TwoLayerNet(IN, 5, OUT, dtype="float32", seed=0),
+        lambda: MultiLayerNet(IN, HIDDEN, OUT, weight_decay_lambda=0.1, dtype=np.float32, seed=0),
+        lambda: MultiLayerNetExtend(
+            IN, HIDDEN, OUT, use_batchnorm=True, use_dropout=True, weight_decay_lambda=0.1, dtype="float32", seed=0
+        ),
+        lambda: Sequential(
+            [
+                affine(np.random.default_rng(0), IN, 5, np.float32),
+                L.BatchNormalization(np.ones(5, np.float32), np.zeros(5, np.float32)),
+                L.Tanh(),
+                affine(np.random.default_rng(1), 5, OUT, np.float32),
+            ]
+        ),
+    ],
+    ids=["TwoLayerNet", "MultiLayerNet", "MultiLayerNetExtend", "Sequential"],
+)
 def test_float32_network_stays_float32(make):
     net = make()
     assert net.dtype == np.float32
@@ -331,8 +361,19 @@ def test_batchnorm_running_stats_used_at_eval_and_saved():
 
 
 def _extend_full():
-    net = MultiLayerNetExtend(IN, HIDDEN, OUT, activation="sigmoid", weight_init_std=0.3, use_batchnorm=True,
-                              use_dropout=True, dropout_ration=0.2, weight_decay_lambda=0.01, dtype="float32", seed=15)
+    net = MultiLayerNetExtend(
+        IN,
+        HIDDEN,
+        OUT,
+        activation="sigmoid",
+        weight_init_std=0.3,
+        use_batchnorm=True,
+        use_dropout=True,
+        dropout_ration=0.2,
+        weight_decay_lambda=0.01,
+        dtype="float32",
+        seed=15,
+    )
     x, t = tiny_data(seed=12, n=16)
     for _ in range(3):  # move weights and running statistics away from their initial values
         grads = net.gradient(x, t)
@@ -343,8 +384,21 @@ def _extend_full():
 
 def _sequential_full():
     rng = np.random.default_rng(16)
-    net = Sequential([affine(rng, IN, 5), batchnorm(rng, 5), L.Relu(), L.Dropout(0.3), affine(rng, 5, 4), L.Sigmoid(),
-                      affine(rng, 4, 4), L.Tanh(), affine(rng, 4, OUT)], L.MeanSquaredError(), weight_decay_lambda=0.1)
+    net = Sequential(
+        [
+            affine(rng, IN, 5),
+            batchnorm(rng, 5),
+            L.Relu(),
+            L.Dropout(0.3),
+            affine(rng, 5, 4),
+            L.Sigmoid(),
+            affine(rng, 4, 4),
+            L.Tanh(),
+            affine(rng, 4, OUT),
+        ],
+        L.MeanSquaredError(),
+        weight_decay_lambda=0.1,
+    )
     x, _ = tiny_data(seed=13, n=16)
     net.gradient(x, np.zeros((16, OUT)))  # fill BatchNorm's running statistics
     return net
@@ -352,8 +406,9 @@ def _sequential_full():
 
 ROUND_TRIP = {
     "TwoLayerNet": lambda: TwoLayerNet(IN, 5, OUT, weight_init_std=0.3, seed=17),
-    "MultiLayerNet": lambda: MultiLayerNet(IN, HIDDEN, OUT, activation="sigmoid", weight_init_std="xavier",
-                                           weight_decay_lambda=0.2, seed=18),
+    "MultiLayerNet": lambda: MultiLayerNet(
+        IN, HIDDEN, OUT, activation="sigmoid", weight_init_std="xavier", weight_decay_lambda=0.2, seed=18
+    ),
     "MultiLayerNetExtend": _extend_full,
     "Sequential": _sequential_full,
 }
@@ -410,13 +465,16 @@ def test_load_state_dict_errors():
         net.load_state_dict(state)
 
 
-@pytest.mark.parametrize("config", [
-    {"class": "NoSuchNet", "input_size": 3},
-    {"input_size": 3},
-    ["TwoLayerNet"],
-    {"class": "Sequential", "layers": [{"type": "Warp"}]},
-    {"class": "Sequential", "layers": [], "loss": "HingeLoss"},
-])
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"class": "NoSuchNet", "input_size": 3},
+        {"input_size": 3},
+        ["TwoLayerNet"],
+        {"class": "Sequential", "layers": [{"type": "Warp"}]},
+        {"class": "Sequential", "layers": [], "loss": "HingeLoss"},
+    ],
+)
 def test_build_network_rejects_unknown(config):
     with pytest.raises(ModelFileError):
         build_network(config)
@@ -499,9 +557,14 @@ def test_gradient_does_not_modify_inputs():
     [
         (lambda: MultiLayerNet(784, [50], 10, weight_init_std=float("nan")), r"weight_init_std must be a finite"),
         (lambda: MultiLayerNet(784, [50], 10, weight_init_std=-0.1), r"weight_init_std must be >= 0"),
-        (lambda: MultiLayerNet(784, [50], 10, weight_decay_lambda=-1), r"MultiLayerNet: weight_decay_lambda must be >= 0"),
-        (lambda: MultiLayerNetExtend(784, [50], 10, use_dropout=True, dropout_ration=1.0),
-         r"Dropout: dropout_ratio must be in \[0, 1\)"),
+        (
+            lambda: MultiLayerNet(784, [50], 10, weight_decay_lambda=-1),
+            r"MultiLayerNet: weight_decay_lambda must be >= 0",
+        ),
+        (
+            lambda: MultiLayerNetExtend(784, [50], 10, use_dropout=True, dropout_ration=1.0),
+            r"Dropout: dropout_ratio must be in \[0, 1\)",
+        ),
         (lambda: DeepConvNet(dropout_ratio=float("nan")), r"Dropout: dropout_ratio must be a finite"),
         (lambda: SimpleConvNet(weight_init_std=float("inf")), r"weight_init_std must be a finite"),
     ],

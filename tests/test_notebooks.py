@@ -39,20 +39,22 @@ def test_notebook_runs(path, monkeypatch, tmp_path):
 
         try:
             install(prefix=str(tmp_path / "kernels"))
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             pytest.fail(f"no python3 Jupyter kernel and installing one failed: {exc}")
         monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "kernels" / "share" / "jupyter"))
     # the kernel imports this checkout's layerprop, and draws without a display
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     book = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(book, timeout=300, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        book, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     try:
         client.execute()
     except NoSuchKernel as exc:
         pytest.fail(f"no Jupyter kernel: {exc}")
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    assert any(o.output_type == "display_data" and "<svg" in o.data.get("text/html", "") for o in outputs), \
+    assert any(o.output_type == "display_data" and "<svg" in o.data.get("text/html", "") for o in outputs), (
         "the notebook shows no drawing"
+    )

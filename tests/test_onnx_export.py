@@ -8,13 +8,13 @@ import pytest
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from layerprop import layers as L  # noqa: E402
-from layerprop.cli import main  # noqa: E402
-from layerprop.errors import ExportError  # noqa: E402
-from layerprop.interop.onnx_export import export_onnx, to_onnx  # noqa: E402
-from layerprop.io import save_model  # noqa: E402
-from layerprop.layers import softmax  # noqa: E402
-from layerprop.nets import (  # noqa: E402
+from layerprop import layers as L
+from layerprop.cli import main
+from layerprop.errors import ExportError
+from layerprop.interop.onnx_export import export_onnx, to_onnx
+from layerprop.io import save_model
+from layerprop.layers import softmax
+from layerprop.nets import (
     DeepConvNet,
     MultiLayerNet,
     MultiLayerNetExtend,
@@ -42,13 +42,26 @@ def _rng_sequential():
     conv = L.Convolution(rng.standard_normal((4, 2, 3, 3)).astype(dt), rng.standard_normal(4).astype(dt), 1, 1)
     conv2 = L.Convolution(rng.standard_normal((3, 4, 2, 2)).astype(dt), rng.standard_normal(3).astype(dt), 2, 0)
     features = 3 * 3 * 3  # conv2's output (3, 3, 3): BatchNormalization normalises each of these features
-    bn = L.BatchNormalization(rng.random(features).astype(dt) + 0.5, rng.standard_normal(features).astype(dt),
-                              running_mean=rng.standard_normal(features).astype(dt),
-                              running_var=rng.random(features).astype(dt) + 0.1)
-    return Sequential([
-        conv, L.Tanh(), L.AvgPooling(2, 2, stride=1, pad=1), conv2, bn, L.Sigmoid(), L.Pooling(2, 2, stride=1),
-        L.Flatten(), L.Dropout(0.3), L.Affine(rng.standard_normal((12, 5)).astype(dt), np.zeros(5, dt)),
-    ])
+    bn = L.BatchNormalization(
+        rng.random(features).astype(dt) + 0.5,
+        rng.standard_normal(features).astype(dt),
+        running_mean=rng.standard_normal(features).astype(dt),
+        running_var=rng.random(features).astype(dt) + 0.1,
+    )
+    return Sequential(
+        [
+            conv,
+            L.Tanh(),
+            L.AvgPooling(2, 2, stride=1, pad=1),
+            conv2,
+            bn,
+            L.Sigmoid(),
+            L.Pooling(2, 2, stride=1),
+            L.Flatten(),
+            L.Dropout(0.3),
+            L.Affine(rng.standard_normal((12, 5)).astype(dt), np.zeros(5, dt)),
+        ]
+    )
 
 
 def _networks():
@@ -58,9 +71,24 @@ def _networks():
         "TwoLayerNet": (TwoLayerNet(784, 50, 10, dtype=F32, seed=0), None),
         "ThreeLayerNet": (ThreeLayerNet(dtype=F32, seed=0), None),
         "MultiLayerNet tanh": (MultiLayerNet(20, [16, 8], 5, activation="tanh", dtype=F32, seed=0), None),
-        "MultiLayerNetExtend bn+dropout": (_trained_batchnorm(MultiLayerNetExtend(
-            20, [16, 8], 5, activation="sigmoid", use_dropout=True, dropout_ration=0.2, use_batchnorm=True,
-            dtype=F32, seed=0), x20, t20), None),
+        "MultiLayerNetExtend bn+dropout": (
+            _trained_batchnorm(
+                MultiLayerNetExtend(
+                    20,
+                    [16, 8],
+                    5,
+                    activation="sigmoid",
+                    use_dropout=True,
+                    dropout_ration=0.2,
+                    use_batchnorm=True,
+                    dtype=F32,
+                    seed=0,
+                ),
+                x20,
+                t20,
+            ),
+            None,
+        ),
         "SimpleConvNet": (SimpleConvNet(dtype=F32, seed=0, weight_init_std="he"), None),
         "DeepConvNet": (DeepConvNet(dtype=F32, seed=0), None),
         "Sequential conv/avgpool/bn4d/maxpool/dropout": (_rng_sequential(), (2, 6, 6)),
@@ -150,8 +178,9 @@ def test_float64_networks_export_as_float32():
     np.testing.assert_allclose(_run(model, x.astype(np.float32))[0], net.predict(x), rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("loss, outputs", [(L.SigmoidWithLoss, ["scores", "probabilities"]),
-                                           (L.MeanSquaredError, ["scores"])])
+@pytest.mark.parametrize(
+    "loss, outputs", [(L.SigmoidWithLoss, ["scores", "probabilities"]), (L.MeanSquaredError, ["scores"])]
+)
 def test_outputs_follow_the_loss_layer(loss, outputs):
     rng = np.random.default_rng(4)
     net = Sequential([L.Affine(rng.standard_normal((6, 3)).astype(np.float32), np.zeros(3, np.float32))], loss())

@@ -41,9 +41,7 @@ def run_steps(opt, n):
 # --------------------------------------------------------------------------- hand-computed steps
 def test_sgd_by_hand():
     # W <- W - lr*g with lr = 0.1
-    assert run_steps(SGD(lr=0.1), 1) == pytest.approx(
-        [1.0 - 0.1 * 0.5, -2.0 - 0.1 * -1.0]
-    )  # 0.95, -1.9
+    assert run_steps(SGD(lr=0.1), 1) == pytest.approx([1.0 - 0.1 * 0.5, -2.0 - 0.1 * -1.0])  # 0.95, -1.9
     assert run_steps(SGD(lr=0.1), 2) == pytest.approx([0.93, -1.94], abs=1e-15)
     assert run_steps(SGD(lr=0.1), 3) == pytest.approx([0.94, -1.97], abs=1e-15)
 
@@ -55,9 +53,7 @@ def test_momentum_by_hand():
     # step 3: v = [-0.0585+0.01, 0.045-0.03] = [-0.0485, 0.015]; W = [0.8365, -1.835]
     assert run_steps(Momentum(lr=0.1, momentum=0.9), 1) == pytest.approx([0.95, -1.9], abs=1e-15)
     assert run_steps(Momentum(lr=0.1, momentum=0.9), 2) == pytest.approx([0.885, -1.85], abs=1e-15)
-    assert run_steps(Momentum(lr=0.1, momentum=0.9), 3) == pytest.approx(
-        [0.8365, -1.835], abs=1e-15
-    )
+    assert run_steps(Momentum(lr=0.1, momentum=0.9), 3) == pytest.approx([0.8365, -1.835], abs=1e-15)
 
 
 def test_nesterov_by_hand():
@@ -101,9 +97,7 @@ def test_rmsprop_by_hand():
     # first step: h = 0.01 g^2, so the step is lr g / (0.1 |g|) = 1.0 * sign(g)
     assert expected[0] == pytest.approx([0.0, -1.0], abs=1e-5)
     for n in (1, 2, 3):
-        assert run_steps(RMSprop(lr=0.1, decay_rate=0.99), n) == pytest.approx(
-            expected[n - 1], rel=1e-13
-        )
+        assert run_steps(RMSprop(lr=0.1, decay_rate=0.99), n) == pytest.approx(expected[n - 1], rel=1e-13)
 
 
 def test_adam_by_hand():
@@ -221,9 +215,7 @@ def test_non_numeric_hyperparameter():
 
 
 # --------------------------------------------------------------------------- get_optimizer
-@pytest.mark.parametrize(
-    "name", ["sgd", "SGD", "Momentum", "nesterov", "AdaGrad", "RMSProp", " adam "]
-)
+@pytest.mark.parametrize("name", ["sgd", "SGD", "Momentum", "nesterov", "AdaGrad", "RMSProp", " adam "])
 def test_get_optimizer_by_name(name):
     opt = get_optimizer(name)
     assert type(opt) is OPTIMIZERS[name.strip().lower()]
@@ -260,10 +252,7 @@ def test_get_optimizer_errors():
 # --------------------------------------------------------------------------- state round trip
 def _quadratic_grads(params):
     # L = sum(0.5 * a * W^2 + W)  ->  dL/dW = a * W + 1, computed in the params' dtype
-    return {
-        k: (np.arange(1, v.size + 1, dtype=v.dtype).reshape(v.shape) * v + 1)
-        for k, v in params.items()
-    }
+    return {k: (np.arange(1, v.size + 1, dtype=v.dtype).reshape(v.shape) * v + 1) for k, v in params.items()}
 
 
 def _fresh_params(dtype):

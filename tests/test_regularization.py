@@ -18,8 +18,9 @@ def readonly(a):
 
 def make_bn(size, seed=0, dtype=np.float64, **kwargs):
     rng = np.random.default_rng(seed)
-    return BatchNormalization((1.0 + 0.3 * rng.standard_normal(size)).astype(dtype),
-                              (0.2 * rng.standard_normal(size)).astype(dtype), **kwargs)
+    return BatchNormalization(
+        (1.0 + 0.3 * rng.standard_normal(size)).astype(dtype), (0.2 * rng.standard_normal(size)).astype(dtype), **kwargs
+    )
 
 
 # --------------------------------------------------------------------------- BatchNormalization

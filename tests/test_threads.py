@@ -7,12 +7,12 @@ import sys
 
 import numpy as np
 import pytest
-
 from cli_helpers import run_cli
-from layerprop.distributed import ThreadParallel, shard_bounds
+
 from layerprop.errors import ArgumentError, LabelError, MissingExtraError
 from layerprop.nets import MultiLayerNetExtend, SimpleConvNet
-from layerprop.train import Trainer
+from layerprop.training import Trainer
+from layerprop.training.communicators import ThreadParallel, shard_bounds
 
 pytest.importorskip("threadpoolctl")
 
@@ -30,8 +30,14 @@ def _images(n, seed=0):
 
 
 def _small_convnet(dtype="float64"):
-    return SimpleConvNet(input_dim=(1, 28, 28), conv_param={"filter_num": 4, "filter_size": 5, "pad": 0, "stride": 1},
-                         hidden_size=12, output_size=10, dtype=dtype, seed=0)
+    return SimpleConvNet(
+        input_dim=(1, 28, 28),
+        conv_param={"filter_num": 4, "filter_size": 5, "pad": 0, "stride": 1},
+        hidden_size=12,
+        output_size=10,
+        dtype=dtype,
+        seed=0,
+    )
 
 
 @pytest.mark.parametrize("threads, n", [(2, 8), (3, 7), (4, 5)])
@@ -193,8 +199,20 @@ def test_trainer_with_threads_matches_one_thread_and_repeats():
 
     def train(communicator):
         net = MultiLayerNetExtend(20, [10], 3, seed=0)
-        trainer = Trainer(net, x, t, x[:20], t[:20], epochs=2, mini_batch_size=15, optimizer="Adam",
-                          optimizer_param={"lr": 0.01}, verbose=False, seed=0, communicator=communicator)
+        trainer = Trainer(
+            net,
+            x,
+            t,
+            x[:20],
+            t[:20],
+            epochs=2,
+            mini_batch_size=15,
+            optimizer="Adam",
+            optimizer_param={"lr": 0.01},
+            verbose=False,
+            seed=0,
+            communicator=communicator,
+        )
         trainer.train()
         return net.state_dict(), trainer.history["train_loss_list"]
 
@@ -240,18 +258,22 @@ def test_gpu_networks_are_refused(threads2):
 
 
 def test_cli_threads_option(capsys, tmp_path):
-    code, out, err = run_cli(capsys, "train", "--threads", "2", "--epochs", "1", "--hidden", "20",
-                             "--out", tmp_path / "run")
+    code, out, err = run_cli(
+        capsys, "train", "--threads", "2", "--epochs", "1", "--hidden", "20", "--out", tmp_path / "run"
+    )
     assert code == 0, err
     assert "2 threads" in out
     assert "test accuracy" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["--threads", "0"], "--threads must be at least 1"),
-    (["--threads", "2", "--distributed"], "do not combine"),
-    (["--threads", "2", "--device", "cuda"], "does not combine with --device cuda"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--threads", "0"], "--threads must be at least 1"),
+        (["--threads", "2", "--distributed"], "do not combine"),
+        (["--threads", "2", "--device", "cuda"], "does not combine with --device cuda"),
+    ],
+)
 def test_cli_threads_usage_errors(capsys, argv, message):
     code, _, err = run_cli(capsys, "train", *argv)
     assert code == 2

@@ -15,7 +15,7 @@ from layerprop.errors import LabelError, TrainingDiverged
 from layerprop.io import read_model_file, save_model
 from layerprop.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
 from layerprop.optim import SGD, Adam, Momentum
-from layerprop.train import Trainer
+from layerprop.training import Trainer
 
 N_FEATURES, N_CLASSES = 20, 3
 
@@ -40,11 +40,20 @@ def small_net(kind="plain", seed=0, dtype="float64"):
     if kind == "plain":
         return MultiLayerNet(N_FEATURES, [16], N_CLASSES, dtype=dtype, seed=seed)
     if kind == "dropout":
-        return MultiLayerNetExtend(N_FEATURES, [16, 8], N_CLASSES, use_dropout=True, dropout_ration=0.3,
-                                   dtype=dtype, seed=seed)
+        return MultiLayerNetExtend(
+            N_FEATURES, [16, 8], N_CLASSES, use_dropout=True, dropout_ration=0.3, dtype=dtype, seed=seed
+        )
     if kind == "dropout+batchnorm":
-        return MultiLayerNetExtend(N_FEATURES, [16, 8], N_CLASSES, use_dropout=True, dropout_ration=0.3,
-                                   use_batchnorm=True, dtype=dtype, seed=seed)
+        return MultiLayerNetExtend(
+            N_FEATURES,
+            [16, 8],
+            N_CLASSES,
+            use_dropout=True,
+            dropout_ration=0.3,
+            use_batchnorm=True,
+            dtype=dtype,
+            seed=seed,
+        )
     raise ValueError(kind)
 
 
@@ -117,7 +126,7 @@ def test_every_epoch_is_a_fresh_permutation():
     assert len(batches) == 4 * per_epoch
     orders = []
     for e in range(4):
-        epoch_batches = batches[e * per_epoch:(e + 1) * per_epoch]
+        epoch_batches = batches[e * per_epoch : (e + 1) * per_epoch]
         assert [len(b) for b in epoch_batches] == [32] * 9 + [300 - 9 * 32]
         order = np.concatenate(epoch_batches)
         # without replacement: every sample exactly once per epoch
@@ -236,9 +245,22 @@ class RecordingTrainer(Trainer):
 def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
     x, t = make_data(n=400, seed=5, noise=0.35)  # noisy labels: validation accuracy goes up and down
     net = MultiLayerNet(N_FEATURES, [32], N_CLASSES, seed=0)
-    tr = RecordingTrainer(net, x, t, X_TEST, T_TEST, epochs=40, mini_batch_size=20, optimizer="sgd",
-                          optimizer_param={"lr": 0.5}, verbose=False, seed=3, validation_split=0.25,
-                          early_stopping_patience=2, checkpoint_path=str(tmp_path / "ck.npz"))
+    tr = RecordingTrainer(
+        net,
+        x,
+        t,
+        X_TEST,
+        T_TEST,
+        epochs=40,
+        mini_batch_size=20,
+        optimizer="sgd",
+        optimizer_param={"lr": 0.5},
+        verbose=False,
+        seed=3,
+        validation_split=0.25,
+        early_stopping_patience=2,
+        checkpoint_path=str(tmp_path / "ck.npz"),
+    )
     # the split: 100 validation samples held out, 300 to train on
     assert len(tr.x_val) == 100 and tr.train_size == 300
     assert tr.iter_per_epoch == 15
@@ -250,7 +272,7 @@ def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
     assert tr.best_val_acc == val[best] == max(val)
     # stopped after `patience` epochs without improvement
     assert tr.epoch - 1 - best == 2
-    assert all(v <= val[best] for v in val[best + 1:])
+    assert all(v <= val[best] for v in val[best + 1 :])
     # the network holds the best epoch's weights, not the last epoch's
     assert all(np.array_equal(tr.states[best][k], v) for k, v in net.state_dict().items())
     assert not np.array_equal(tr.states[-1]["W1"], net.params["W1"])
@@ -432,8 +454,19 @@ def test_bad_arguments():
 def test_book_two_layer_net_with_one_hot_labels():
     t_onehot = np.eye(N_CLASSES)[T]
     net = TwoLayerNet(N_FEATURES, 10, N_CLASSES, seed=0)
-    tr = Trainer(net, X, t_onehot, X_TEST, np.eye(N_CLASSES)[T_TEST], epochs=3, mini_batch_size=30,
-                 optimizer="SGD", optimizer_param={"lr": 0.5}, verbose=False, seed=0)
+    tr = Trainer(
+        net,
+        X,
+        t_onehot,
+        X_TEST,
+        np.eye(N_CLASSES)[T_TEST],
+        epochs=3,
+        mini_batch_size=30,
+        optimizer="SGD",
+        optimizer_param={"lr": 0.5},
+        verbose=False,
+        seed=0,
+    )
     tr.train()
     assert tr.test_acc_list[-1] > 0.8
 

@@ -3,7 +3,7 @@ damaged cache entries, the train CLI's checks, Ctrl-C and closed pipes.
 
 The crash test runs the real ``layerprop train`` command in subprocesses on a few hundred
 synthetic samples (a driver script replaces the data set loader), kills it with SIGKILL at every
-file-system event of the run in turn (see :mod:`layerprop.atomic`), resumes, and compares the final
+file-system event of the run in turn (see :mod:`layerprop.storage.atomic`), resumes, and compares the final
 weights with an uninterrupted run's, bit for bit.
 """
 
@@ -22,17 +22,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from layerprop import atomic
 from cli_helpers import run_cli
+
 from layerprop.errors import ArgumentError, TrainingDiverged
 from layerprop.io import read_model_file, save_model
+from layerprop.storage import atomic
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 # Runs `layerprop train` with a small synthetic, learnable data set instead of MNIST.
-DRIVER = textwrap.dedent('''
+DRIVER = textwrap.dedent("""
     import sys
     import numpy as np
     from layerprop.cli import main, train_cmd
@@ -46,7 +46,7 @@ DRIVER = textwrap.dedent('''
 
     train_cmd.load_dataset = tiny_dataset
     sys.exit(main(sys.argv[1:]))
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +61,14 @@ def run_driver(driver, *argv, env=None, timeout=120):
     environment.pop(atomic.CRASH_ENV, None)
     environment.pop(atomic.EVENT_LOG_ENV, None)
     environment.update(env or {})
-    return subprocess.run([sys.executable, str(driver), "train", *map(str, argv)], capture_output=True, text=True,
-                          timeout=timeout, env=environment, check=False)
+    return subprocess.run(
+        [sys.executable, str(driver), "train", *map(str, argv)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        check=False,
+    )
 
 
 def model_arrays(path):
@@ -140,11 +146,12 @@ def test_every_file_the_library_writes_goes_through_atomic_write():
     """save_model, the plots, drawn graphs, the cache, IDX files and downloads have no write path of their own."""
     import inspect
 
-    from layerprop import io, plotting
     from layerprop.datasets import cache, download, idx
+    from layerprop.io import model_file
+    from layerprop.training import curves
     from layerprop.viz import rendering
 
-    for module in (io, plotting, cache, download, idx, rendering):
+    for module in (model_file, curves, cache, download, idx, rendering):
         source = inspect.getsource(module)
         assert "atomic_write" in source or "write_bytes(path" in source, module.__name__
         assert "os.replace" not in source and "NamedTemporaryFile" not in source, module.__name__
@@ -154,8 +161,21 @@ def test_every_file_the_library_writes_goes_through_atomic_write():
 # --------------------------------------------------------------------------- kill at every event
 # With these, the validation accuracy improves after epochs 1 and 2 (two best-weights files), then not,
 # so early stopping (patience 2) ends the run at its last epoch, 4, with the weights of epoch 2.
-CRASH_ARGS = ["--hidden", "8", "--batch-size", "50", "--epochs", "4", "--validation-split", "0.2",
-              "--patience", "2", "--seed", "3", "--quiet"]
+CRASH_ARGS = [
+    "--hidden",
+    "8",
+    "--batch-size",
+    "50",
+    "--epochs",
+    "4",
+    "--validation-split",
+    "0.2",
+    "--patience",
+    "2",
+    "--seed",
+    "3",
+    "--quiet",
+]
 
 
 @pytest.fixture(scope="module")
@@ -209,13 +229,21 @@ def test_sigkill_at_every_file_system_event_then_resume_gives_identical_weights(
 def test_old_style_best_file_is_still_read(tmp_path):
     """A checkpoint of layerprop 0.1.0 (no best_file; <checkpoint>.best.npz beside it) still resumes."""
     from layerprop.nets import TwoLayerNet
-    from layerprop.train import Trainer
+    from layerprop.training import Trainer
 
     rng = np.random.default_rng(0)
     x, t = rng.random((60, 784), dtype=np.float32), rng.integers(0, 10, 60)
     path = tmp_path / "ck.npz"
-    first = Trainer(TwoLayerNet(784, 5, 10, seed=0), x, t, epochs=2, verbose=False, seed=1, validation_split=0.2,
-                    checkpoint_path=path)
+    first = Trainer(
+        TwoLayerNet(784, 5, 10, seed=0),
+        x,
+        t,
+        epochs=2,
+        verbose=False,
+        seed=1,
+        validation_split=0.2,
+        checkpoint_path=path,
+    )
     first.train_epoch()
     header, arrays, optim = read_model_file(path)
     best_name = header["metadata"]["trainer"].pop("best_file")
@@ -224,8 +252,16 @@ def test_old_style_best_file_is_still_read(tmp_path):
 
     loaded = load_model(path)
     save_model(path, loaded.model, optimizer=loaded.optimizer, history=loaded.history, metadata=header["metadata"])
-    second = Trainer(TwoLayerNet(784, 5, 10, seed=0), x, t, epochs=2, verbose=False, seed=1, validation_split=0.2,
-                     checkpoint_path=path)
+    second = Trainer(
+        TwoLayerNet(784, 5, 10, seed=0),
+        x,
+        t,
+        epochs=2,
+        verbose=False,
+        seed=1,
+        validation_split=0.2,
+        checkpoint_path=path,
+    )
     second.load_checkpoint(path)
     assert second.best_state is not None and second.epoch == 1
     second.train()
@@ -246,7 +282,7 @@ def test_divergence_guard_catches_an_exploding_but_finite_loss(driver, tmp_path)
 
 def small_trainer(**kwargs):
     from layerprop.nets import TwoLayerNet
-    from layerprop.train import Trainer
+    from layerprop.training import Trainer
 
     rng = np.random.default_rng(0)
     x, t = rng.random((50, 784)), rng.integers(0, 10, 50)
@@ -269,15 +305,18 @@ def test_divergence_rule_uses_the_first_loss_and_the_factor():
         trainer.train_step(trainer.x_train[:10], trainer.t_train[:10])
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"epochs": float("nan")}, "epochs"),
-    ({"mini_batch_size": 0}, "mini_batch_size"),
-    ({"validation_split": float("nan")}, "validation_split"),
-    ({"validation_split": 0.999999}, "leaves 0 for training"),
-    ({"early_stopping_patience": 0}, "early_stopping_patience"),
-    ({"divergence_factor": float("inf")}, "divergence_factor"),
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"epochs": float("nan")}, "epochs"),
+        ({"mini_batch_size": 0}, "mini_batch_size"),
+        ({"validation_split": float("nan")}, "validation_split"),
+        ({"validation_split": 0.999999}, "leaves 0 for training"),
+        ({"early_stopping_patience": 0}, "early_stopping_patience"),
+        ({"divergence_factor": float("inf")}, "divergence_factor"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_trainer_numbers_are_checked(kwargs, message):
     with pytest.raises((ArgumentError, TypeError), match=message):
         small_trainer(**kwargs)
@@ -299,7 +338,7 @@ def test_damaged_cache_entries_are_discarded_with_a_warning(tmp_path, monkeypatc
 
         buffer = _io.BytesIO()
         np.lib.format.write_array_header_1_0(buffer, header)
-        path.write_bytes(buffer.getvalue() + data[-array.nbytes:])
+        path.write_bytes(buffer.getvalue() + data[-array.nbytes :])
 
     def truncate(path):
         path.write_bytes(path.read_bytes()[:-7])
@@ -331,22 +370,28 @@ def test_damaged_cache_entries_are_discarded_with_a_warning(tmp_path, monkeypatc
 
 
 # --------------------------------------------------------------------------- the train CLI
-@pytest.mark.parametrize("argv, expected", [
-    (["--weight-decay", "nan"], "--weight-decay must be a finite number"),
-    (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
-    (["--lr", "nan"], "--lr must be a finite number"),
-    (["--lr", "-1"], "--lr must be > 0"),
-    (["--validation-split", "nan"], "--validation-split must be a finite number"),
-    (["--validation-split", "1"], "--validation-split must be in [0, 1)"),
-    (["--dropout", "inf"], "--dropout must be a finite number"),
-    (["--batch-size", "0"], "--batch-size must be at least 1"),
-    (["--epochs", "0"], "--epochs must be at least 1"),
-    (["--validation-split", "0.1", "--patience", "0"], "--patience must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["--weight-decay", "nan"], "--weight-decay must be a finite number"),
+        (["--weight-decay", "inf"], "--weight-decay must be a finite number"),
+        (["--lr", "nan"], "--lr must be a finite number"),
+        (["--lr", "-1"], "--lr must be > 0"),
+        (["--validation-split", "nan"], "--validation-split must be a finite number"),
+        (["--validation-split", "1"], "--validation-split must be in [0, 1)"),
+        (["--dropout", "inf"], "--dropout must be a finite number"),
+        (["--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--epochs", "0"], "--epochs must be at least 1"),
+        (["--validation-split", "0.1", "--patience", "0"], "--patience must be at least 1"),
+    ],
+)
 def test_train_refuses_bad_numbers(capsys, tmp_path, argv, expected):
     code, _, err = run_cli(capsys, "train", *argv, "--out", tmp_path)
-    assert code == 2 and err.strip().splitlines() == [f"layerprop train: error: {expected}, got {argv[-1]}"] or (
-        code == 2 and expected in err and len(err.strip().splitlines()) == 1), err
+    assert (
+        code == 2
+        and err.strip().splitlines() == [f"layerprop train: error: {expected}, got {argv[-1]}"]
+        or (code == 2 and expected in err and len(err.strip().splitlines()) == 1)
+    ), err
 
 
 def test_validation_split_leaving_no_training_data(driver, tmp_path):
@@ -354,7 +399,8 @@ def test_validation_split_leaving_no_training_data(driver, tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().splitlines() == [
         "layerprop train: error: Trainer: validation_split 0.999999 of 300 training samples leaves 0 for "
-        "training; at least one sample must remain"]
+        "training; at least one sample must remain"
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -374,18 +420,39 @@ def copy_run(source, target):
 
 def test_resume_refuses_conflicting_options_and_applies_epochs(driver, one_epoch_run, tmp_path):
     out = copy_run(one_epoch_run, tmp_path / "run")
-    proc = run_driver(driver, "--resume", out, "--lr", "0.5", "--hidden", "20", "--optimizer", "adam",
-                      "--out", tmp_path / "elsewhere", "--model", "convnet", "--seed", "9", "--epochs", "3")
+    proc = run_driver(
+        driver,
+        "--resume",
+        out,
+        "--lr",
+        "0.5",
+        "--hidden",
+        "20",
+        "--optimizer",
+        "adam",
+        "--out",
+        tmp_path / "elsewhere",
+        "--model",
+        "convnet",
+        "--seed",
+        "9",
+        "--epochs",
+        "3",
+    )
     assert proc.returncode == 2
-    line, = proc.stderr.strip().splitlines()
-    for part in ("--lr 0.5 (the checkpoint has 0.1)", "--hidden 20 (the checkpoint has 8)",
-                 "--optimizer adam (the checkpoint has sgd)", "--model convnet (the checkpoint has mlp)",
-                 "--seed 9 (the checkpoint has 0)", f"--out {tmp_path / 'elsewhere'}"):
+    (line,) = proc.stderr.strip().splitlines()
+    for part in (
+        "--lr 0.5 (the checkpoint has 0.1)",
+        "--hidden 20 (the checkpoint has 8)",
+        "--optimizer adam (the checkpoint has sgd)",
+        "--model convnet (the checkpoint has mlp)",
+        "--seed 9 (the checkpoint has 0)",
+        f"--out {tmp_path / 'elsewhere'}",
+    ):
         assert part in line, line
     assert "--epochs" not in line
     # options equal to the checkpoint's, and more epochs, apply
-    proc = run_driver(driver, "--resume", out, "--lr", "0.1", "--hidden", "8", "--out", out, "--epochs", "2",
-                      "--quiet")
+    proc = run_driver(driver, "--resume", out, "--lr", "0.1", "--hidden", "8", "--out", out, "--epochs", "2", "--quiet")
     assert proc.returncode == 0, proc.stderr
     assert json.loads((out / "history.json").read_text())["settings"]["epochs"] == 2
     assert len(json.loads((out / "history.json").read_text())["test_acc_list"]) == 2
@@ -415,24 +482,31 @@ def _set(path, value):
         else:
             target[path[-1]] = value
         return metadata
+
     return change
 
 
-@pytest.mark.parametrize("change, expected", [
-    (_set(["run", "lr"], None), "lr must be a real number"),
-    (_set(["run", "hidden"], [10**9]), "need 794000000000 weights but the file holds 6370"),
-    (_set(["run", "model"], KeyError), "model missing"),
-    (_set(["run", "seed"], "0"), "seed must be an integer"),
-    (_set(["trainer"], None), "not a training checkpoint"),
-    (_set(["trainer"], [1, 2]), "trainer state must be a JSON object"),
-    (_set(["trainer", "epoch"], KeyError), "epoch missing"),
-    (_set(["trainer", "current_iter"], "7"), "current_iter is '7'"),
-    (_set(["trainer", "shuffle_rng"], {"bit_generator": "nope"}), "shuffle_rng state is malformed"),
-    (_set(["trainer", "stopped_early"], 0), "stopped_early is 0"),
-    (lambda metadata: {"run": None}, "not a checkpoint written by 'layerprop train'"),
-    (_set(["trainer", "best_val_acc"], 0.5), "the best-weights file checkpoint.npz.best.npz that the checkpoint names"),
-    (_set(["trainer", "best_file"], "../../etc/passwd"), "best_file is '../../etc/passwd'"),
-])
+@pytest.mark.parametrize(
+    "change, expected",
+    [
+        (_set(["run", "lr"], None), "lr must be a real number"),
+        (_set(["run", "hidden"], [10**9]), "need 794000000000 weights but the file holds 6370"),
+        (_set(["run", "model"], KeyError), "model missing"),
+        (_set(["run", "seed"], "0"), "seed must be an integer"),
+        (_set(["trainer"], None), "not a training checkpoint"),
+        (_set(["trainer"], [1, 2]), "trainer state must be a JSON object"),
+        (_set(["trainer", "epoch"], KeyError), "epoch missing"),
+        (_set(["trainer", "current_iter"], "7"), "current_iter is '7'"),
+        (_set(["trainer", "shuffle_rng"], {"bit_generator": "nope"}), "shuffle_rng state is malformed"),
+        (_set(["trainer", "stopped_early"], 0), "stopped_early is 0"),
+        (lambda metadata: {"run": None}, "not a checkpoint written by 'layerprop train'"),
+        (
+            _set(["trainer", "best_val_acc"], 0.5),
+            "the best-weights file checkpoint.npz.best.npz that the checkpoint names",
+        ),
+        (_set(["trainer", "best_file"], "../../etc/passwd"), "best_file is '../../etc/passwd'"),
+    ],
+)
 def test_resume_from_a_crafted_checkpoint_is_one_line(driver, one_epoch_run, tmp_path, change, expected):
     """Item 7: missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""
     out = copy_run(one_epoch_run, tmp_path / "run")
@@ -501,9 +575,13 @@ def test_ctrl_c_at_many_moments_prints_one_line_and_exits_130(tmp_path):
     env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": SRC}
     answered = 0
     for delay in (0.02, 0.05, 0.1, 0.2, 0.4, 0.8, 1.5):
-        proc = subprocess.Popen([sys.executable, "-m", "layerprop", "train", "--epochs", "50", "--out",
-                                 str(tmp_path / "run")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "layerprop", "train", "--epochs", "50", "--out", str(tmp_path / "run")],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
         time.sleep(delay)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
@@ -524,8 +602,9 @@ def test_closed_output_pipe_exits_quietly(tmp_path):
     env = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": SRC}
     # evaluate's output dies with 141 (128 + SIGPIPE); argparse itself ignores a closed pipe for --help
     for argv, code in ((["evaluate", str(model)], 141), (["train", "--help"], 0)):
-        proc = subprocess.Popen([sys.executable, "-m", "layerprop", *argv], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, env=env)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "layerprop", *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+        )
         proc.stdout.close()  # like `| head` that has already exited
         err = proc.stderr.read().decode()
         proc.wait(timeout=120)

@@ -21,8 +21,8 @@ import pytest
 from layerprop.datasets import known, read_idx, write_idx
 from layerprop.errors import DataFileError, LayerpropError, ModelFileError
 from layerprop.io import load_model, read_model_file, save_model
-from layerprop.nets import MultiLayerNetExtend, Sequential
 from layerprop.layers import Affine, Relu
+from layerprop.nets import MultiLayerNetExtend, Sequential
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -60,8 +60,13 @@ def write(path, header, arrays, *, listed=True):
 def child_peak_kb(code: str, *args) -> tuple[int, str]:
     """Run ``code`` in a fresh interpreter; return its peak RSS (KB) and its stderr."""
     script = textwrap.dedent(code) + "\nimport resource\nprint(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
-    proc = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
-                          env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"}, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": SRC, "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return int(proc.stdout.split()[-1]), proc.stderr
 
@@ -363,8 +368,9 @@ def test_forged_sequential_sizes_refused_before_allocating(tmp_path, field, valu
 def test_bad_convnet_config_values(tmp_path, change, expected):
     from layerprop.nets import SimpleConvNet
 
-    net = SimpleConvNet(conv_param={"filter_num": 4, "filter_size": 3, "pad": 0, "stride": 1}, hidden_size=8,
-                        dtype="float32", seed=0)
+    net = SimpleConvNet(
+        conv_param={"filter_num": 4, "filter_size": 3, "pad": 0, "stride": 1}, hidden_size=8, dtype="float32", seed=0
+    )
     header, arrays = contents(save_model(tmp_path / "conv.npz", net))
     header["model_config"].update(change)
     path = write(tmp_path / "bad.npz", header, arrays, listed=False)
@@ -374,7 +380,7 @@ def test_bad_convnet_config_values(tmp_path, change, expected):
 
 
 def test_oversized_header_refused(tmp_path, good_model, monkeypatch):
-    from layerprop import io as model_io
+    from layerprop.io import model_file as model_io
 
     monkeypatch.setattr(model_io, "MAX_HEADER_BYTES", 100)
     with pytest.raises(ModelFileError, match="at most 100 are accepted"):

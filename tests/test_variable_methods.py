@@ -18,11 +18,24 @@ RNG = np.random.default_rng(0)
 X = RNG.random((3, 4)) + 0.5  # positive (for log), no ties
 
 
-@pytest.mark.parametrize("method, function, args", [
-    ("sum", G.sum, ()), ("sum", G.sum, (1,)), ("mean", G.mean, ()), ("mean", G.mean, (0,)),
-    ("max", G.max, ()), ("max", G.max, (1,)), ("min", G.min, ()), ("min", G.min, (0,)),
-    ("exp", G.exp, ()), ("log", G.log, ()), ("relu", G.relu, ()), ("sigmoid", G.sigmoid, ()), ("tanh", G.tanh, ()),
-])
+@pytest.mark.parametrize(
+    "method, function, args",
+    [
+        ("sum", G.sum, ()),
+        ("sum", G.sum, (1,)),
+        ("mean", G.mean, ()),
+        ("mean", G.mean, (0,)),
+        ("max", G.max, ()),
+        ("max", G.max, (1,)),
+        ("min", G.min, ()),
+        ("min", G.min, (0,)),
+        ("exp", G.exp, ()),
+        ("log", G.log, ()),
+        ("relu", G.relu, ()),
+        ("sigmoid", G.sigmoid, ()),
+        ("tanh", G.tanh, ()),
+    ],
+)
 def test_methods_are_the_graph_functions(method, function, args):
     x = Variable(X)
     y = getattr(x, method)(*args)
@@ -44,7 +57,7 @@ def test_reshape_and_transpose_take_numpy_forms():
 
 def test_methods_chain_like_dezero():
     x = Variable(np.array([[1.0, -2.0], [3.0, 0.5]]))
-    y = (x.relu() * 2).exp().log().sum()   # log(exp(2·relu(x))) summed = 2·(1 + 3 + 0.5)
+    y = (x.relu() * 2).exp().log().sum()  # log(exp(2·relu(x))) summed = 2·(1 + 3 + 0.5)
     y.backward()
     assert y.item() == pytest.approx(9.0)
     np.testing.assert_allclose(x.grad, [[2.0, 0.0], [2.0, 2.0]])
@@ -79,19 +92,19 @@ def test_second_backward_without_cleargrad_warns_once(monkeypatch):
         warnings.simplefilter("always")
         y.backward()
         assert caught == []
-        y.backward()   # accumulates: warned
-        y.backward()   # and again: not warned a second time
+        y.backward()  # accumulates: warned
+        y.backward()  # and again: not warned a second time
         z = (x * 3).sum()
         z.backward()
     assert [w.category for w in caught] == [variable_module.GradientAccumulationWarning]
     assert "cleargrad" in str(caught[0].message) and caught[0].filename == __file__
     np.testing.assert_allclose(x.grad, 3 * 2 * np.array([1.0, 2.0]) + 3)
-    G.clear_grads(y)   # x and every intermediate value of y's graph
+    G.clear_grads(y)  # x and every intermediate value of y's graph
     monkeypatch.setattr(variable_module, "_accumulation_warned", False)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         y.backward()
-    assert caught == []   # after clear_grads there is nothing to warn about
+    assert caught == []  # after clear_grads there is nothing to warn about
     np.testing.assert_allclose(x.grad, [2.0, 4.0])
 
 

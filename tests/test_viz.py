@@ -28,7 +28,14 @@ from layerprop.viz.values import describe_value
 
 FORWARD = ["100", "2", "150", "3", "200", "450", "650", "1.1", "715"]
 GRADIENTS = ["1", "1.1", "650", "2.2", "110", "3.3", "165"]
-ROUND_OFF = ["2.2000000000000006", "110.00000000000001", "3.3000000000000003", "715.0000000000001", "0000000", "9999999"]
+ROUND_OFF = [
+    "2.2000000000000006",
+    "110.00000000000001",
+    "3.3000000000000003",
+    "715.0000000000001",
+    "0000000",
+    "9999999",
+]
 
 
 def need_dot():
@@ -152,7 +159,9 @@ def test_dot_of_apple_orange_shows_exactly_the_notes_numbers():
 def test_dot_is_valid_graphviz():
     need_dot()
     for name in viz.EXAMPLES:
-        done = subprocess.run(["dot", "-Tsvg"], input=viz.to_dot(viz.example(name)).encode(), capture_output=True, timeout=60, check=False)
+        done = subprocess.run(
+            ["dot", "-Tsvg"], input=viz.to_dot(viz.example(name)).encode(), capture_output=True, timeout=60, check=False
+        )
         assert done.returncode == 0, done.stderr.decode()
         assert b"<svg" in done.stdout
 
@@ -254,7 +263,9 @@ def test_html_page_is_self_contained_and_has_every_number():
 
 def test_html_steps_go_forward_then_backward_with_the_rules():
     page = viz.to_html(apple_orange())
-    data = json.loads(re.search(r'<script type="application/json" id="layerprop-steps">(.*?)</script>', page, re.DOTALL).group(1))
+    data = json.loads(
+        re.search(r'<script type="application/json" id="layerprop-steps">(.*?)</script>', page, re.DOTALL).group(1)
+    )
     steps = data["steps"]
     phases = [s["phase"] for s in steps]
     assert phases == ["start"] + ["forward"] * 4 + ["seed"] + ["backward"] * 4
@@ -411,7 +422,9 @@ def test_parser_errors_point_at_the_mistake(text, message, column):
 
 
 def test_parser_error_for_a_name_without_value_and_empty_text():
-    with pytest.raises(ExpressionError, match=re.escape("no value for 'c' at column 5 in 'a*b+c': give one with --set c=NUMBER")):
+    with pytest.raises(
+        ExpressionError, match=re.escape("no value for 'c' at column 5 in 'a*b+c': give one with --set c=NUMBER")
+    ):
         parse_expression("a*b+c").build({"a": 1, "b": 2})
     with pytest.raises(ExpressionError, match="empty expression"):
         parse_expression("   ")
@@ -494,12 +507,22 @@ def test_cli_bad_input_exits_2_with_one_line(argv, fragment, capsys):
 
 def test_cli_subprocess_python_m(tmp_path):
     out = tmp_path / "shop.dot"
-    done = subprocess.run([sys.executable, "-m", "layerprop", "graph", *SHOP, "-o", str(out)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "layerprop", "graph", *SHOP, "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     assert "715" in out.read_text()
-    bad = subprocess.run([sys.executable, "-m", "layerprop", "graph", "--expr", "(a*b))", "--set", "a=1", "b=2"],
-                         capture_output=True, text=True, timeout=120, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "layerprop", "graph", "--expr", "(a*b))", "--set", "a=1", "b=2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert bad.returncode == 2
     assert bad.stderr == "layerprop graph: error: unexpected ')' at column 6 in '(a*b))': no '(' to close\n"
 

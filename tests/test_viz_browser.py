@@ -42,8 +42,12 @@ def test_stepping_through_apple_orange_in_chromium(chromium, tmp_path):
     for step in range(1, 5):  # forward, node by node
         page.keyboard.press("ArrowRight")
         assert page.evaluate(STATE) == [str(step), "forward"]
-        assert len(page.evaluate("Array.from(document.querySelectorAll('.node.current')).map(n => n.dataset.node)")) == 1
-    assert sorted(page.evaluate(VISIBLE % "value")) == sorted(["100", "2", "150", "3", "200", "450", "650", "1.1", "715"])
+        assert (
+            len(page.evaluate("Array.from(document.querySelectorAll('.node.current')).map(n => n.dataset.node)")) == 1
+        )
+    assert sorted(page.evaluate(VISIBLE % "value")) == sorted(
+        ["100", "2", "150", "3", "200", "450", "650", "1.1", "715"]
+    )
     assert page.evaluate(VISIBLE % "grad") == []
     assert "715" in page.text_content("#status")
 

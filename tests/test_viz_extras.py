@@ -69,7 +69,10 @@ def test_network_lists_its_parameters_by_layer():
     net = TwoLayerNet(3, 4, 2, seed=0)
     listing = net.parameters_by_layer()
     assert [(name, keys) for name, _, keys in listing] == [
-        ("Affine1", {"W": "W1", "b": "b1"}), ("Relu1", {}), ("Affine2", {"W": "W2", "b": "b2"})]
+        ("Affine1", {"W": "W1", "b": "b1"}),
+        ("Relu1", {}),
+        ("Affine2", {"W": "W2", "b": "b2"}),
+    ]
     first_layer = listing[0][1]
     assert first_layer.params["W"] is net.params["W1"]
 
@@ -108,8 +111,12 @@ def test_two_layer_example_has_no_dead_units():
 
 def test_curves_redraws_from_history(tmp_path, capsys):
     pytest.importorskip("matplotlib")
-    history = {"train_loss_list": [2.3, 1.0, 0.5, 0.3], "train_acc_list": [0.8, 0.9], "test_acc_list": [0.79, 0.88],
-               "settings": {"model": "two-layer", "dataset": "mnist"}}
+    history = {
+        "train_loss_list": [2.3, 1.0, 0.5, 0.3],
+        "train_acc_list": [0.8, 0.9],
+        "test_acc_list": [0.79, 0.88],
+        "settings": {"model": "two-layer", "dataset": "mnist"},
+    }
     (tmp_path / "history.json").write_text(json.dumps(history))
     assert main(["curves", str(tmp_path)]) == 0
     picture = tmp_path / "curves.png"
@@ -118,13 +125,16 @@ def test_curves_redraws_from_history(tmp_path, capsys):
     assert "wrote" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[1, 2]", "JSON object"),
-    ('{"train_loss_list": ["a"]}', "list of finite numbers"),
-    ('{"train_loss_list": [NaN]}', "list of finite numbers"),
-    ("{}", "no curve"),
-    ("{", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[1, 2]", "JSON object"),
+        ('{"train_loss_list": ["a"]}', "list of finite numbers"),
+        ('{"train_loss_list": [NaN]}', "list of finite numbers"),
+        ("{}", "no curve"),
+        ("{", "not valid JSON"),
+    ],
+)
 def test_curves_refuses_bad_history(tmp_path, capsys, content, message):
     (tmp_path / "history.json").write_text(content)
     with pytest.raises(SystemExit) as exit_:
@@ -143,8 +153,10 @@ def test_importing_layerprop_in_ipython_attaches_the_display():
     import subprocess
     import sys
 
-    code = ("import sys, types; sys.modules['IPython'] = types.ModuleType('IPython'); import layerprop; "
-            "from layerprop.graph import Variable; print(Variable._repr_html_.__module__)")
+    code = (
+        "import sys, types; sys.modules['IPython'] = types.ModuleType('IPython'); import layerprop; "
+        "from layerprop.graph import Variable; print(Variable._repr_html_.__module__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "layerprop.viz"
     code = "import sys, layerprop.graph; print('layerprop.viz' in sys.modules)"  # outside IPython: not loaded
@@ -155,8 +167,8 @@ def test_importing_layerprop_in_ipython_attaches_the_display():
 def test_tensor_edges_carry_heatmaps():
     model = viz.example("two-layer-net")  # W1 (3, 4): too large to write out
     dot = viz.to_dot(model)
-    assert dot.count('FIXEDSIZE="TRUE"') >= 12 and "BGCOLOR=\"#" in dot
+    assert dot.count('FIXEDSIZE="TRUE"') >= 12 and 'BGCOLOR="#' in dot
     svg = viz.to_inline_svg(model)
     assert 'class="heat heat-value"' in svg and 'class="heat heat-grad"' in svg
     small = viz.to_inline_svg(viz.example("apple-orange"))  # scalars: no heatmap
-    assert "class=\"heat heat-value\"" not in small
+    assert 'class="heat heat-value"' not in small

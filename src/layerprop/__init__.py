@@ -8,7 +8,6 @@ is checked by numerical gradients, and trains real networks.
 __version__ = "0.1.0"
 
 
-
 def __getattr__(name):
     """The layers are imported on first use (PEP 562): ``import layerprop`` then costs no NumPy
     import, so the ``layerprop`` command answers Ctrl-C with one line from its first moments."""
@@ -34,4 +33,4 @@ def __dir__():
 import sys as _sys  # noqa: E402
 
 if "IPython" in _sys.modules:  # in a notebook: let Variables and networks draw themselves
-    from . import viz as _viz  # noqa: E402,F401
+    from . import viz as _viz

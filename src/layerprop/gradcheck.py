@@ -109,8 +109,10 @@ def compare_gradients(name, analytic, numeric) -> GradientComparison:
     if analytic.shape != numeric.shape:
         raise ValueError(f"{name}: backprop gradient has shape {analytic.shape}, numerical gradient {numeric.shape}")
     diff = float(np.max(np.abs(analytic - numeric))) if analytic.size else 0.0
-    scale = max(float(np.max(np.abs(analytic))) if analytic.size else 0.0,
-                float(np.max(np.abs(numeric))) if numeric.size else 0.0)
+    scale = max(
+        float(np.max(np.abs(analytic))) if analytic.size else 0.0,
+        float(np.max(np.abs(numeric))) if numeric.size else 0.0,
+    )
     rel = diff / max(scale, GRADIENT_FLOOR)
     return GradientComparison(name, analytic.shape, diff, rel, analytic, numeric)
 
@@ -145,7 +147,10 @@ class GradCheckReport:
 
     def __str__(self) -> str:
         header = ("name", "shape", "max abs error", "rel error")
-        lines = [(r.name, "x".join(map(str, r.shape)) or "()", f"{r.max_abs_error:.3e}", f"{r.rel_error:.3e}") for r in self.rows]
+        lines = [
+            (r.name, "x".join(map(str, r.shape)) or "()", f"{r.max_abs_error:.3e}", f"{r.rel_error:.3e}")
+            for r in self.rows
+        ]
         widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h) for i, h in enumerate(header)]
         fmt = "  ".join(f"{{:<{w}}}" if i < 2 else f"{{:>{w}}}" for i, w in enumerate(widths))
         out = [fmt.format(*header), "  ".join("-" * w for w in widths)]

@@ -97,13 +97,17 @@ class Optimizer:
         items = self._prepare(params, grads)
         self.step_count += 1
         kernels = fused_kernels(items[0][0]) if items else None
-        fused = self._fused_args() if kernels is not None and type(self)._apply is OPTIMIZERS.get(self.name, Optimizer)._apply else None
-        if fused is not None:  # CuPy: every parameter in one kernel launch (layerprop.kernels)
+        fused = (
+            self._fused_args()
+            if kernels is not None and type(self)._apply is OPTIMIZERS.get(self.name, Optimizer)._apply
+            else None
+        )
+        if fused is not None:  # CuPy: every parameter in one kernel launch (layerprop.backend.kernels)
             kernels.fused_update(fused[0], items, fused[1])
         else:
             self._apply(items)
             if self._slots and self.step_count % FLUSH_SUBNORMALS_EVERY == 0:
-                for p, g, scratch, *states in items:
+                for _p, _g, scratch, *states in items:
                     for state in states:
                         _flush_subnormals(state, scratch)
 
@@ -111,7 +115,7 @@ class Optimizer:
         raise NotImplementedError
 
     def _fused_args(self):
-        """``(rule, (a, b, c, d))`` for :func:`layerprop.kernels.fused_update` (the same step as
+        """``(rule, (a, b, c, d))`` for :func:`layerprop.backend.kernels.fused_update` (the same step as
         ``_apply``, in one launch on a GPU), or None when the optimizer has no fused kernel."""
         return None
 
@@ -133,14 +137,10 @@ class Optimizer:
                 p_dtype = p.dtype
             except AttributeError:
                 raise TypeError(
-                    f"params[{key!r}] must be an array that can be updated in place, "
-                    f"got {type(p).__name__}"
+                    f"params[{key!r}] must be an array that can be updated in place, got {type(p).__name__}"
                 ) from None
             if p_dtype.kind != "f":
-                raise TypeError(
-                    f"params[{key!r}] has dtype {p_dtype}; optimizers update floating-point "
-                    "arrays only"
-                )
+                raise TypeError(f"params[{key!r}] has dtype {p_dtype}; optimizers update floating-point arrays only")
             on_host = type(p) is np.ndarray and type(g) is np.ndarray  # the common case: no device check
             try:
                 g_shape = g.shape
@@ -149,7 +149,8 @@ class Optimizer:
             else:
                 if not on_host and device_of(g) != device_of(p):
                     raise DeviceMismatchError(
-                        f"grads[{key!r}] is on {device_of(g)} but params[{key!r}] is on {device_of(p)}")
+                        f"grads[{key!r}] is on {device_of(g)} but params[{key!r}] is on {device_of(p)}"
+                    )
             if g_shape != p_shape:
                 raise ShapeError(
                     f"shape mismatch for parameter {key!r}: params[{key!r}] has shape {p_shape}, "
@@ -160,12 +161,13 @@ class Optimizer:
                 s = slot.get(key)
                 if s is None:
                     s = slot[key] = get_array_module(p).zeros_like(p)
-                elif not (on_host and type(s) is np.ndarray) and device_of(s) != device_of(p):  # state follows its parameter (e.g. after network.to)
+                elif not (on_host and type(s) is np.ndarray) and device_of(s) != device_of(
+                    p
+                ):  # state follows its parameter (e.g. after network.to)
                     s = slot[key] = to_device(s, device_of(p))
                 if s.shape != p_shape:
                     raise ShapeError(
-                        f"optimizer state {slot_name}/{key} has shape {s.shape} but "
-                        f"params[{key!r}] has shape {p_shape}"
+                        f"optimizer state {slot_name}/{key} has shape {s.shape} but params[{key!r}] has shape {p_shape}"
                     )
                 elif s.dtype != p_dtype:  # e.g. state loaded from another dtype: adopt params'
                     s = slot[key] = s.astype(p_dtype)
@@ -177,8 +179,12 @@ class Optimizer:
         """A work array shaped like ``p``. All keys share one flat buffer per dtype (they are
         processed one after another), so no temporaries are allocated during ``update``."""
         view = self._scratch_views.get(key)
-        if view is not None and view.shape == p.shape and view.dtype == p.dtype and (
-                type(view) is type(p) is np.ndarray or device_of(view) == device_of(p)):
+        if (
+            view is not None
+            and view.shape == p.shape
+            and view.dtype == p.dtype
+            and (type(view) is type(p) is np.ndarray or device_of(view) == device_of(p))
+        ):
             return view
         device = device_of(p)
         buf = self._scratch_buffers.get((p.dtype, device))
@@ -203,9 +209,7 @@ class Optimizer:
                 arrays[f"{slot}/{key}"] = value.copy()
         return config, arrays
 
-    def load_state_dict(
-        self, config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None
-    ) -> None:
+    def load_state_dict(self, config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None) -> None:
         """Restore hyperparameters, step count and state arrays saved by :meth:`state_dict`.
 
         Nothing changes unless everything is valid. Raises ``ValueError`` for a config of another
@@ -219,8 +223,7 @@ class Optimizer:
         unknown = set(config) - {"name", "step", *self._hyper}
         if unknown:
             raise ValueError(
-                f"unknown keys in {self.name} config: {sorted(unknown)} "
-                f"(known: {['name', *self._hyper, 'step']})"
+                f"unknown keys in {self.name} config: {sorted(unknown)} (known: {['name', *self._hyper, 'step']})"
             )
         hyper = {}
         for key, check in self._hyper.items():
@@ -244,8 +247,7 @@ class Optimizer:
             value = np.array(to_numpy(value), copy=True)  # kept on the host until the next update
             if value.dtype.kind != "f":
                 raise ValueError(
-                    f"{self.name} state array {full_key!r} has dtype {value.dtype}, "
-                    "expected a floating-point dtype"
+                    f"{self.name} state array {full_key!r} has dtype {value.dtype}, expected a floating-point dtype"
                 )
             slots[slot][key] = value
         for key, value in hyper.items():
@@ -257,9 +259,7 @@ class Optimizer:
         self._scratch_views.clear()
 
     @classmethod
-    def from_state(
-        cls, config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None
-    ) -> Optimizer:
+    def from_state(cls, config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None) -> Optimizer:
         """Build an optimizer from ``state_dict()`` output. On the base class the config's
         ``name`` picks the class; on a subclass the name must match it."""
         if cls is Optimizer:
@@ -412,9 +412,7 @@ class Adam(Optimizer):
         "eps": positive,
     }
 
-    def __init__(
-        self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = EPS
-    ) -> None:
+    def __init__(self, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = EPS) -> None:
         super().__init__(lr=lr, beta1=beta1, beta2=beta2, eps=eps)
 
     @property
@@ -450,9 +448,7 @@ class Adam(Optimizer):
 
 
 # --------------------------------------------------------------------------- lookup
-OPTIMIZERS: dict[str, type[Optimizer]] = {
-    cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)
-}
+OPTIMIZERS: dict[str, type[Optimizer]] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, AdaGrad, RMSprop, Adam)}
 
 
 def _class_for(name: Any) -> type[Optimizer]:
@@ -462,8 +458,7 @@ def _class_for(name: Any) -> type[Optimizer]:
         return OPTIMIZERS[name.strip().lower()]
     except KeyError:
         raise ValueError(
-            f"unknown optimizer {name!r}; valid names (case-insensitive): "
-            f"{', '.join(repr(n) for n in OPTIMIZERS)}"
+            f"unknown optimizer {name!r}; valid names (case-insensitive): {', '.join(repr(n) for n in OPTIMIZERS)}"
         ) from None
 
 
@@ -490,9 +485,7 @@ def get_optimizer(name_or_object: Any, **kwargs: Any) -> Any:
     )
 
 
-def optimizer_from_state(
-    config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None
-) -> Optimizer:
+def optimizer_from_state(config: Mapping[str, Any], arrays: Mapping[str, Any] | None = None) -> Optimizer:
     """Rebuild the optimizer that ``state_dict()`` described; its ``config['name']`` picks the
     class. Raises ``ValueError`` for an unknown name or an invalid state."""
     if not isinstance(config, Mapping):

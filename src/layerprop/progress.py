@@ -44,8 +44,10 @@ class TextProgress:
 
     def _draw(self, end: str = "") -> None:
         if self.total:
-            text = (f"{self.description}: {100 * self.count // self.total:3d}% "
-                    f"({_amount(self.count, self.unit)} of {_amount(self.total, self.unit)})")
+            text = (
+                f"{self.description}: {100 * self.count // self.total:3d}% "
+                f"({_amount(self.count, self.unit)} of {_amount(self.total, self.unit)})"
+            )
         else:
             text = f"{self.description}: {_amount(self.count, self.unit)}"
         if self.postfix:
@@ -87,7 +89,7 @@ def progress_bar(total: int | None, description: str, enabled: bool | None = Non
         return NoProgress()
     try:
         from tqdm.auto import tqdm
-    except Exception:  # noqa: BLE001 -- not installed, or broken: fall back to text
+    except Exception:
         return TextProgress(total, description, unit=unit)
     if unit == "B":
         return tqdm(total=total, desc=description, unit="B", unit_scale=True, unit_divisor=1024, leave=False)

@@ -31,9 +31,7 @@ def _who(owner: str | None, name: str) -> str:
 def real(name: str, value: Any, *, owner: str | None = None) -> float:
     """``value`` as a finite float; bools, strings, None, NaN and ±inf are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ArgumentTypeError(
-            f"{_who(owner, name)} must be a real number, got {value!r} ({type(value).__name__})"
-        )
+        raise ArgumentTypeError(f"{_who(owner, name)} must be a real number, got {value!r} ({type(value).__name__})")
     number = float(value)
     if not math.isfinite(number):
         raise ArgumentError(f"{_who(owner, name)} must be a finite number, got {value!r}")
@@ -56,8 +54,9 @@ def non_negative(name: str, value: Any, *, owner: str | None = None) -> float:
     return number
 
 
-def in_range(name: str, value: Any, low: float, high: float, *, owner: str | None = None,
-             include_high: bool = False) -> float:
+def in_range(
+    name: str, value: Any, low: float, high: float, *, owner: str | None = None, include_high: bool = False
+) -> float:
     """``value`` as a float with ``low ≤ value < high`` (``≤ high`` with ``include_high``)."""
     number = real(name, value, owner=owner)
     inside = low <= number <= high if include_high else low <= number < high
@@ -67,16 +66,15 @@ def in_range(name: str, value: Any, low: float, high: float, *, owner: str | Non
     return number
 
 
-def integer(name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None,
-            owner: str | None = None) -> int:
+def integer(
+    name: str, value: Any, *, minimum: int | None = None, maximum: int | None = None, owner: str | None = None
+) -> int:
     """``value`` as an int within [``minimum``, ``maximum``] (either bound optional).
 
     Only true integers are taken (Python ``int`` or NumPy integer; not bool, not 3.0).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(
-            f"{_who(owner, name)} must be an integer, got {value!r} ({type(value).__name__})"
-        )
+        raise ArgumentTypeError(f"{_who(owner, name)} must be an integer, got {value!r} ({type(value).__name__})")
     number = int(value)
     if minimum is not None and number < minimum:
         raise ArgumentError(f"{_who(owner, name)} must be at least {minimum}, got {number}")

@@ -40,7 +40,7 @@ class TypoRelu:  # forward-error: self.maks
     def forward(self, x):
         self.mask = x <= 0
         out = x.copy()
-        out[self.maks] = 0  # noqa
+        out[self.maks] = 0
         return out
 
     def backward(self, dout):

@@ -13,9 +13,9 @@ import sys
 
 import numpy as np
 
-from layerprop.distributed import SingleProcess, mpi_communicator
 from layerprop.nets import MultiLayerNetExtend
-from layerprop.train import Trainer
+from layerprop.training import Trainer
+from layerprop.training.communicators import SingleProcess, mpi_communicator
 
 N_FEATURES, N_CLASSES = 20, 3
 
@@ -51,10 +51,17 @@ def main():
     with comm.fail_together():
         x, t = make_data(args.n_train, 0)
         x_test, t_test = make_data(301, 1)
-        net = MultiLayerNetExtend(N_FEATURES, [32, 16], N_CLASSES, dtype=args.dtype, seed=0,
-                                  weight_decay_lambda=args.weight_decay,
-                                  use_dropout=args.kind == "dropout", dropout_ration=0.2,
-                                  use_batchnorm=args.kind == "batchnorm")
+        net = MultiLayerNetExtend(
+            N_FEATURES,
+            [32, 16],
+            N_CLASSES,
+            dtype=args.dtype,
+            seed=0,
+            weight_decay_lambda=args.weight_decay,
+            use_dropout=args.kind == "dropout",
+            dropout_ration=0.2,
+            use_batchnorm=args.kind == "batchnorm",
+        )
         if args.fail_rank is not None and comm.rank == args.fail_rank:
             gradient, calls = net.gradient, [0]
 
@@ -65,9 +72,22 @@ def main():
                 return gradient(*a, **k)
 
             net.gradient = failing_gradient
-        trainer = Trainer(net, x, t, x_test, t_test, epochs=args.epochs, mini_batch_size=args.batch,
-                          optimizer=args.optimizer, optimizer_param={"lr": 0.01}, verbose=False, seed=args.seed,
-                          lr_schedule="cosine", checkpoint_path=args.checkpoint, communicator=comm)
+        trainer = Trainer(
+            net,
+            x,
+            t,
+            x_test,
+            t_test,
+            epochs=args.epochs,
+            mini_batch_size=args.batch,
+            optimizer=args.optimizer,
+            optimizer_param={"lr": 0.01},
+            verbose=False,
+            seed=args.seed,
+            lr_schedule="cosine",
+            checkpoint_path=args.checkpoint,
+            communicator=comm,
+        )
         if args.resume:
             trainer.load_checkpoint(args.checkpoint)
         while trainer.epoch < trainer.epochs and (args.stop_after is None or trainer.epoch < args.stop_after):

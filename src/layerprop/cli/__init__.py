@@ -11,12 +11,19 @@ import argparse
 import importlib
 import sys
 
-COMMAND_MODULES = ["train_cmd", "evaluate_cmd", "predict_cmd", "gradcheck_cmd", "graph_cmd", "import_book_cmd",
-                   "export_cmd", "curves_cmd", "lab_cmd"]
+from .common import UsageError
 
-
-class UsageError(Exception):
-    """Bad command-line input found after parsing (exit code 2)."""
+COMMAND_MODULES = [
+    "train_cmd",
+    "evaluate_cmd",
+    "predict_cmd",
+    "gradcheck_cmd",
+    "graph_cmd",
+    "import_book_cmd",
+    "export_cmd",
+    "curves_cmd",
+    "lab_cmd",
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

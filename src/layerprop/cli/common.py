@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from . import UsageError
+
+class UsageError(Exception):
+    """Bad command-line input found after parsing (exit code 2)."""
+
 
 DATASETS = ("mnist", "fashion-mnist")
 
@@ -40,9 +43,13 @@ def parse_int_list(text: str, option: str) -> list:
 
 def add_device_option(parser):
     """``--device cpu|cuda|cuda:N|auto`` (default cpu)."""
-    parser.add_argument("--device", default="cpu", metavar="DEVICE",
-                        help="cpu (default), cuda, cuda:N (GPU N) or auto (cuda when a GPU is there); "
-                             "a GPU needs CuPy: pip install 'layerprop[gpu]'")
+    parser.add_argument(
+        "--device",
+        default="cpu",
+        metavar="DEVICE",
+        help="cpu (default), cuda, cuda:N (GPU N) or auto (cuda when a GPU is there); "
+        "a GPU needs CuPy: pip install 'layerprop[gpu]'",
+    )
 
 
 def resolve_device(name: str) -> str:

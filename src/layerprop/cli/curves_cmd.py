@@ -15,7 +15,7 @@ import json
 import math
 import os
 
-from . import UsageError
+from .common import UsageError
 
 #: history.json files larger than this are refused before they are read (a run of 10⁶ iterations
 #: writes about 20 MB)
@@ -50,7 +50,9 @@ def read_history(path: str) -> dict:
     except (ValueError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path} is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise UsageError(f"{path} must hold a JSON object with the lists {', '.join(CURVE_KEYS)}, got {type(data).__name__}")
+        raise UsageError(
+            f"{path} must hold a JSON object with the lists {', '.join(CURVE_KEYS)}, got {type(data).__name__}"
+        )
     history = {}
     for key in CURVE_KEYS:
         values = data.get(key, [])
@@ -63,13 +65,17 @@ def read_history(path: str) -> dict:
         raise UsageError(f"{path} holds no curve: none of {', '.join(CURVE_KEYS)} has a value")
     settings = data.get("settings")
     history["title"] = ""
-    if isinstance(settings, dict) and isinstance(settings.get("model"), str) and isinstance(settings.get("dataset"), str):
+    if (
+        isinstance(settings, dict)
+        and isinstance(settings.get("model"), str)
+        and isinstance(settings.get("dataset"), str)
+    ):
         history["title"] = f"{settings['model'][:60]} on {settings['dataset'][:60]}"
     return history
 
 
 def run(args) -> int:
-    from ..plotting import plot_history
+    from ..training.curves import plot_history
 
     if not os.path.isdir(args.run_dir):
         raise UsageError(f"{args.run_dir} is not a folder: give the run folder that layerprop train wrote")

@@ -7,16 +7,30 @@ import sys
 import numpy as np
 
 from ..backend import to_device, to_numpy
-from .common import (DATASETS, add_device_option, checked_scores, class_names, load_dataset, load_model_file,
-                     needs_images, resolve_device, trained_on)
+from .common import (
+    DATASETS,
+    add_device_option,
+    checked_scores,
+    class_names,
+    load_dataset,
+    load_model_file,
+    needs_images,
+    resolve_device,
+    trained_on,
+)
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("evaluate", help="test accuracy, per-class accuracy and confusion matrix of a model",
-                              description=__doc__)
+    p = subparsers.add_parser(
+        "evaluate", help="test accuracy, per-class accuracy and confusion matrix of a model", description=__doc__
+    )
     p.add_argument("model", help="a model.npz written by 'layerprop train' (or its run folder)")
-    p.add_argument("--dataset", choices=DATASETS, default=None,
-                   help="data set to test on (default: the one the model was trained on)")
+    p.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default=None,
+        help="data set to test on (default: the one the model was trained on)",
+    )
     p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
     add_device_option(p)
     p.set_defaults(func=run)
@@ -32,10 +46,9 @@ def confusion_matrix(labels, predictions, num_classes: int) -> np.ndarray:
 def format_confusion(counts: np.ndarray, names: list) -> str:
     """The confusion matrix as a text table (rows: true class, columns: predicted class)."""
     width = max(5, len(str(counts.max())) + 1)
-    short = [name[:width - 1] for name in names]
+    short = [name[: width - 1] for name in names]
     label_width = max(len("true ↓"), *(len(name) for name in names)) + 2
-    lines = [" " * label_width + "predicted →",
-             f"{'true ↓':<{label_width}}" + "".join(f"{s:>{width}}" for s in short)]
+    lines = [" " * label_width + "predicted →", f"{'true ↓':<{label_width}}" + "".join(f"{s:>{width}}" for s in short)]
     for name, row in zip(names, counts):
         lines.append(f"{name:<{label_width}}" + "".join(f"{v:>{width}}" for v in row))
     return "\n".join(lines)
@@ -48,14 +61,18 @@ def run(args) -> int:
     trained = trained_on(loaded)
     dataset = args.dataset or trained or "mnist"
     if trained is not None and dataset != trained:
-        print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}",
-              file=sys.stderr)
+        print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}", file=sys.stderr)
     _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
     names = class_names(dataset)
     x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
-    predictions = to_numpy(network.xp.concatenate([
-        checked_scores(network, x_device[i:i + 1000], args.model, dataset, len(names)).argmax(axis=1)
-        for i in range(0, len(x_device), 1000)]))
+    predictions = to_numpy(
+        network.xp.concatenate(
+            [
+                checked_scores(network, x_device[i : i + 1000], args.model, dataset, len(names)).argmax(axis=1)
+                for i in range(0, len(x_device), 1000)
+            ]
+        )
+    )
     labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())

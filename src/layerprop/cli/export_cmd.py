@@ -7,9 +7,12 @@ from .common import load_model_file
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("export", help="export a model file to ONNX (for ONNX Runtime, Netron)",
-                              description=__doc__)
-    p.add_argument("model", help="a model.npz written by 'layerprop train' or 'layerprop import-book' (or its run folder)")
+    p = subparsers.add_parser(
+        "export", help="export a model file to ONNX (for ONNX Runtime, Netron)", description=__doc__
+    )
+    p.add_argument(
+        "model", help="a model.npz written by 'layerprop train' or 'layerprop import-book' (or its run folder)"
+    )
     p.add_argument("-o", "--output", required=True, help="the .onnx file to write")
     p.set_defaults(func=run)
 
@@ -19,7 +22,9 @@ def run(args) -> int:
 
     network = load_model_file(args.model).model
     written = export_onnx(network, args.output)
-    print(f"{args.model} → {written} ({type(network).__name__}, ONNX opset {_opset()}); open it in Netron or ONNX Runtime")
+    print(
+        f"{args.model} → {written} ({type(network).__name__}, ONNX opset {_opset()}); open it in Netron or ONNX Runtime"
+    )
     return 0
 
 

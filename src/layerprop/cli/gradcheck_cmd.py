@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import UsageError
-from .common import parse_int_list
+from .common import UsageError, parse_int_list
 
 
 def add_parser(subparsers):
-    p = subparsers.add_parser("gradcheck", help="compare backprop with numerical gradients on MNIST samples",
-                              description=__doc__, formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+    p = subparsers.add_parser(
+        "gradcheck",
+        help="compare backprop with numerical gradients on MNIST samples",
+        description=__doc__,
+        formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
+    )
     p.add_argument("--hidden", default="50", help="hidden sizes (default 50: the book's TwoLayerNet 784-50-10)")
     p.add_argument("--samples", type=int, default=3, help="number of MNIST training samples (default 3)")
     p.add_argument("--batchnorm", action="store_true", help="check a network with batch normalisation")
@@ -29,7 +32,6 @@ def run(args) -> int:
     from ..datasets import load_mnist
     from ..gradcheck import check_network
     from ..nets import MultiLayerNetExtend, TwoLayerNet
-
     from ..validation import integer, non_negative
 
     try:
@@ -54,8 +56,10 @@ def run(args) -> int:
         mean_diff = float(np.mean(np.abs(row.analytic - row.numeric)))
         print(f"{row.name:<8}{mean_diff:>20.3e}{row.max_abs_error:>16.3e}{row.rel_error:>12.3e}")
     seconds_num, seconds_bp = report.timings["numerical"], report.timings["backprop"]
-    print(f"\nnumerical differentiation: {seconds_num:.3f} s   backpropagation: {seconds_bp * 1000:.3f} ms"
-          f"   (backprop {seconds_num / max(seconds_bp, 1e-9):,.0f}× faster)")
+    print(
+        f"\nnumerical differentiation: {seconds_num:.3f} s   backpropagation: {seconds_bp * 1000:.3f} ms"
+        f"   (backprop {seconds_num / max(seconds_bp, 1e-9):,.0f}× faster)"
+    )
     if report.ok(args.tol):
         print(f"OK: every relative error is below {args.tol:g}")
         return 0

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import UsageError
+from .common import UsageError
 
 EXAMPLE_NAMES = ("apple", "apple-orange", "sigmoid", "two-layer-net")
 
@@ -46,11 +46,21 @@ def add_parser(subparsers):
     source.add_argument("--example", choices=EXAMPLE_NAMES, help="one of the notes' graphs")
     source.add_argument("--expr", metavar="EXPRESSION", help='your own expression, e.g. "(a*b + c*d)*t"')
     source.add_argument("--model", metavar="MODEL", help="a model file (layerprop train / import-book): its layers")
-    p.add_argument("--set", dest="values", metavar="NAME=NUMBER", nargs="+", action="extend", default=[],
-                   help="values of the expression's names, e.g. --set a=100 b=2")
-    p.add_argument("-o", "--output", metavar="FILE", help="output file; its extension picks the format (default: DOT on stdout)")
-    p.add_argument("--format", choices=("dot", "svg", "png", "pdf", "html"),
-                   help="format to write, overriding the extension of -o")
+    p.add_argument(
+        "--set",
+        dest="values",
+        metavar="NAME=NUMBER",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="values of the expression's names, e.g. --set a=100 b=2",
+    )
+    p.add_argument(
+        "-o", "--output", metavar="FILE", help="output file; its extension picks the format (default: DOT on stdout)"
+    )
+    p.add_argument(
+        "--format", choices=("dot", "svg", "png", "pdf", "html"), help="format to write, overriding the extension of -o"
+    )
     p.add_argument("--digits", type=int, default=6, help="significant digits of the numbers shown (default 6)")
     p.add_argument("--title", help="title of the drawing")
     p.add_argument("--no-backward", action="store_true", help="draw the forward pass only (no gradients)")
@@ -80,7 +90,7 @@ def expression_target(text: str, assignments, backward: bool = True):
 
     NumPy's floating-point warnings (1/0, log(−1)) are silenced here: the values come out as inf
     or NaN, and :func:`non_finite_values` reports them in one line instead."""
-    from ..viz.expr import ExpressionError, parse_assignment, parse_expression
+    from ..graph.expression import ExpressionError, parse_assignment, parse_expression
 
     try:
         expression = parse_expression(text)

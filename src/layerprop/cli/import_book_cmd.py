@@ -5,17 +5,24 @@ from __future__ import annotations
 
 import os
 
-from . import UsageError
+from .common import UsageError
 
 
 def add_parser(subparsers):
     from ..interop.book_import import BOOK_MODELS
 
     p = subparsers.add_parser(
-        "import-book", help="turn the book's weight pickle into a layerprop model file (safely)", description=__doc__)
-    p.add_argument("file", help="the book's pickle: ch03/sample_weight.pkl, ch07/params.pkl or ch08/deep_convnet_params.pkl")
-    p.add_argument("--model", required=True, choices=list(BOOK_MODELS),
-                   help="the network the weights belong to: " + ", ".join(f"{k} ({v[0]})" for k, v in BOOK_MODELS.items()))
+        "import-book", help="turn the book's weight pickle into a layerprop model file (safely)", description=__doc__
+    )
+    p.add_argument(
+        "file", help="the book's pickle: ch03/sample_weight.pkl, ch07/params.pkl or ch08/deep_convnet_params.pkl"
+    )
+    p.add_argument(
+        "--model",
+        required=True,
+        choices=list(BOOK_MODELS),
+        help="the network the weights belong to: " + ", ".join(f"{k} ({v[0]})" for k, v in BOOK_MODELS.items()),
+    )
     p.add_argument("-o", "--output", required=True, help="the model file to write (.npz)")
     p.set_defaults(func=run)
 

@@ -15,7 +15,7 @@ import argparse
 import importlib.util
 import sys
 
-from . import UsageError
+from .common import UsageError
 
 DEFAULT_PORT = 8765
 
@@ -27,11 +27,17 @@ def add_parser(subparsers):
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--host", default="127.0.0.1",
-                   help="address to listen on (default 127.0.0.1; anything else needs --allow-remote)")
+    p.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1; anything else needs --allow-remote)",
+    )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 = any free port)")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow a --host that other machines can reach (they still need the token)")
+    p.add_argument(
+        "--allow-remote",
+        action="store_true",
+        help="allow a --host that other machines can reach (they still need the token)",
+    )
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
     p.set_defaults(func=run)
 
@@ -46,16 +52,20 @@ def run(args) -> int:
         raise UsageError(str(exc)) from None
     missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
-        print(f"layerprop lab: error: the lab needs {' and '.join(missing)}, which "
-              f"{'is' if len(missing) == 1 else 'are'} not installed. Install them with:  pip install 'layerprop[lab]'",
-              file=sys.stderr)
+        print(
+            f"layerprop lab: error: the lab needs {' and '.join(missing)}, which "
+            f"{'is' if len(missing) == 1 else 'are'} not installed. Install them with:  pip install 'layerprop[lab]'",
+            file=sys.stderr,
+        )
         return 2
     if not is_loopback(args.host):
         if not args.allow_remote:
             raise UsageError(f"--host {args.host} lets other machines reach the lab; add --allow-remote if you mean it")
-        print(f"warning: the lab listens on {args.host}: other machines can reach it "
-              "(requests still need the token; anyone who sees the URL can run code on this machine)",
-              file=sys.stderr)
+        print(
+            f"warning: the lab listens on {args.host}: other machines can reach it "
+            "(requests still need the token; anyone who sees the URL can run code on this machine)",
+            file=sys.stderr,
+        )
     from ..lab.server import serve
 
     try:

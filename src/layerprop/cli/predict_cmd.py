@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import softmax
-from . import UsageError
 from ..backend import to_device, to_numpy
-from .common import add_device_option, checked_scores, class_names, load_model_file, needs_images, resolve_device, trained_on
+from ..layers import softmax
+from .common import (
+    UsageError,
+    add_device_option,
+    checked_scores,
+    class_names,
+    load_model_file,
+    needs_images,
+    resolve_device,
+    trained_on,
+)
 
 
 def add_parser(subparsers):

@@ -18,8 +18,7 @@ import os
 import sys
 import time
 
-from . import UsageError
-from .common import DATASETS, add_device_option, load_dataset, parse_int_list, resolve_device
+from .common import DATASETS, UsageError, add_device_option, load_dataset, parse_int_list, resolve_device
 
 MODELS = ("mlp", "convnet", "deepconvnet")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam")
@@ -35,8 +34,18 @@ MODEL_DEFAULTS = {
 }
 CHECKPOINT = "checkpoint.npz"
 #: What a run's recorded settings default to when an option is not given.
-SETTING_DEFAULTS = {"model": "mlp", "dataset": "mnist", "hidden": "50", "activation": "relu", "batch_size": 100,
-                    "weight_decay": 0.0, "batchnorm": False, "validation_split": 0.0, "seed": 0, "dtype": "float32"}
+SETTING_DEFAULTS = {
+    "model": "mlp",
+    "dataset": "mnist",
+    "hidden": "50",
+    "activation": "relu",
+    "batch_size": 100,
+    "weight_decay": 0.0,
+    "batchnorm": False,
+    "validation_split": 0.0,
+    "seed": 0,
+    "dtype": "float32",
+}
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
 SCHEDULES = ("cosine", "constant")
 
@@ -56,51 +65,105 @@ def _seed(text: str):
 
 def add_parser(subparsers):
     p = subparsers.add_parser(
-        "train", help="train a network (default: the notes' 784-50-10 MLP on MNIST)",
+        "train",
+        help="train a network (default: the notes' 784-50-10 MLP on MNIST)",
         description="\n\n".join(__doc__.split("\n\n")[:2]).replace("``", ""),  # no reST markup in --help
         formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
     )
-    p.add_argument("--model", choices=MODELS, default=None,
-                   help="mlp (default), convnet (SimpleConvNet) or deepconvnet (the book's chapter-8 network)")
+    p.add_argument(
+        "--model",
+        choices=MODELS,
+        default=None,
+        help="mlp (default), convnet (SimpleConvNet) or deepconvnet (the book's chapter-8 network)",
+    )
     p.add_argument("--dataset", choices=DATASETS, default=None, help="mnist (default, bundled) or fashion-mnist")
     p.add_argument("--data-dir", default=None, help="folder holding the data set's IDX files")
     p.add_argument("--hidden", default=None, help="hidden layer sizes of the MLP, comma-separated (default 50)")
     p.add_argument("--activation", choices=ACTIVATIONS, default=None, help="default relu")
-    p.add_argument("--optimizer", choices=OPTIMIZERS, default=None,
-                   help="default sgd for mlp, adam for the convolutional networks")
-    p.add_argument("--lr", type=float, default=None,
-                   help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.002 for deepconvnet), "
-                        "0.001 for rmsprop, 0.01 otherwise)")
-    p.add_argument("--lr-schedule", choices=SCHEDULES, default=None,
-                   help="cosine: decay the learning rate to 0 over the run (default for adam, rmsprop, adagrad); "
-                        "constant: the book's fixed rate (default for sgd, momentum, nesterov)")
-    p.add_argument("--epochs", type=int, default=None,
-                   help="number of epochs (default 17 for mlp, 10 for convnet, 6 for deepconvnet)")
+    p.add_argument(
+        "--optimizer", choices=OPTIMIZERS, default=None, help="default sgd for mlp, adam for the convolutional networks"
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=None,
+        help="initial learning rate (default 0.1 for sgd, 0.003 for adam (0.002 for deepconvnet), "
+        "0.001 for rmsprop, 0.01 otherwise)",
+    )
+    p.add_argument(
+        "--lr-schedule",
+        choices=SCHEDULES,
+        default=None,
+        help="cosine: decay the learning rate to 0 over the run (default for adam, rmsprop, adagrad); "
+        "constant: the book's fixed rate (default for sgd, momentum, nesterov)",
+    )
+    p.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="number of epochs (default 17 for mlp, 10 for convnet, 6 for deepconvnet)",
+    )
     p.add_argument("--batch-size", type=int, default=None, help="mini-batch size (default 100)")
     p.add_argument("--weight-decay", type=float, default=None, help="L2 weight decay λ (loss + ½·λ·Σ‖W‖²; default 0)")
-    p.add_argument("--batchnorm", action="store_true", default=None, help="batch normalisation after each hidden Affine (mlp)")
-    p.add_argument("--dropout", type=float, nargs="?", const=0.5, default=None, metavar="RATIO",
-                   help="dropout after each hidden layer (mlp; ratio default 0.5)")
-    p.add_argument("--validation-split", type=float, default=None,
-                   help="fraction of the training data held out for validation (enables --patience)")
-    p.add_argument("--patience", type=int, default=None,
-                   help="early stopping: epochs without validation improvement before stopping")
-    p.add_argument("--seed", type=_seed, default=None,
-                   help="random seed (default 0): the same seed gives identical weights; 'random' draws one")
+    p.add_argument(
+        "--batchnorm", action="store_true", default=None, help="batch normalisation after each hidden Affine (mlp)"
+    )
+    p.add_argument(
+        "--dropout",
+        type=float,
+        nargs="?",
+        const=0.5,
+        default=None,
+        metavar="RATIO",
+        help="dropout after each hidden layer (mlp; ratio default 0.5)",
+    )
+    p.add_argument(
+        "--validation-split",
+        type=float,
+        default=None,
+        help="fraction of the training data held out for validation (enables --patience)",
+    )
+    p.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="early stopping: epochs without validation improvement before stopping",
+    )
+    p.add_argument(
+        "--seed",
+        type=_seed,
+        default=None,
+        help="random seed (default 0): the same seed gives identical weights; 'random' draws one",
+    )
     p.add_argument("--dtype", choices=("float32", "float64"), default=None, help="default float32")
     p.add_argument("--out", default=None, help="output folder (default runs/<timestamp>)")
-    p.add_argument("--resume", default=None, metavar="DIR_OR_CHECKPOINT",
-                   help="continue an interrupted run from its folder or checkpoint file (options that "
-                        "contradict the checkpoint are refused; --epochs may add epochs)")
+    p.add_argument(
+        "--resume",
+        default=None,
+        metavar="DIR_OR_CHECKPOINT",
+        help="continue an interrupted run from its folder or checkpoint file (options that "
+        "contradict the checkpoint are refused; --epochs may add epochs)",
+    )
     p.add_argument("--quiet", action="store_true", help="print only the final result")
-    p.add_argument("--distributed", action="store_true",
-                   help="data-parallel training over the processes started by mpiexec (needs layerprop[dist]); "
-                        "--batch-size stays the global batch, rank 0 prints and writes the files")
-    p.add_argument("--overlap", action="store_true",
-                   help="with --distributed: reduce each layer's gradients while backward continues")
-    p.add_argument("--threads", type=int, default=None, metavar="N",
-                   help="compute each batch in N slices on N CPU cores (data-parallel threads; needs "
-                        "layerprop[threads]); worth it for deepconvnet, not for the MLP; default 1")
+    p.add_argument(
+        "--distributed",
+        action="store_true",
+        help="data-parallel training over the processes started by mpiexec (needs layerprop[dist]); "
+        "--batch-size stays the global batch, rank 0 prints and writes the files",
+    )
+    p.add_argument(
+        "--overlap",
+        action="store_true",
+        help="with --distributed: reduce each layer's gradients while backward continues",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="compute each batch in N slices on N CPU cores (data-parallel threads; needs "
+        "layerprop[threads]); worth it for deepconvnet, not for the MLP; default 1",
+    )
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -145,11 +208,18 @@ def build_network(settings: dict):
     if model == "mlp":
         activation = settings["activation"]
         return MultiLayerNetExtend(
-            784, settings["hidden"], 10, activation=activation,
+            784,
+            settings["hidden"],
+            10,
+            activation=activation,
             weight_init_std="relu" if activation == "relu" else "xavier",
-            weight_decay_lambda=settings["weight_decay"], use_dropout=settings["dropout"] is not None,
+            weight_decay_lambda=settings["weight_decay"],
+            use_dropout=settings["dropout"] is not None,
             dropout_ration=0.5 if settings["dropout"] is None else settings["dropout"],
-            use_batchnorm=settings["batchnorm"], dtype=dtype, seed=seed)
+            use_batchnorm=settings["batchnorm"],
+            dtype=dtype,
+            seed=seed,
+        )
     from ..nets import DeepConvNet, SimpleConvNet
 
     if model == "convnet":
@@ -197,6 +267,7 @@ def _settings_checks():
         def check(name, value):
             if value not in choices:
                 raise ValueError(f"{name} must be one of {', '.join(map(str, choices))}, got {value!r}")
+
         return check
 
     def optional(check):
@@ -217,11 +288,17 @@ def _settings_checks():
             raise TypeError(f"{name} must be a string, got {value!r}")
 
     return {
-        "model": one_of(MODELS), "dataset": one_of(DATASETS), "data_dir": optional(text), "hidden": sizes,
-        "activation": one_of(ACTIVATIONS), "optimizer": one_of(OPTIMIZERS), "lr": validation.positive,
+        "model": one_of(MODELS),
+        "dataset": one_of(DATASETS),
+        "data_dir": optional(text),
+        "hidden": sizes,
+        "activation": one_of(ACTIVATIONS),
+        "optimizer": one_of(OPTIMIZERS),
+        "lr": validation.positive,
         "epochs": lambda n, v: validation.integer(n, v, minimum=1),
         "batch_size": lambda n, v: validation.integer(n, v, minimum=1),
-        "weight_decay": validation.non_negative, "batchnorm": flag,
+        "weight_decay": validation.non_negative,
+        "batchnorm": flag,
         "dropout": optional(lambda n, v: validation.in_range(n, v, 0.0, 1.0)),
         "validation_split": lambda n, v: validation.in_range(n, v, 0.0, 1.0),
         "patience": optional(lambda n, v: validation.integer(n, v, minimum=1)),
@@ -239,8 +316,10 @@ def _checked_settings(settings, arrays, checkpoint) -> dict:
     from ..errors import ModelFileError
 
     if not isinstance(settings, dict):
-        raise ModelFileError(f"{checkpoint}: not a checkpoint written by 'layerprop train' "
-                             f"(its run settings are {type(settings).__name__}, not an object)")
+        raise ModelFileError(
+            f"{checkpoint}: not a checkpoint written by 'layerprop train' "
+            f"(its run settings are {type(settings).__name__}, not an object)"
+        )
     settings = {"lr_schedule": "constant", **settings}  # checkpoints of layerprop 0.1.0 had no schedule
     problems = [f"{key} missing" for key in _settings_checks() if key not in settings]
     for key, check in _settings_checks().items():
@@ -263,11 +342,23 @@ def _checked_settings(settings, arrays, checkpoint) -> dict:
 
 
 #: Options compared with a checkpoint's settings on --resume: option -> settings key.
-_RESUME_COMPARED = {"--model": "model", "--dataset": "dataset", "--hidden": "hidden", "--activation": "activation",
-                    "--optimizer": "optimizer", "--lr": "lr", "--lr-schedule": "lr_schedule",
-                    "--batch-size": "batch_size", "--weight-decay": "weight_decay", "--batchnorm": "batchnorm",
-                    "--dropout": "dropout", "--validation-split": "validation_split", "--patience": "patience",
-                    "--seed": "seed", "--dtype": "dtype"}
+_RESUME_COMPARED = {
+    "--model": "model",
+    "--dataset": "dataset",
+    "--hidden": "hidden",
+    "--activation": "activation",
+    "--optimizer": "optimizer",
+    "--lr": "lr",
+    "--lr-schedule": "lr_schedule",
+    "--batch-size": "batch_size",
+    "--weight-decay": "weight_decay",
+    "--batchnorm": "batchnorm",
+    "--dropout": "dropout",
+    "--validation-split": "validation_split",
+    "--patience": "patience",
+    "--seed": "seed",
+    "--dtype": "dtype",
+}
 
 
 def _resume_conflicts(args, settings, out_dir, done_epochs) -> list:
@@ -309,8 +400,10 @@ def _resume_settings(args):
     done = trainer_state.get("epoch") if isinstance(trainer_state, dict) else None
     conflicts = _resume_conflicts(args, settings, out_dir, done if isinstance(done, int) else 0)
     if conflicts:
-        raise UsageError(f"--resume: these options contradict the checkpoint {checkpoint}: {'; '.join(conflicts)}. "
-                         "Leave them out to continue the run as it was, or start a new run without --resume")
+        raise UsageError(
+            f"--resume: these options contradict the checkpoint {checkpoint}: {'; '.join(conflicts)}. "
+            "Leave them out to continue the run as it was, or start a new run without --resume"
+        )
     if args.epochs:
         settings["epochs"] = args.epochs
     if args.data_dir:
@@ -320,26 +413,38 @@ def _resume_settings(args):
 
 def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None):
     """Load the data set and build the Trainer (the data lives only as long as the trainer holds it)."""
-    from ..train import Trainer
+    from ..training.trainer import Trainer
 
     flatten = settings["model"] == "mlp"
     (x_train, t_train), (x_test, t_test) = load_dataset(settings["dataset"], settings["data_dir"], flatten=flatten)
     return Trainer(
-        network, x_train, t_train, x_test, t_test, epochs=settings["epochs"], mini_batch_size=settings["batch_size"],
-        optimizer=settings["optimizer"], optimizer_param={"lr": settings["lr"]}, verbose=verbose,
+        network,
+        x_train,
+        t_train,
+        x_test,
+        t_test,
+        epochs=settings["epochs"],
+        mini_batch_size=settings["batch_size"],
+        optimizer=settings["optimizer"],
+        optimizer_param={"lr": settings["lr"]},
+        verbose=verbose,
         lr_schedule=settings.get("lr_schedule", "constant"),
-        seed=settings["seed"], validation_split=settings["validation_split"],
-        early_stopping_patience=settings["patience"], checkpoint_path=checkpoint,
-        checkpoint_metadata={"run": settings}, log=log, communicator=communicator,
+        seed=settings["seed"],
+        validation_split=settings["validation_split"],
+        early_stopping_patience=settings["patience"],
+        checkpoint_path=checkpoint,
+        checkpoint_metadata={"run": settings},
+        log=log,
+        communicator=communicator,
         train_acc_samples=None if settings["model"] == "mlp" else 10000,  # a conv net's forward pass is costly
     )
 
 
 def run(args, comm=None) -> int:
-    from ..atomic import remove_leftover_temporaries, write_bytes
-    from ..distributed import SingleProcess, ThreadParallel
     from ..errors import MissingExtraError, TrainingDiverged
     from ..io import save_model
+    from ..storage.atomic import remove_leftover_temporaries, write_bytes
+    from ..training.communicators import SingleProcess, ThreadParallel
 
     if comm is None and getattr(args, "distributed", False):
         return _run_distributed(args)
@@ -369,18 +474,25 @@ def run(args, comm=None) -> int:
     if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
     if isinstance(comm, ThreadParallel):
-        say(f"data-parallel over {comm.threads} threads: each computes its slice of every batch of {settings['batch_size']}")
+        say(
+            f"data-parallel over {comm.threads} threads: "
+            f"each computes its slice of every batch of {settings['batch_size']}"
+        )
     if comm.size > 1:
-        say(f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
-            f"each computes its slice of every global batch of {settings['batch_size']}")
+        say(
+            f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
+            f"each computes its slice of every global batch of {settings['batch_size']}"
+        )
     metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
         trainer.load_checkpoint(checkpoint)
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
     else:
-        say(f"training {network!r} on {settings['dataset']} ({device}) "
+        say(
+            f"training {network!r} on {settings['dataset']} ({device}) "
             f"({settings['optimizer']}, lr {settings['lr']} {settings['lr_schedule']}, batch {settings['batch_size']}, "
-            f"{settings['epochs']} epochs, seed {settings['seed']}) → {out_dir}")
+            f"{settings['epochs']} epochs, seed {settings['seed']}) → {out_dir}"
+        )
 
     model_path = os.path.join(out_dir, "model.npz")
     try:
@@ -393,8 +505,11 @@ def run(args, comm=None) -> int:
         if not comm.is_root:
             return 130
         if trainer.checkpointed_epoch:
-            print(f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
-                  f"Continue with:  layerprop train --resume {out_dir}", file=sys.stderr)
+            print(
+                f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
+                f"Continue with:  layerprop train --resume {out_dir}",
+                file=sys.stderr,
+            )
         else:
             print("\ninterrupted before the first epoch ended: no checkpoint to resume from", file=sys.stderr)
         return 130
@@ -405,18 +520,21 @@ def run(args, comm=None) -> int:
     test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)
-    write_bytes(os.path.join(out_dir, "history.json"),
-                json.dumps({**history, "settings": settings}, indent=1).encode("utf-8"))
+    write_bytes(
+        os.path.join(out_dir, "history.json"), json.dumps({**history, "settings": settings}, indent=1).encode("utf-8")
+    )
     _plot(history, os.path.join(out_dir, "curves.png"), settings, say)
-    print(f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
-          f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}")
+    print(
+        f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
+        f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}"
+    )
     return 0
 
 
 def _run_distributed(args) -> int:
     """``run`` on every rank that mpiexec started; any failure on one rank stops them all, named."""
-    from ..distributed import mpi_communicator
     from ..errors import TrainingDiverged
+    from ..training.communicators import mpi_communicator
 
     comm = mpi_communicator(overlap=args.overlap)
     with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
@@ -425,11 +543,14 @@ def _run_distributed(args) -> int:
 
 def _plot(history, path, settings, say):
     from ..errors import MissingExtraError
-    from ..plotting import plot_history
+    from ..training.curves import plot_history
 
     try:
         plot_history(history, path, title=f"{settings['model']} on {settings['dataset']}")
         say(f"learning curves: {path}")
     except MissingExtraError:
-        print("note: curves.png was not drawn because matplotlib is not installed; "
-              "get it with  pip install 'layerprop[plot]'  (history.json has the numbers)", file=sys.stderr)
+        print(
+            "note: curves.png was not drawn because matplotlib is not installed; "
+            "get it with  pip install 'layerprop[plot]'  (history.json has the numbers)",
+            file=sys.stderr,
+        )

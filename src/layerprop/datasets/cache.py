@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
-from ..npyformat import read_npy_header
+from ..storage.atomic import atomic_write
+from ..storage.npyformat import read_npy_header
 
 log = logging.getLogger(__name__)
 
@@ -111,8 +111,9 @@ def load_cached_array(
     if not failed and meta.get("crc32") != _crc32(array):
         failed = ["crc32"]
     if failed:
-        _discard((npy_path, meta_path), f"{', '.join(failed)} check failed",
-                 damaged=not set(failed) <= {"format", "source"})
+        _discard(
+            (npy_path, meta_path), f"{', '.join(failed)} check failed", damaged=not set(failed) <= {"format", "source"}
+        )
         return None
     return array
 

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import ChecksumError, DownloadError
-from .atomic import atomic_write
 from ..progress import progress_bar
+from ..storage.atomic import atomic_write
 from ..validation import integer, non_negative, positive
 
 _CHUNK = 1 << 16

@@ -169,8 +169,13 @@ def gz_size_limit(spec: IdxFileSpec) -> int:
 def _download(spec: IdxFileSpec, destination: Path, mirrors: Sequence[str], options: dict) -> None:
     """Fetch ``spec``'s ``.gz`` with a byte cap; the error, if every mirror fails, says how to work offline."""
     try:
-        download_file(mirror_urls(destination.name, mirrors), destination, md5=spec.gz_md5,
-                      max_bytes=gz_size_limit(spec), **options)
+        download_file(
+            mirror_urls(destination.name, mirrors),
+            destination,
+            md5=spec.gz_md5,
+            max_bytes=gz_size_limit(spec),
+            **options,
+        )
     except DownloadError as error:
         raise DownloadError(f"{error} -- {OFFLINE_HINT}") from None
 
@@ -201,7 +206,8 @@ def download_fashion_mnist(
     ``folder`` defaults to :func:`download_dir`; files already there with the right ``.gz`` MD5 are
     kept. Each file is verified against Zalando's published MD5 before it appears under its name.
     See :func:`~layerprop.datasets.download_file` for ``retries``, ``backoff``, ``timeout``,
-    ``deadline`` (seconds per attempt at one mirror, default 10 minutes) and ``progress``; ``mirrors`` defaults to :data:`FASHION_MNIST_MIRRORS`.
+    ``deadline`` (seconds per attempt at one mirror, default 10 minutes) and ``progress``; ``mirrors``
+    defaults to :data:`FASHION_MNIST_MIRRORS`.
 
     :raises DownloadError: a file could not be fetched intact from any mirror.
     """
@@ -211,8 +217,13 @@ def download_fashion_mnist(
         destination = folder / (spec.filename + ".gz")
         if destination.is_file() and hashlib.md5(destination.read_bytes()).hexdigest() == spec.gz_md5:
             continue
-        options = {"retries": retries, "backoff": backoff, "timeout": timeout, "deadline": deadline,
-                   "progress": progress}
+        options = {
+            "retries": retries,
+            "backoff": backoff,
+            "timeout": timeout,
+            "deadline": deadline,
+            "progress": progress,
+        }
         _download(spec, destination, mirrors, options)
     return folder
 

@@ -65,9 +65,7 @@ def find_idx_files(folder: str | os.PathLike[str], *, prefix: str | None = None)
         chosen = groups[complete[0]]
 
     # Uncompressed before compressed, then alphabetical, so the choice is deterministic.
-    return {
-        role: min(paths, key=lambda p: (p.suffix.lower() == ".gz", p.name)) for role, paths in chosen.items()
-    }
+    return {role: min(paths, key=lambda p: (p.suffix.lower() == ".gz", p.name)) for role, paths in chosen.items()}
 
 
 def load_idx_folder(

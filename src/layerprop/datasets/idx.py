@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ChecksumError, DataFileError
-from .atomic import atomic_write
+from ..storage.atomic import atomic_write
 
 #: The IDX element type codes and the (big-endian) NumPy dtypes they stand for.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -113,9 +113,7 @@ def _decode(
     dtype = IDX_TYPES[magic[2]]
     ndim = magic[3]
     if not 1 <= ndim <= MAX_DIMS:
-        raise DataFileError(
-            f"{path}: unsupported IDX header -- expected 1 to {MAX_DIMS} dimensions, found {ndim}"
-        )
+        raise DataFileError(f"{path}: unsupported IDX header -- expected 1 to {MAX_DIMS} dimensions, found {ndim}")
     dims_bytes = _read_up_to(stream, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
         raise DataFileError(
@@ -179,9 +177,7 @@ def _decode(
                 break
             filled += count
     if filled < data_size:
-        raise DataFileError(
-            f"{path}: truncated IDX file -- its header declares {what}, found only {filled} bytes"
-        )
+        raise DataFileError(f"{path}: truncated IDX file -- its header declares {what}, found only {filled} bytes")
     if compressed:
         extra = stream.read(1)  # also makes gzip check the CRC in the trailer
         if extra:
@@ -219,9 +215,7 @@ def read_idx(path: str | os.PathLike[str], *, md5: str | None = None) -> np.ndar
     """
     array, digest = read_idx_with_md5(path, want_md5=md5 is not None)
     if md5 is not None and digest != md5.lower():
-        raise ChecksumError(
-            f"{path}: checksum mismatch -- expected the content MD5 {md5.lower()}, got {digest}"
-        )
+        raise ChecksumError(f"{path}: checksum mismatch -- expected the content MD5 {md5.lower()}, got {digest}")
     return array
 
 
@@ -246,9 +240,7 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray, *, compress: bool
     array = np.asarray(array)
     code = idx_type_code(array.dtype)
     if array.ndim > 255 or any(size >= 2**32 for size in array.shape):
-        raise ValueError(
-            f"IDX cannot store an array of shape {array.shape}: at most 255 dimensions below 2**32"
-        )
+        raise ValueError(f"IDX cannot store an array of shape {array.shape}: at most 255 dimensions below 2**32")
     if compress is None:
         compress = path.suffix.lower() == ".gz"
     header = bytes([0, 0, code, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)

@@ -99,7 +99,7 @@ def mnist_like(grey: np.ndarray, Image=None, name: str = "image") -> np.ndarray:
     grey = grey / grey.max()
     rows = np.flatnonzero(grey.max(axis=1) > 0.1)
     cols = np.flatnonzero(grey.max(axis=0) > 0.1)
-    digit = grey[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    digit = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
     h, w = digit.shape
     scale = 20.0 / max(h, w)
     new_h, new_w = max(1, round(h * scale)), max(1, round(w * scale))
@@ -111,5 +111,5 @@ def mnist_like(grey: np.ndarray, Image=None, name: str = "image") -> np.ndarray:
     cx = (patch.sum(axis=0) @ np.arange(new_w)) / total
     top = int(np.clip(round(13.5 - cy), 0, 28 - new_h))
     left = int(np.clip(round(13.5 - cx), 0, 28 - new_w))
-    frame[top:top + new_h, left:left + new_w] = patch
+    frame[top : top + new_h, left : left + new_w] = patch
     return frame

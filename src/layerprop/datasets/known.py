@@ -83,9 +83,7 @@ def load_known_dataset(
         spec = dataset.file(role)
         array = None
         if use_cache:
-            array = load_cached_array(
-                dataset.name, role, source_md5=spec.md5, shape=spec.shape, dtype=dataset.dtype
-            )
+            array = load_cached_array(dataset.name, role, source_md5=spec.md5, shape=spec.shape, dtype=dataset.dtype)
         if array is None:
             array = locate(spec)
             if use_cache:

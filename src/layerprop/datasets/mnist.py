@@ -35,9 +35,7 @@ MNIST = DatasetSpec(
             "6bbc9ace898e44ae57da46a324031adb",
             47_040_016,
         ),
-        IdxFileSpec(
-            "train-labels", "train-labels-idx1-ubyte", (60000,), "a25bea736e30d166cdddb491f175f624", 60_008
-        ),
+        IdxFileSpec("train-labels", "train-labels-idx1-ubyte", (60000,), "a25bea736e30d166cdddb491f175f624", 60_008),
         IdxFileSpec(
             "test-images",
             "t10k-images-idx3-ubyte",
@@ -45,9 +43,7 @@ MNIST = DatasetSpec(
             "2646ac647ad5339dbf082846283269ea",
             7_840_016,
         ),
-        IdxFileSpec(
-            "test-labels", "t10k-labels-idx1-ubyte", (10000,), "27ae3e4e09519cfbb04c329615203637", 10_008
-        ),
+        IdxFileSpec("test-labels", "t10k-labels-idx1-ubyte", (10000,), "27ae3e4e09519cfbb04c329615203637", 10_008),
     ),
 )
 

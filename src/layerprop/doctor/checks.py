@@ -73,8 +73,14 @@ def _change_fields(name, before, after) -> dict | None:
     if not changed.any():
         return None
     index = tuple(int(i) for i in np.argwhere(changed)[0]) if changed.ndim else ()
-    return {"name": name, "count": int(changed.sum()), "size": int(changed.size), "index": index_text(index),
-            "before": number(np.asarray(before)[index]), "after": number(np.asarray(after)[index])}
+    return {
+        "name": name,
+        "count": int(changed.sum()),
+        "size": int(changed.size),
+        "index": index_text(index),
+        "before": number(np.asarray(before)[index]),
+        "after": number(np.asarray(after)[index]),
+    }
 
 
 def _warning_text(caught) -> Text | None:
@@ -136,9 +142,15 @@ class Examination:
     def note_warnings(self, stage, caught):
         text = _warning_text(caught)
         if text is not None:
-            self.note("warning", say("warning", stage=say(f"stage/{stage}"), category=Text(
-                caught[0].category.__name__, caught[0].category.__name__), message=Text(
-                str(caught[0].message), str(caught[0].message))))
+            self.note(
+                "warning",
+                say(
+                    "warning",
+                    stage=say(f"stage/{stage}"),
+                    category=Text(caught[0].category.__name__, caught[0].category.__name__),
+                    message=Text(str(caught[0].message), str(caught[0].message)),
+                ),
+            )
 
     # -- calling the learner's code ----------------------------------------------------------------
     def call(self, stage, method, *args, large=False):
@@ -147,7 +159,7 @@ class Examination:
             warnings.simplefilter("always")
             try:
                 result = method(*args)
-            except Exception as exc:  # noqa: BLE001 - whatever the learner's code raises is a finding
+            except Exception as exc:
                 error = describe_exception(exc, self.layer)
                 if large:
                     self.problem("forward-error", say("forward-error/large", error=error, scale=number(LARGE)))
@@ -197,7 +209,7 @@ class Examination:
         if self.given or self.constants:
             plan_.chosen = False
             grad_inputs = [as_float(v) for v in self.given[: plan_.grad_count]]
-            rest = [np.array(v, copy=True) for v in (self.given[plan_.grad_count:] + self.constants)]
+            rest = [np.array(v, copy=True) for v in (self.given[plan_.grad_count :] + self.constants)]
             plan_.inputs = grad_inputs + rest
             return
         candidates = candidate_inputs(plan_, self.layer, self.rng)
@@ -206,7 +218,7 @@ class Examination:
                 warnings.simplefilter("ignore")
                 try:
                     out = self.layer.forward(*_copies(values))
-                except Exception:  # noqa: BLE001 - reported by the first pass below
+                except Exception:
                     out = None
             if out is not None and _bad_values(out) is None:
                 plan_.inputs = values
@@ -221,7 +233,9 @@ class Examination:
         self.check_output(out)
         bad = _bad_values(out)
         if bad:
-            self.problem("unstable", say("unstable/ordinary", bad=bad, inputs=plan_.describe_inputs(), hint=_hint(caught)))
+            self.problem(
+                "unstable", say("unstable/ordinary", bad=bad, inputs=plan_.describe_inputs(), hint=_hint(caught))
+            )
             raise _Stop
         dout = self.dout_for(out)
         given = _fresh(dout)
@@ -229,8 +243,9 @@ class Examination:
         self.note_warnings("backward", caught)
         change = _change_fields("dout", dout, given) if np.ndim(dout) else None
         if change:
-            self.problem("mutates-dout", say("mutates-dout", **{k: v for k, v in change.items() if k != "name"}),
-                         where="dout")
+            self.problem(
+                "mutates-dout", say("mutates-dout", **{k: v for k, v in change.items() if k != "name"}), where="dout"
+            )
         self.check_mutation("backward", copies)
         grads = self.read_gradients(result, given)
         return out, dout, grads
@@ -247,7 +262,7 @@ class Examination:
             raise _Stop
         try:
             kind = np.asarray(out).dtype.kind
-        except Exception:  # noqa: BLE001 - an object NumPy cannot read is not an output
+        except Exception:
             kind = "O"
         if isinstance(out, (tuple, list, dict, set, str)) or kind not in "biuf":
             what = f"a {type(out).__name__}" + (f" of {len(out)}" if hasattr(out, "__len__") else "")
@@ -286,8 +301,11 @@ class Examination:
         for name, x, g in zip(plan_.grad_names, plan_.inputs, values):
             if g is None:
                 if not any(p.code == "missing-gradient" for p in self.report.problems):
-                    self.problem("missing-gradient", say("missing-gradient/input", name=name, expected=self.expected()),
-                                 where=name)
+                    self.problem(
+                        "missing-gradient",
+                        say("missing-gradient/input", name=name, expected=self.expected()),
+                        where=name,
+                    )
                 continue
             if self.shape_ok(name, g, np.shape(x)):
                 grads[name] = g
@@ -305,14 +323,17 @@ class Examination:
     def shape_ok(self, name, g, shape) -> bool:
         try:
             array = np.asarray(g)
-        except Exception:  # noqa: BLE001 - an object NumPy cannot read: not a gradient
+        except Exception:
             array = np.asarray(None)
         if array.dtype.kind not in "biuf":
-            self.problem("wrong-shape", say("wrong-shape", name=name, got=type(g).__name__, expected=tuple(shape)),
-                         where=name)
+            self.problem(
+                "wrong-shape", say("wrong-shape", name=name, got=type(g).__name__, expected=tuple(shape)), where=name
+            )
             return False
         if array.shape != tuple(shape):
-            self.problem("wrong-shape", say("wrong-shape", name=name, got=array.shape, expected=tuple(shape)), where=name)
+            self.problem(
+                "wrong-shape", say("wrong-shape", name=name, got=array.shape, expected=tuple(shape)), where=name
+            )
             return False
         return True
 
@@ -339,6 +360,7 @@ class Examination:
         values = _copies(values)
         slopes = {}
         for i, name in enumerate(self.plan.grad_names):
+
             def f(_, i=i):
                 return self.objective(values, dout)
 
@@ -364,9 +386,15 @@ class Examination:
             numeric[fair] = analytic[fair]  # any value between the one-sided slopes is a fair gradient
         comparison = compare_gradients(name, analytic, numeric)
         worst = comparison.worst
-        row = GradientRow(name, tuple(analytic.shape), comparison.rel_error, worst,
-                          float(analytic[worst]) if analytic.size else 0.0,
-                          float(central[worst]) if central.size else 0.0, int(kink.sum()))
+        row = GradientRow(
+            name,
+            tuple(analytic.shape),
+            comparison.rel_error,
+            worst,
+            float(analytic[worst]) if analytic.size else 0.0,
+            float(central[worst]) if central.size else 0.0,
+            int(kink.sum()),
+        )
         return row, kink, left, right
 
     def gradients(self, dout, grads, tolerance) -> bool:
@@ -381,15 +409,37 @@ class Examination:
             if kink.any():
                 index = tuple(int(i) for i in np.argwhere(kink)[0]) if kink.ndim else ()
                 value = self.value_of(name)[index]
-                self.note("kink", say("kink", count=int(kink.sum()), name=name, index=index_text(index),
-                                      value=number(value), left=number(left[index]), right=number(right[index])), where=name)
+                self.note(
+                    "kink",
+                    say(
+                        "kink",
+                        count=int(kink.sum()),
+                        name=name,
+                        index=index_text(index),
+                        value=number(value),
+                        left=number(left[index]),
+                        right=number(right[index]),
+                    ),
+                    where=name,
+                )
             if row.rel_error > tolerance:
                 good = False
-                self.problem("wrong-gradient", say("wrong-gradient", name=name, rel=number(row.rel_error),
-                                                   index=index_text(row.worst), analytic=number(row.analytic),
-                                                   numerical=number(row.numerical)),
-                             where=name, index=row.worst, analytic=row.analytic, numerical=row.numerical,
-                             rel_error=row.rel_error)
+                self.problem(
+                    "wrong-gradient",
+                    say(
+                        "wrong-gradient",
+                        name=name,
+                        rel=number(row.rel_error),
+                        index=index_text(row.worst),
+                        analytic=number(row.analytic),
+                        numerical=number(row.numerical),
+                    ),
+                    where=name,
+                    index=row.worst,
+                    analytic=row.analytic,
+                    numerical=row.numerical,
+                    rel_error=row.rel_error,
+                )
         return good
 
     def value_of(self, name):
@@ -416,10 +466,25 @@ class Examination:
             if row.rel_error <= tolerance:
                 continue
             at_first = first.get(name)
-            key = "stale-state/first" if at_first is not None and np.allclose(analytic, at_first) else "stale-state/other"
-            self.problem("stale-state", say(key, name=name, rel=number(row.rel_error), index=index_text(row.worst),
-                                            analytic=number(row.analytic), numerical=number(row.numerical)),
-                         where=name, index=row.worst, analytic=row.analytic, numerical=row.numerical, rel_error=row.rel_error)
+            key = (
+                "stale-state/first" if at_first is not None and np.allclose(analytic, at_first) else "stale-state/other"
+            )
+            self.problem(
+                "stale-state",
+                say(
+                    key,
+                    name=name,
+                    rel=number(row.rel_error),
+                    index=index_text(row.worst),
+                    analytic=number(row.analytic),
+                    numerical=number(row.numerical),
+                ),
+                where=name,
+                index=row.worst,
+                analytic=row.analytic,
+                numerical=row.numerical,
+                rel_error=row.rel_error,
+            )
             return
         again = self.gradients_after(None, dout)
         for name, analytic in after_two.items():
@@ -427,10 +492,20 @@ class Examination:
             if second is None or np.shape(second) != np.shape(analytic):
                 continue
             if not np.allclose(second, analytic, rtol=tolerance, atol=GRADIENT_FLOOR):
-                index = tuple(int(i) for i in np.unravel_index(np.argmax(np.abs(second - analytic)), np.shape(analytic)))
-                self.problem("stale-state", say("stale-state/twice", name=name, index=index_text(index),
-                                                first=number(np.asarray(analytic)[index]),
-                                                second=number(np.asarray(second)[index])), where=name)
+                index = tuple(
+                    int(i) for i in np.unravel_index(np.argmax(np.abs(second - analytic)), np.shape(analytic))
+                )
+                self.problem(
+                    "stale-state",
+                    say(
+                        "stale-state/twice",
+                        name=name,
+                        index=index_text(index),
+                        first=number(np.asarray(analytic)[index]),
+                        second=number(np.asarray(second)[index]),
+                    ),
+                    where=name,
+                )
                 return
 
     def gradients_after(self, values, dout) -> dict:
@@ -469,14 +544,24 @@ class Examination:
             warnings.simplefilter("always")
             try:
                 result = self.layer.backward(*((_fresh(dout),) if plan_.backward_takes_dout else ()))
-            except Exception:  # noqa: BLE001 - at ordinary inputs backward ran; an error here is instability
+            except Exception:
                 result = None
         values = list(result) if isinstance(result, (tuple, list)) else [result]
         for name, g in zip(plan_.grad_names, values):
             bad = _bad_values(g) if g is not None else None
             if bad and "nan" in bad:
-                self.problem("unstable", say("unstable/backward", bad="nan", name=name, inputs=names, scale=scale,
-                                             hint=_hint(caught + list(back_caught))), where=name)
+                self.problem(
+                    "unstable",
+                    say(
+                        "unstable/backward",
+                        bad="nan",
+                        name=name,
+                        inputs=names,
+                        scale=scale,
+                        hint=_hint(caught + list(back_caught)),
+                    ),
+                    where=name,
+                )
                 return
         self.note_warnings("large", caught)
 
@@ -494,8 +579,10 @@ class Examination:
                     self.note("dtype-change", say("dtype-change", what=say("what/output")))
                     return
                 dout = self.dout_for(out)
-                result = self.layer.backward(*((np.asarray(dout, dtype=np.float32),) if plan_.backward_takes_dout else ()))
-            except Exception:  # noqa: BLE001 - float32 is only a note; an error here was reported in float64
+                result = self.layer.backward(
+                    *((np.asarray(dout, dtype=np.float32),) if plan_.backward_takes_dout else ())
+                )
+            except Exception:
                 return
         values = list(result) if isinstance(result, (tuple, list)) else [result]
         if any(np.asarray(g).dtype == np.float64 for g in values[: plan_.grad_count] if g is not None):
@@ -511,7 +598,7 @@ class Examination:
             warnings.simplefilter("ignore")
             try:
                 result = self.layer.backward(2.0)
-            except Exception:  # noqa: BLE001 - backward(1) worked; this is only a note
+            except Exception:
                 return
         doubled = result[0] if isinstance(result, (tuple, list)) else result
         if doubled is not None and np.shape(doubled) == np.shape(grads[name]) and np.allclose(doubled, grads[name]):

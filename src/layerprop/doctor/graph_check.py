@@ -126,7 +126,9 @@ class GraphCheck:
     def table_html(self) -> str:
         """The verdicts as an HTML table."""
         lang = self.lang
-        head = "".join(f"<th>{escape(h)}</th>" for h in ("#", word("node", lang), word("layer", lang), word("verdict", lang)))
+        head = "".join(
+            f"<th>{escape(h)}</th>" for h in ("#", word("node", lang), word("layer", lang), word("verdict", lang))
+        )
         body = "".join(
             f'<tr style="color:{"#1a7f37" if v.ok else "#c62828"}">'
             + "".join(f"<td>{escape(cell)}</td>" for cell in row)
@@ -134,7 +136,7 @@ class GraphCheck:
             for v, row in zip(self.verdicts, self._rows(lang))
         )
         title = escape(self.heading(lang))
-        return f'<div class="layerprop-doctor-graph"><div>{title}</div><table>{"".join([f"<tr>{head}</tr>", body])}</table></div>'
+        return f'<div class="layerprop-doctor-graph"><div>{title}</div><table><tr>{head}</tr>{body}</table></div>'
 
 
 def _restored(layer, values, constants):
@@ -142,7 +144,7 @@ def _restored(layer, values, constants):
     values, so its saved state is the graph's again."""
     try:
         layer.forward(*values, *constants)
-    except Exception:  # noqa: BLE001 - the check already reported what the layer does wrong
+    except Exception:
         pass
 
 
@@ -159,7 +161,7 @@ def check_graph(output, *, lang: str = "en", seed: int = 0) -> GraphCheck:
         try:
             layer = copy.deepcopy(node.layer)
             copied = True
-        except Exception:  # noqa: BLE001 - a learner's layer that cannot be copied is checked as it is
+        except Exception:
             layer, copied = node.layer, False
         report = Examination(layer, values, node.constants, lang=lang, seed=seed, name=layer_name(node.layer)).run()
         if not copied:

@@ -63,7 +63,9 @@ def _self_attribute_hint(exc: AttributeError, layer) -> Text | None:
     return say("hint/attribute-none", name=exc.name)
 
 
-_TAKES = re.compile(r"(?P<function>[\w.]+)\(\) takes (?P<takes>\d+) positional arguments? but (?P<given>\d+) (?:were|was) given")
+_TAKES = re.compile(
+    r"(?P<function>[\w.]+)\(\) takes (?P<takes>\d+) positional arguments? but (?P<given>\d+) (?:were|was) given"
+)
 
 
 def _missing_self_hint(exc: TypeError, layer) -> Text | None:

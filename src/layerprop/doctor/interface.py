@@ -54,7 +54,10 @@ def _required_positional(function) -> list | None:
     for parameter in signature.parameters.values():
         if parameter.kind == parameter.VAR_POSITIONAL:
             return None
-        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD) and parameter.default is parameter.empty:
+        if (
+            parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+            and parameter.default is parameter.empty
+        ):
             names.append(parameter.name)
     return names
 
@@ -110,7 +113,7 @@ def obtain(subject, inputs, rng) -> tuple:
         raise CannotCall("cannot-build", say("cannot-build", name=name, arguments=", ".join(required)))
     try:
         return subject(*arguments), call
-    except Exception as exc:  # noqa: BLE001 - a learner's constructor may raise anything: a problem to report
+    except Exception as exc:
         from .hints import describe_exception
 
         raise CannotCall("init-error", say("init-error", call=call, error=describe_exception(exc, subject))) from None
@@ -181,8 +184,7 @@ def plan(layer, given, constants=()) -> Plan:
     backward_required = _required_positional(layer.backward)
     backward_all = _positional(layer.backward)
     takes_dout = bool([n for n in backward_all if n != "self"]) or backward_required is None
-    return Plan(names, grad_count, loss, backward_takes_dout=takes_dout,
-                params=dict(parameter_arrays(layer)))
+    return Plan(names, grad_count, loss, backward_takes_dout=takes_dout, params=dict(parameter_arrays(layer)))
 
 
 def as_float(value):

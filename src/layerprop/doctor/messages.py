@@ -15,15 +15,27 @@ LANGUAGES = ("en", "ko")
 #: code → (what it means in English, in Korean). A problem makes ``report.ok`` False.
 PROBLEM_CODES = {
     "not-a-layer": ("it has no forward or no backward method", "forward나 backward 메서드가 없음"),
-    "cannot-build": ("its constructor needs arguments the doctor cannot choose", "생성자에 닥터가 정할 수 없는 인수가 필요함"),
+    "cannot-build": (
+        "its constructor needs arguments the doctor cannot choose",
+        "생성자에 닥터가 정할 수 없는 인수가 필요함",
+    ),
     "init-error": ("its constructor raised an exception", "생성자에서 예외가 발생함"),
     "forward-error": ("forward raised an exception", "forward에서 예외가 발생함"),
     "backward-error": ("backward raised an exception", "backward에서 예외가 발생함"),
-    "no-output": ("forward returned None or something that is not one array", "forward가 None이나 배열 하나가 아닌 것을 돌려줌"),
-    "missing-gradient": ("backward left out the gradient of an input or a parameter", "backward가 입력이나 매개변수의 기울기를 빠뜨림"),
+    "no-output": (
+        "forward returned None or something that is not one array",
+        "forward가 None이나 배열 하나가 아닌 것을 돌려줌",
+    ),
+    "missing-gradient": (
+        "backward left out the gradient of an input or a parameter",
+        "backward가 입력이나 매개변수의 기울기를 빠뜨림",
+    ),
     "mutates-input": ("forward changed an input array in place", "forward가 입력 배열을 제자리에서 바꿈"),
     "mutates-dout": ("backward changed dout in place", "backward가 dout을 제자리에서 바꿈"),
-    "wrong-shape": ("a gradient's shape differs from its input's or parameter's", "기울기의 형상이 입력이나 매개변수의 형상과 다름"),
+    "wrong-shape": (
+        "a gradient's shape differs from its input's or parameter's",
+        "기울기의 형상이 입력이나 매개변수의 형상과 다름",
+    ),
     "wrong-gradient": ("a gradient disagrees with numerical differentiation", "기울기가 수치 미분과 다름"),
     "stale-state": ("backward used values from an earlier call", "backward가 이전 호출의 값을 씀"),
     "unstable": ("inf or NaN where the math is finite", "수학적으로는 유한한데 inf나 NaN이 나옴"),
@@ -33,10 +45,22 @@ PROBLEM_CODES = {
 NOTE_CODES = {
     "dtype-change": ("float32 inputs gave float64 results", "float32 입력에 float64 결과가 나옴"),
     "warning": ("NumPy or Python warned", "NumPy나 파이썬이 경고함"),
-    "ignores-dout": ("a loss's backward ignores dout (the book's way)", "손실 계층의 backward가 dout을 쓰지 않음 (책의 방식)"),
-    "returns-dout": ("backward returned dout itself, not a new array", "backward가 새 배열이 아니라 dout 자체를 돌려줌"),
-    "kink": ("an input sits at a kink, where the gradient is not defined", "입력이 꺾이는 점에 있어 기울기가 정의되지 않음"),
-    "not-deterministic": ("forward is random, so the gradients were not checked", "forward가 무작위라 기울기를 검사하지 않음"),
+    "ignores-dout": (
+        "a loss's backward ignores dout (the book's way)",
+        "손실 계층의 backward가 dout을 쓰지 않음 (책의 방식)",
+    ),
+    "returns-dout": (
+        "backward returned dout itself, not a new array",
+        "backward가 새 배열이 아니라 dout 자체를 돌려줌",
+    ),
+    "kink": (
+        "an input sits at a kink, where the gradient is not defined",
+        "입력이 꺾이는 점에 있어 기울기가 정의되지 않음",
+    ),
+    "not-deterministic": (
+        "forward is random, so the gradients were not checked",
+        "forward가 무작위라 기울기를 검사하지 않음",
+    ),
 }
 
 #: the report's words
@@ -110,20 +134,24 @@ MESSAGES = {
         "forward의 입력은 {count}개인데 backward는 {got}을(를) 돌려줬습니다: 입력마다 기울기 하나씩, return {expected}",
     ),
     "wrong-shape": (
-        "d{name} has shape {got}, but {name} has shape {expected}: a gradient has the shape of what it is the gradient of",
+        "d{name} has shape {got}, but {name} has shape {expected}: a gradient has the shape of what it is the "
+        "gradient of",
         "d{name}의 형상은 {got}인데 {name}의 형상은 {expected}입니다: 기울기는 미분한 대상과 형상이 같아야 합니다",
     ),
     "mutates-input": (
-        "{stage} changed the input {name} in place ({count} of {size} elements, e.g. {name}{index}: {before} → {after}): "
+        "{stage} changed the input {name} in place ({count} of {size} elements, e.g. {name}{index}: {before} → "
+        "{after}): "
         "the caller's array is not the layer's to change; work on a copy (out = {name}.copy())",
-        "{stage}가 입력 {name}을(를) 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: {name}{index}: {before} → {after}): "
+        "{stage}가 입력 {name}을(를) 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: {name}{index}: "
+        "{before} → {after}): "
         "호출한 쪽의 배열은 바꾸면 안 됩니다. 복사본에서 계산하세요 (out = {name}.copy())",
     ),
     "mutates-dout": (
         "backward changed dout in place ({count} of {size} elements, e.g. dout{index}: {before} → {after}): when two "
         "branches share one dout, the second gets a corrupted gradient; build dx as a new array "
         "(dx = dout * …, or dx = dout.copy() before changing it)",
-        "backward가 dout을 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: dout{index}: {before} → {after}): 두 갈래가 "
+        "backward가 dout을 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: dout{index}: {before} → "
+        "{after}): 두 갈래가 "
         "같은 dout을 나눠 쓰면 두 번째 갈래는 망가진 기울기를 받습니다. dx는 새 배열로 만드세요 "
         "(dx = dout * …, 또는 바꾸기 전에 dx = dout.copy())",
     ),
@@ -141,9 +169,11 @@ MESSAGES = {
     ),
     "stale-state/other": (
         "after two forward calls, d{name} from backward is not the gradient at the second input (relative error "
-        "{rel}; worst at {name}{index}: {analytic} instead of {numerical}): forward must save what backward needs on every call",
+        "{rel}; worst at {name}{index}: {analytic} instead of {numerical}): forward must save what backward "
+        "needs on every call",
         "forward를 두 번 부른 뒤 backward의 d{name}이(가) 두 번째 입력에서의 기울기가 아닙니다 (상대 오차 {rel}; "
-        "{name}{index}: {numerical} 대신 {analytic}): forward는 부를 때마다 backward에 필요한 값을 새로 저장해야 합니다",
+        "{name}{index}: {numerical} 대신 {analytic}): forward는 부를 때마다 backward에 필요한 값을 새로 "
+        "저장해야 합니다",
     ),
     "stale-state/twice": (
         "calling backward twice with the same dout gave different d{name} (at {name}{index}: {first}, then {second}): "
@@ -157,7 +187,8 @@ MESSAGES = {
     ),
     "unstable/backward": (
         "backward gives {bad} in d{name} for large inputs ({inputs} up to ±{scale}) although forward is finite{hint}",
-        "큰 입력({inputs}이(가) ±{scale}까지)에서 backward의 d{name}에 {bad}이(가) 나옵니다. forward는 유한합니다{hint}",
+        "큰 입력({inputs}이(가) ±{scale}까지)에서 backward의 d{name}에 {bad}이(가) 나옵니다. forward는 "
+        "유한합니다{hint}",
     ),
     "unstable/ordinary": (
         "forward gives {bad} at ordinary inputs ({inputs}){hint}",
@@ -165,14 +196,18 @@ MESSAGES = {
     ),
     "hint/exp": (
         ": exp overflowed — rewrite so that exp sees no large positive values (softmax: exp(x − max), max per row)",
-        ": exp가 넘쳤습니다(overflow). exp에 큰 양수가 들어가지 않게 고치세요 (softmax라면 행마다 최댓값을 빼고 exp(x − max))",
+        ": exp가 넘쳤습니다(overflow). exp에 큰 양수가 들어가지 않게 고치세요 (softmax라면 행마다 최댓값을 "
+        "빼고 exp(x − max))",
     ),
     "hint/log": (
         ": log(0) — keep the log away from 0 (log(y + 1e-7), as the book does)",
         ": log(0)입니다. log에 0이 들어가지 않게 하세요 (책처럼 log(y + 1e-7))",
     ),
     "hint/divide": (": a division by zero", ": 0으로 나눴습니다"),
-    "hint/invalid": (": an invalid operation (inf − inf, inf / inf or 0 · inf)", ": 잘못된 연산입니다 (inf − inf, inf / inf 또는 0 · inf)"),
+    "hint/invalid": (
+        ": an invalid operation (inf − inf, inf / inf or 0 · inf)",
+        ": 잘못된 연산입니다 (inf − inf, inf / inf 또는 0 · inf)",
+    ),
     "dtype-change": (
         "float32 inputs gave a float64 {what}: a layer keeps the dtype it was given (float32 trains faster)",
         "float32 입력에 float64 {what}이(가) 나왔습니다: 계층은 받은 dtype을 유지합니다 (float32가 학습이 빠릅니다)",
@@ -181,7 +216,8 @@ MESSAGES = {
     "ignores-dout": (
         "backward ignores dout: backward(2) gives the same dx as backward(1) — fine for the last layer of a network "
         "(the book's SoftmaxWithLoss does this), wrong anywhere else",
-        "backward가 dout을 쓰지 않습니다: backward(2)와 backward(1)의 dx가 같습니다. 신경망의 마지막 계층이라면 괜찮지만 "
+        "backward가 dout을 쓰지 않습니다: backward(2)와 backward(1)의 dx가 같습니다. 신경망의 마지막 "
+        "계층이라면 괜찮지만 "
         "(책의 SoftmaxWithLoss가 이렇습니다) 다른 자리에서는 틀립니다",
     ),
     "returns-dout": (
@@ -189,15 +225,18 @@ MESSAGES = {
         "backward가 새 배열이 아니라 dout 자체를 d{name}(으)로 돌려줬습니다: 나중에 한쪽을 바꾸면 다른 쪽도 바뀝니다",
     ),
     "kink": (
-        "{count} element(s) of {name} sit at a kink (e.g. {name}{index} = {value}: slope {left} on the left, {right} on "
+        "{count} element(s) of {name} sit at a kink (e.g. {name}{index} = {value}: slope {left} on the left, "
+        "{right} on "
         "the right): the gradient is not defined there and was not checked",
-        "{name}의 원소 {count}개가 꺾이는 점에 있습니다 (예: {name}{index} = {value}: 왼쪽 기울기 {left}, 오른쪽 {right}): "
+        "{name}의 원소 {count}개가 꺾이는 점에 있습니다 (예: {name}{index} = {value}: 왼쪽 기울기 {left}, "
+        "오른쪽 {right}): "
         "그곳의 기울기는 정의되지 않아 검사하지 않았습니다",
     ),
     "not-deterministic": (
         "forward gave different outputs for the same input (it is random, like Dropout): the gradients were not "
         "checked numerically",
-        "같은 입력에 forward가 다른 출력을 냈습니다 (Dropout처럼 무작위입니다): 기울기를 수치 미분으로 검사하지 않았습니다",
+        "같은 입력에 forward가 다른 출력을 냈습니다 (Dropout처럼 무작위입니다): 기울기를 수치 미분으로 "
+        "검사하지 않았습니다",
     ),
     # the one-line exception and its hints
     "error/line": ("{error} (line {line}: {code})", "{error} ({line}행: {code})"),
@@ -207,7 +246,10 @@ MESSAGES = {
         "self.{name}은(는) 어디에서도 정해지지 않았습니다: __init__이나 forward에서 값을 넣으세요",
     ),
     "hint/name": ("{name} — did you mean {match}?", "{name} — {match}의 오타가 아닌가요?"),
-    "hint/numpy": ("np is not defined: add import numpy as np", "np가 정의되지 않았습니다: import numpy as np를 추가하세요"),
+    "hint/numpy": (
+        "np is not defined: add import numpy as np",
+        "np가 정의되지 않았습니다: import numpy as np를 추가하세요",
+    ),
     "hint/self": (
         "the method {method}({parameters}) has no self, so self.{method}(…) passes one argument too many: "
         "write def {method}(self, {parameters})",

@@ -166,8 +166,14 @@ class LayerReport:
     def _gradient_table(self, lang) -> list:
         header = [word(k, lang) for k in ("gradient", "shape", "rel_error", "worst", "backward", "numerical")]
         rows = [
-            [f"d{g.name}", str(tuple(g.shape)), number(g.rel_error), f"{g.name}{index_text(g.worst)}",
-             number(g.analytic), number(g.numerical)]
+            [
+                f"d{g.name}",
+                str(tuple(g.shape)),
+                number(g.rel_error),
+                f"{g.name}{index_text(g.worst)}",
+                number(g.analytic),
+                number(g.numerical),
+            ]
             for g in self.gradients
         ]
         return [header, *rows]
@@ -186,8 +192,13 @@ class LayerReport:
             widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
             lines.append("")
             for k, row in enumerate(table):
-                lines.append("  " + "  ".join(cell.ljust(w) if i < 2 or i == 3 else cell.rjust(w)
-                                              for i, (cell, w) in enumerate(zip(row, widths))).rstrip())
+                lines.append(
+                    "  "
+                    + "  ".join(
+                        cell.ljust(w) if i < 2 or i == 3 else cell.rjust(w)
+                        for i, (cell, w) in enumerate(zip(row, widths))
+                    ).rstrip()
+                )
                 if k == 0:
                     lines.append("  " + "  ".join("-" * w for w in widths))
         for heading, items in (("problems_heading", self.problems), ("notes_heading", self.notes)):
@@ -201,31 +212,41 @@ class LayerReport:
         return self.text()
 
     def _repr_html_(self) -> str:
+        """Jupyter's display: the verdict (green ✓ or red ✗), the table of gradients, problems and notes."""
         lang = self.lang
         colour = "#1a7f37" if self.ok else "#c62828"
-        verdict = self.verdict(lang)
+        mark = "✓" if self.ok else "✗"
         parts = [
             f'<div class="layerprop-doctor" data-ok="{str(self.ok).lower()}" style="font-family:system-ui,sans-serif">',
-            f'<div style="font-weight:600;color:{colour}">{escape(self.layer)}: {"✓" if self.ok else "✗"} {escape(verdict)}</div>',
+            f'<div style="font-weight:600;color:{colour}">{escape(self.layer)}: {mark} '
+            f"{escape(self.verdict(lang))}</div>",
         ]
-        if self.called:
-            parts.append(f'<div style="color:#555;font-size:90%">{escape(word("called", lang))}: <code>{escape(self.called)}</code>'
-                         + (f" · {escape(word('inputs', lang))}: <code>{escape(self.inputs)}</code>" if self.inputs else "")
-                         + "</div>")
+        details = [
+            f"{escape(word(key, lang))}: <code>{escape(value)}</code>"
+            for key, value in (("called", self.called), ("inputs", self.inputs))
+            if value
+        ]
+        if details:
+            parts.append(f'<div style="color:#555;font-size:90%">{" · ".join(details)}</div>')
         if self.gradients:
             table = self._gradient_table(lang)
             head = "".join(f"<th>{escape(cell)}</th>" for cell in table[0])
             body = []
             for row, gradient in zip(table[1:], self.gradients):
-                wrong = any(p.code in ("wrong-gradient", "stale-state") and p.where == gradient.name for p in self.problems)
+                wrong = any(p.where == gradient.name and p.rel_error is not None for p in self.problems)
                 style = ' style="color:#c62828;font-weight:600"' if wrong else ""
                 body.append(f"<tr{style}>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
             parts.append(f'<table style="border-collapse:collapse;margin:4px 0"><tr>{head}</tr>{"".join(body)}</table>')
-        for heading, items, item_colour in (("problems_heading", self.problems, "#c62828"), ("notes_heading", self.notes, "#555")):
+        for heading, items, item_colour in (
+            ("problems_heading", self.problems, "#c62828"),
+            ("notes_heading", self.notes, "#555"),
+        ):
             if items:
                 parts.append(f"<div>{escape(word(heading, lang))}:</div><ul style='margin:2px 0'>")
-                parts.extend(f'<li><code style="color:{item_colour}">{escape(item.code)}</code> {escape(item.text(lang))}</li>'
-                             for item in items)
+                parts.extend(
+                    f'<li><code style="color:{item_colour}">{escape(item.code)}</code> {escape(item.text(lang))}</li>'
+                    for item in items
+                )
                 parts.append("</ul>")
         parts.append("</div>")
         return "".join(parts)

@@ -34,7 +34,9 @@ def _warn_accumulation():
         warnings.warn(
             "backward() adds to the gradients left by an earlier backward(): call cleargrad() (or "
             "clear_grads(output)) first unless you mean to accumulate them (shown once)",
-            GradientAccumulationWarning, stacklevel=3)
+            GradientAccumulationWarning,
+            stacklevel=3,
+        )
 
 
 def _as_float_array(data):
@@ -193,7 +195,9 @@ class Variable:
         xp = get_array_module(self.data)
         seed = xp.ones_like(self.data) if grad is None else xp.asarray(grad, dtype=self.data.dtype)
         if seed.shape != self.data.shape:
-            raise ShapeError(f"Variable.backward: grad must have the Variable's shape {self.data.shape}, got {seed.shape}")
+            raise ShapeError(
+                f"Variable.backward: grad must have the Variable's shape {self.data.shape}, got {seed.shape}"
+            )
         grads = {id(self): seed}
         variables = {id(self): self}
         for node in reversed(self.nodes()):

@@ -11,7 +11,7 @@ of trained parameters; each fits one of layerprop's networks, built with the boo
 ``deepconvnet``    ch08/deep_convnet_params.pkl   :class:`~layerprop.nets.DeepConvNet`
 =================  =============================  ========================================
 
-The file is read by :func:`~layerprop.interop.book_pickle.load_book_pickle` (no code from it runs);
+The file is read by :func:`~layerprop.io.book_pickle.load_book_pickle` (no code from it runs);
 its names must be exactly the network's parameter names and every shape must be the network's
 before a single value is copied. All three networks take MNIST normalised to [0, 1] (the book's
 ``normalize=True``); ``ch03`` takes flat 784-vectors, the convolutional ones (N, 1, 28, 28).
@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ArgumentError, ModelFileError, ShapeError
+from ..io.book_pickle import DEFAULT_MAX_BYTES, load_book_pickle
 from ..nets import DeepConvNet, SimpleConvNet, ThreeLayerNet
-from .book_pickle import DEFAULT_MAX_BYTES, load_book_pickle
 
 __all__ = ["BOOK_MODELS", "book_network", "import_book", "import_book_weights"]
 
@@ -78,7 +78,7 @@ def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_M
 
 
 def _md5(path) -> str:
-    digest = hashlib.md5()  # noqa: S324 - identifies the file in the metadata, not a security check
+    digest = hashlib.md5()
     with open(path, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
@@ -95,8 +95,12 @@ def import_book(path, model: str, out, dtype=None, max_bytes: int = DEFAULT_MAX_
 
     network = import_book_weights(path, model, dtype=dtype, max_bytes=max_bytes)
     metadata = {
-        "imported_from": {"file": os.path.basename(os.fspath(path)), "md5": _md5(path),
-                          "book_file": BOOK_MODELS[model][0], "model": model},
+        "imported_from": {
+            "file": os.path.basename(os.fspath(path)),
+            "md5": _md5(path),
+            "book_file": BOOK_MODELS[model][0],
+            "model": model,
+        },
         "run": {"dataset": "mnist"},
     }
     return save_model(out, network, metadata=metadata)

@@ -36,8 +36,18 @@ from ..errors import ExportError, missing_extra
 __all__ = ["EXPORTABLE_LAYERS", "OPSET", "export_onnx", "to_onnx"]
 
 OPSET = 17
-EXPORTABLE_LAYERS = ("Affine", "Relu", "Sigmoid", "Tanh", "Convolution", "Pooling", "AvgPooling", "Flatten",
-                     "Dropout", "BatchNormalization")
+EXPORTABLE_LAYERS = (
+    "Affine",
+    "Relu",
+    "Sigmoid",
+    "Tanh",
+    "Convolution",
+    "Pooling",
+    "AvgPooling",
+    "Flatten",
+    "Dropout",
+    "BatchNormalization",
+)
 
 
 def _onnx():
@@ -58,9 +68,7 @@ def input_shape_of(network) -> tuple:
         return (None, int(first.W.shape[0]))
     if "input_size" in config:
         return (None, int(config["input_size"]))
-    raise ExportError(
-        f"cannot tell the input shape of {type(network).__name__}: pass input_shape=(C, H, W) or (D,)"
-    )
+    raise ExportError(f"cannot tell the input shape of {type(network).__name__}: pass input_shape=(C, H, W) or (D,)")
 
 
 class _Builder:
@@ -92,8 +100,15 @@ def _layer_nodes(b: _Builder, name: str, layer, x: str, in_shape: tuple, out_sha
         return b.node(kind, [x], name, name)
     if kind == "Convolution":
         FH, FW = layer.W.shape[2:]
-        return b.node("Conv", [x, b.constant(f"{name}.W", layer.W), b.constant(f"{name}.b", layer.b)], name, name,
-                      kernel_shape=[FH, FW], strides=[layer.stride] * 2, pads=[layer.pad] * 4)
+        return b.node(
+            "Conv",
+            [x, b.constant(f"{name}.W", layer.W), b.constant(f"{name}.b", layer.b)],
+            name,
+            name,
+            kernel_shape=[FH, FW],
+            strides=[layer.stride] * 2,
+            pads=[layer.pad] * 4,
+        )
     if kind in ("Pooling", "AvgPooling"):
         attributes = dict(kernel_shape=[layer.pool_h, layer.pool_w], strides=[layer.stride] * 2, pads=[layer.pad] * 4)
         if kind == "AvgPooling":
@@ -104,9 +119,15 @@ def _layer_nodes(b: _Builder, name: str, layer, x: str, in_shape: tuple, out_sha
     if kind == "Dropout":
         return b.node("Mul", [x, b.constant(f"{name}.scale", 1.0 - layer.dropout_ratio)], name, name)
     if kind == "BatchNormalization":
-        params = [b.constant(f"{name}.{key}", value) for key, value in
-                  (("gamma", layer.gamma), ("beta", layer.beta), ("running_mean", layer.running_mean),
-                   ("running_var", layer.running_var))]
+        params = [
+            b.constant(f"{name}.{key}", value)
+            for key, value in (
+                ("gamma", layer.gamma),
+                ("beta", layer.beta),
+                ("running_mean", layer.running_mean),
+                ("running_var", layer.running_var),
+            )
+        ]
         if len(in_shape) == 2:
             return b.node("BatchNormalization", [x, *params], name, name, epsilon=float(layer.eps))
         flat = b.node("Flatten", [x], f"{name}/flat", f"{name}/Flatten", axis=1)
@@ -126,8 +147,10 @@ def to_onnx(network, input_shape=None, opset: int = OPSET):
     for name, layer in network.layers.items():  # refuse before computing anything
         kind = type(layer).__name__
         if kind not in EXPORTABLE_LAYERS:
-            raise ExportError(f"cannot export layer {name!r} of type {kind} to ONNX; "
-                              f"exportable layers: {', '.join(EXPORTABLE_LAYERS)}")
+            raise ExportError(
+                f"cannot export layer {name!r} of type {kind} to ONNX; "
+                f"exportable layers: {', '.join(EXPORTABLE_LAYERS)}"
+            )
         if kind == "BatchNormalization" and layer.running_mean is None:
             raise ExportError(f"layer {name!r} (BatchNormalization) has no running mean yet: train or load it first")
     shape = input_shape_of(network) if input_shape is None else (None, *(int(d) for d in input_shape))
@@ -149,8 +172,9 @@ def to_onnx(network, input_shape=None, opset: int = OPSET):
     inputs = [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, ["N", *shape[1:]])]
     graph = helper.make_graph(b.nodes, type(network).__name__, inputs, outputs, b.initializers)
     opset_imports = [helper.make_opsetid("", int(opset))]
-    model = helper.make_model(graph, opset_imports=opset_imports, producer_name="layerprop",
-                              producer_version=_version())
+    model = helper.make_model(
+        graph, opset_imports=opset_imports, producer_name="layerprop", producer_version=_version()
+    )
     # the oldest IR version that knows the opset (8 for opset 17), so older runtimes read the file too
     model.ir_version = helper.find_min_ir_version_for(opset_imports)
     model.doc_string = repr(network)
@@ -166,7 +190,7 @@ def _version() -> str:
 
 def export_onnx(network, path, input_shape=None, opset: int = OPSET) -> Path:
     """Write ``network`` as an ONNX file at ``path`` (atomically); returns the path."""
-    from ..atomic import write_bytes
+    from ..storage.atomic import write_bytes
 
     model = to_onnx(network, input_shape, opset)
     return write_bytes(Path(os.fspath(path)), model.SerializeToString())

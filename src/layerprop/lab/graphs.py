@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..viz.expr import Binary, Call, Unary, parse_expression
+from ..graph.expression import Binary, Call, Unary, parse_expression
 from ..viz.model import OP, backward_rule_of, build_model, forward_rule_of
 from ..viz.steps import build_steps
 from ..viz.svg import svg_markup
@@ -26,8 +26,10 @@ from .limits import LIMITS, LabLimitError, check_limit
 #: the presets: expression(s) and starting values (the notes' graphs)
 PRESETS = {
     "apple": ("apple * apple_num * tax", {"apple": 100, "apple_num": 2, "tax": 1.1}),
-    "apple-orange": ("(apple * apple_num + orange * orange_num) * tax",
-                     {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1}),
+    "apple-orange": (
+        "(apple * apple_num + orange * orange_num) * tax",
+        {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1},
+    ),
     "sigmoid": ("1 / (1 + exp(-1 * x)); sigmoid(x)", {"x": 2.0}),
     "branch": ("x * x + 3 * x", {"x": 2.0}),
     "two-layer-net": (None, {}),
@@ -144,8 +146,13 @@ def _evaluate(request: dict, values: dict) -> dict:
     if preset == "two-layer-net":
         model, tensors = _two_layer_net(values)
         inputs = [
-            {"name": name, "value": array.tolist(), "shape": list(array.shape),
-             "grad": describe_value(_grad_of(model, name)), "tensor": True}
+            {
+                "name": name,
+                "value": array.tolist(),
+                "shape": list(array.shape),
+                "grad": describe_value(_grad_of(model, name)),
+                "tensor": True,
+            }
             for name, array in tensors.items()
         ]
         text = None
@@ -158,14 +165,22 @@ def _evaluate(request: dict, values: dict) -> dict:
             values = {**defaults, **values}
         expressions = parse_all(text)
         outputs, variables = _record(expressions, values)
-        model = build_model(outputs if len(outputs) > 1 else next(iter(outputs.values())),
-                            title=None)
+        model = build_model(outputs if len(outputs) > 1 else next(iter(outputs.values())), title=None)
         inputs = []
         for name, var in variables:
             value = float(var.data)
             grad = float(var.grad)
-            inputs.append({"name": name, "value": value, "shape": [], "grad": describe_value(grad),
-                           "grad_value": grad if np.isfinite(grad) else None, "tensor": False, **_slider(value)})
+            inputs.append(
+                {
+                    "name": name,
+                    "value": value,
+                    "shape": [],
+                    "grad": describe_value(grad),
+                    "grad_value": grad if np.isfinite(grad) else None,
+                    "tensor": False,
+                    **_slider(value),
+                }
+            )
     sums = model.branch_sums()
     outputs_text = [
         {"name": model.node(e.target).label, "value": e.value_text}
@@ -238,10 +253,14 @@ def _check(request: dict) -> dict:
                 rows.append(compare_gradients(name, var.grad, numerical_gradient(output, var.data)))
     return {
         "inputs": [
-            {"name": row.name, "rel_error": _finite(row.rel_error), "abs_error": _finite(row.max_abs_error),
-             "ok": bool(row.rel_error < 1e-6),
-             "numeric": describe_value(row.numeric), "backprop": describe_value(row.analytic)}
+            {
+                "name": row.name,
+                "rel_error": _finite(row.rel_error),
+                "abs_error": _finite(row.max_abs_error),
+                "ok": bool(row.rel_error < 1e-6),
+                "numeric": describe_value(row.numeric),
+                "backprop": describe_value(row.analytic),
+            }
             for row in rows
         ]
     }
-

@@ -57,6 +57,8 @@ def check_limit(name: str, value: int, what: str) -> int:
     """``value`` if it is within ``LIMITS[name]``, else :class:`LabLimitError` saying so (in English and Korean)."""
     limit = LIMITS[name]
     if value > limit:
-        raise LabLimitError(f"{what}: {value} is more than the limit of {limit}",
-                            f"{LIMITS_KO[name]}: {value} — 제한 {limit}을(를) 넘었습니다")
+        raise LabLimitError(
+            f"{what}: {value} is more than the limit of {limit}",
+            f"{LIMITS_KO[name]}: {value} — 제한 {limit}을(를) 넘었습니다",
+        )
     return value

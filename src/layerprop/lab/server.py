@@ -167,6 +167,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
         Route("/api/limits", limits),
         WebSocketRoute("/ws/train", train_socket),
     ]
+
     @contextlib.asynccontextmanager
     async def lifespan(app):
         yield
@@ -210,4 +211,3 @@ def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True, 
     finally:
         slots.close_all()
         sock.close()
-

@@ -104,8 +104,15 @@ def _heatmap(a, limit: int = 4096) -> dict:
     if m.size > limit:  # a large weight matrix: every k-th row and column
         k = int(np.ceil(np.sqrt(m.size / limit)))
         m = m[::k, ::k]
-    return {"rows": m.shape[0], "cols": m.shape[1], "data": np.round(m, 5).ravel().tolist(),
-            "min": float(m.min()), "max": float(m.max()), "mean": float(m.mean()), "std": float(m.std())}
+    return {
+        "rows": m.shape[0],
+        "cols": m.shape[1],
+        "data": np.round(m, 5).ravel().tolist(),
+        "min": float(m.min()),
+        "max": float(m.max()),
+        "mean": float(m.mean()),
+        "std": float(m.std()),
+    }
 
 
 class TrainingJob:
@@ -118,9 +125,15 @@ class TrainingJob:
         self.config = validate_config(config)
         c = self.config
         self.x, self.t, self.x_test, self.t_test, classes = _dataset(c["dataset"], c["samples"], c["seed"])
-        self.net = MultiLayerNet(self.x.shape[1], c["hidden"], classes, activation=c["activation"],
-                                 weight_init_std="relu" if c["activation"] == "relu" else "sigmoid",
-                                 dtype="float32", seed=c["seed"])
+        self.net = MultiLayerNet(
+            self.x.shape[1],
+            c["hidden"],
+            classes,
+            activation=c["activation"],
+            weight_init_std="relu" if c["activation"] == "relu" else "sigmoid",
+            dtype="float32",
+            seed=c["seed"],
+        )
         self.optimizer = getattr(optim, c["optimizer"])(lr=c["lr"])
         self.rng = np.random.default_rng(c["seed"])
         self.layers = [(name, keys) for name, _, keys in self.net.parameters_by_layer() if keys]
@@ -281,15 +294,19 @@ class TrainingJob:
                 {"name": name, "params": {k: list(net.params[v].shape) for k, v in keys.items()}, "keys": keys}
                 for name, keys in self.layers
             ],
-            "network": [name for name in net.layers] + [type(net.last_layer).__name__],
+            "network": list(net.layers) + [type(net.last_layer).__name__],
         }
         key = self.inspected
         if key in net.params:
             value, grad = net.params[key], (self._grads[key] if self._grads is not None else None)
         else:
             value, grad = self._layer_output(key)
-        snap["inspect"] = {"key": key, "shape": list(np.shape(value)), "value": _heatmap(value),
-                           "grad": None if grad is None else _heatmap(grad)}
+        snap["inspect"] = {
+            "key": key,
+            "shape": list(np.shape(value)),
+            "value": _heatmap(value),
+            "grad": None if grad is None else _heatmap(grad),
+        }
         if self._grid is not None:
             scores = net.predict(self._grid)
             e = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -324,8 +341,10 @@ class JobSlots:
             self._jobs = {job for job in self._jobs if job.alive}
             if len(self._jobs) >= self.limit:
                 raise LabLimitError(
-                    f"{len(self._jobs)} training jobs are running, the limit is {self.limit}: close another train page first",
-                    f"학습 {len(self._jobs)}개가 실행 중이고 제한은 {self.limit}개입니다: 다른 학습 화면을 먼저 닫으세요",
+                    f"{len(self._jobs)} training jobs are running, the limit is {self.limit}: "
+                    "close another train page first",
+                    f"학습 {len(self._jobs)}개가 실행 중이고 제한은 {self.limit}개입니다: "
+                    "다른 학습 화면을 먼저 닫으세요",
                 )
             job = TrainingJob(config)
             self._jobs.add(job)
@@ -343,4 +362,3 @@ class JobSlots:
             jobs, self._jobs = list(self._jobs), set()
         for job in jobs:
             job.stop()
-

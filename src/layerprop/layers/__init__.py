@@ -34,8 +34,8 @@ from .arithmetic import (
 )
 from .base import Layer
 from .conv import AvgPooling, Convolution, Flatten, Pooling, col2im, im2col
-from .regularization import BatchNormalization, Dropout
 from .loss import MeanSquaredError, SigmoidWithLoss, SoftmaxWithLoss, cross_entropy_error, softmax
+from .regularization import BatchNormalization, Dropout
 
 __all__ = [
     "Layer",

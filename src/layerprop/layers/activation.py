@@ -100,9 +100,7 @@ def sigmoid(x):
 
 
 class Tanh(Layer):
-    """Hyperbolic tangent.
-
-    """
+    """Hyperbolic tangent."""
 
     symbol = "tanh"
     forward_rule = "y = tanh(x)"

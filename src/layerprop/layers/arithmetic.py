@@ -146,8 +146,7 @@ class MatMulLayer(_BinaryLayer):
         xp = get_array_module(x, y)
         if np.ndim(x) != 2 or np.ndim(y) != 2 or _shape(x)[1] != _shape(y)[0]:
             raise ShapeError(
-                f"MatMulLayer: expected x of shape (N, D) and y of shape (D, M), "
-                f"got x {_shape(x)} and y {_shape(y)}"
+                f"MatMulLayer: expected x of shape (N, D) and y of shape (D, M), got x {_shape(x)} and y {_shape(y)}"
             )
         self.x = x
         self.y = y
@@ -163,9 +162,7 @@ class MatMulLayer(_BinaryLayer):
 
 
 class NegLayer(Layer):
-    """Negation node.
-
-    """
+    """Negation node."""
 
     symbol = "−x"
     forward_rule = "out = −x"
@@ -185,9 +182,7 @@ class NegLayer(Layer):
 
 
 class PowLayer(Layer):
-    """Power node with a constant exponent c.
-
-    """
+    """Power node with a constant exponent c."""
 
     symbol = "**"
     forward_rule = "out = x ** c"
@@ -201,7 +196,7 @@ class PowLayer(Layer):
 
     def forward(self, x):
         self.x = x
-        return x ** self.exponent
+        return x**self.exponent
 
     def backward(self, dout):
         x = self._forward_value("x")
@@ -214,9 +209,7 @@ class PowLayer(Layer):
 
 
 class ExpLayer(Layer):
-    """Exponential node.
-
-    """
+    """Exponential node."""
 
     symbol = "exp"
     forward_rule = "out = exp(x)"
@@ -237,9 +230,7 @@ class ExpLayer(Layer):
 
 
 class LogLayer(Layer):
-    """Natural-logarithm node.
-
-    """
+    """Natural-logarithm node."""
 
     symbol = "log"
     forward_rule = "out = log(x)"
@@ -260,9 +251,7 @@ class LogLayer(Layer):
 
 
 class SumLayer(Layer):
-    """Sum node (over all elements, or over ``axis``).
-
-    """
+    """Sum node (over all elements, or over ``axis``)."""
 
     symbol = "sum"
     forward_rule = "out = Σ x"
@@ -299,9 +288,7 @@ class SumLayer(Layer):
 
 
 class MeanLayer(SumLayer):
-    """Mean node.
-
-    """
+    """Mean node."""
 
     symbol = "mean"
     forward_rule = "out = (1/n) Σ x"
@@ -322,9 +309,7 @@ class MeanLayer(SumLayer):
 
 
 class ReshapeLayer(Layer):
-    """Reshape node.
-
-    """
+    """Reshape node."""
 
     symbol = "reshape"
     forward_rule = "out = x reshaped to ``shape``"
@@ -360,9 +345,7 @@ class ReshapeLayer(Layer):
 
 
 class TransposeLayer(Layer):
-    """Transpose node.
-
-    """
+    """Transpose node."""
 
     symbol = "T"
     forward_rule = "out = xᵀ (or the axes permuted by ``axes``)"
@@ -436,7 +419,7 @@ class MaxLayer(Layer):
             dout = xp.expand_dims(dout, tuple(sorted(a % x.ndim for a in axes)))
         elif self.axis is None and not self.keepdims:
             dout = dout.reshape((1,) * x.ndim)
-        winners = (x == y)
+        winners = x == y
         ties = winners.sum(axis=self.axis, keepdims=True)
         return (dout * winners / ties).astype(dtype, copy=False)
 

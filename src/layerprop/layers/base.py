@@ -102,6 +102,7 @@ class Layer:
         if language == "ko":
             return (cls.forward_rule_ko or cls.forward_rule, cls.backward_rule_ko or cls.backward_rule)
         return (cls.forward_rule, cls.backward_rule)
+
     has_train_mode = False
 
     @property

@@ -71,15 +71,18 @@ def _padded(xp, x, pad, fill=0):
         return x
     N, C, H, W = x.shape
     out = xp.full((N, C, H + 2 * pad, W + 2 * pad), fill, dtype=x.dtype)
-    out[:, :, pad:pad + H, pad:pad + W] = x
+    out[:, :, pad : pad + H, pad : pad + W] = x
     return out
 
 
 def _offset_slices(i, j, stride, out_h, out_w):
     """Index of the input pixels that window offset (i, j) touches, one per output pixel."""
-    return (slice(None), slice(None),
-            slice(i, i + stride * (out_h - 1) + 1, stride),
-            slice(j, j + stride * (out_w - 1) + 1, stride))
+    return (
+        slice(None),
+        slice(None),
+        slice(i, i + stride * (out_h - 1) + 1, stride),
+        slice(j, j + stride * (out_w - 1) + 1, stride),
+    )
 
 
 def _windows(xp, x_padded, filter_h, filter_w, stride):
@@ -105,7 +108,7 @@ def _fold(xp, blocks, input_shape, stride, pad):
         for j in range(FW):
             img[_offset_slices(i, j, stride, OH, OW)] += blocks[:, :, i, j]
     if pad:
-        img = img[:, :, pad:pad + H, pad:pad + W]
+        img = img[:, :, pad : pad + H, pad : pad + W]
     return img
 
 
@@ -122,7 +125,7 @@ _thread_settings = threading.local()
 @contextlib.contextmanager
 def cache_shared_by(threads):
     """While the block runs, this thread sizes its chunks for a cache shared by ``threads`` threads
-    (CHUNK_BYTES / threads): :class:`layerprop.distributed.ThreadParallel` runs one slice of a
+    (CHUNK_BYTES / threads): :class:`layerprop.training.communicators.ThreadParallel` runs one slice of a
     batch per core, each with one BLAS thread, so each has one core's L2 cache to itself."""
     before = getattr(_thread_settings, "chunk_bytes", None)
     _thread_settings.chunk_bytes = max(1, CHUNK_BYTES // max(1, int(threads)))
@@ -148,16 +151,16 @@ def _padded_channels_last(xp, x_hwc, pad_h, pad_w, buffer):
     into the interior of ``buffer(shape)`` (a reused array whose border is zero); a negative pad
     crops instead. Returns x_hwc itself when both pads are 0."""
     if pad_h < 0:
-        x_hwc = x_hwc[:, -pad_h:x_hwc.shape[1] + pad_h]
+        x_hwc = x_hwc[:, -pad_h : x_hwc.shape[1] + pad_h]
         pad_h = 0
     if pad_w < 0:
-        x_hwc = x_hwc[:, :, -pad_w:x_hwc.shape[2] + pad_w]
+        x_hwc = x_hwc[:, :, -pad_w : x_hwc.shape[2] + pad_w]
         pad_w = 0
     if pad_h == 0 and pad_w == 0:
         return x_hwc
     N, H, W, C = x_hwc.shape
     padded = buffer((N, H + 2 * pad_h, W + 2 * pad_w, C))
-    xp.copyto(padded[:, pad_h:pad_h + H, pad_w:pad_w + W], x_hwc)
+    xp.copyto(padded[:, pad_h : pad_h + H, pad_w : pad_w + W], x_hwc)
     return padded
 
 
@@ -185,8 +188,9 @@ def _fold_channels_last(xp, blocks, dx, stride, pad):
         for v in range(FW):
             j0, cols, w0 = _valid_offsets(v, stride, pad, OW, W)
             if rows and cols:
-                dx[:, h0:h0 + stride * (rows - 1) + 1:stride, w0:w0 + stride * (cols - 1) + 1:stride] += \
-                    blocks[:, i0:i0 + rows, j0:j0 + cols, u, v]
+                dx[:, h0 : h0 + stride * (rows - 1) + 1 : stride, w0 : w0 + stride * (cols - 1) + 1 : stride] += blocks[
+                    :, i0 : i0 + rows, j0 : j0 + cols, u, v
+                ]
     return dx
 
 
@@ -371,7 +375,7 @@ class Convolution(WeightBiasLayer):
         _, C, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         n, K = stop - start, FH * FW * C
-        flat = self._buffer(xp, "col", (size * out_h * out_w * K,), self._padded.dtype)[:n * out_h * out_w * K]
+        flat = self._buffer(xp, "col", (size * out_h * out_w * K,), self._padded.dtype)[: n * out_h * out_w * K]
         ready = self._columns_of == (start, stop)
         self._columns_of = (start, stop)
         windows = windows[start:stop]
@@ -396,8 +400,9 @@ class Convolution(WeightBiasLayer):
         self._out_hw = (out_h, out_w)
         self._channels_last = _channels_last(x)
         self._columns_of = None  # which samples' columns the "col" buffer holds
-        self._padded = _padded_channels_last(xp, x.transpose(0, 2, 3, 1), p, p,
-                                             lambda shape: self._buffer(xp, "padded", shape, x.dtype, fill=0))
+        self._padded = _padded_channels_last(
+            xp, x.transpose(0, 2, 3, 1), p, p, lambda shape: self._buffer(xp, "padded", shape, x.dtype, fill=0)
+        )
         self.col_W = self.W.transpose(2, 3, 1, 0).reshape(FH * FW * C, FN)
         P = out_h * out_w
         out = xp.empty((N * P, FN), dtype=xp.result_type(x.dtype, self.W.dtype))
@@ -405,7 +410,7 @@ class Convolution(WeightBiasLayer):
         size = chunks[0][1] - chunks[0][0] if chunks else 0
         windows = _window_view(xp, self._padded, FH, FW, self.stride)
         for start, stop in chunks:
-            rows = out[start * P:stop * P]
+            rows = out[start * P : stop * P]
             xp.matmul(self._columns(xp, windows, start, stop, size), self.col_W, out=rows)
             rows += self.b  # while the chunk's output is still in the cache
         return out.reshape(N, out_h, out_w, FN).transpose(0, 3, 1, 2)
@@ -418,14 +423,17 @@ class Convolution(WeightBiasLayer):
         expected = (N, FN) + self._out_hw
         if getattr(dout, "shape", None) != expected:
             raise ShapeError(
-                f"Convolution.backward: dout must have shape {expected} (the output's), got {getattr(dout, 'shape', None)}"
+                f"Convolution.backward: dout must have shape {expected} (the output's), "
+                f"got {getattr(dout, 'shape', None)}"
             )
         out_h, out_w = self._out_hw
-        P, K = out_h * out_w, FH * FW * C
+        P = out_h * out_w
         # free when dout has the channels-last layout of our own output (Relu and Pooling keep it)
         d2 = xp.ascontiguousarray(dout.transpose(0, 2, 3, 1)).reshape(N * P, FN)
         kernels = fused_kernels(d2)  # on a GPU: one column-sum kernel
-        self.db = kernels.bias_gradient(d2) if kernels else xp.ones(N * P, d2.dtype) @ d2  # Σ over rows, as one matrix-vector product
+        self.db = (
+            kernels.bias_gradient(d2) if kernels else xp.ones(N * P, d2.dtype) @ d2
+        )  # Σ over rows, as one matrix-vector product
         if self.input_grad and self.stride == 1:
             dW, dx = self._backward_as_convolution(xp, d2)
         else:
@@ -442,8 +450,12 @@ class Convolution(WeightBiasLayer):
         FN, _, FH, FW = self.W.shape
         out_h, out_w = self._out_hw
         d_padded = _padded_channels_last(
-            xp, d2.reshape(N, out_h, out_w, FN), FH - 1 - self.pad, FW - 1 - self.pad,
-            lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0))
+            xp,
+            d2.reshape(N, out_h, out_w, FN),
+            FH - 1 - self.pad,
+            FW - 1 - self.pad,
+            lambda shape: self._buffer(xp, "dout_padded", shape, d2.dtype, fill=0),
+        )
         d_windows = _window_view(xp, d_padded, FH, FW, 1)  # (N, H, W, FH, FW, FN)
         W_flipped = self.W[:, :, ::-1, ::-1].transpose(2, 3, 0, 1).reshape(FH * FW * FN, C)
         x_hwc = self.x.transpose(0, 2, 3, 1)
@@ -456,12 +468,12 @@ class Convolution(WeightBiasLayer):
         for start, stop in chunks:
             n = stop - start
             flat = self._buffer(xp, "dout_col", (size * rows * FH * FW * FN,), d2.dtype)
-            d_col = flat[:n * rows * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
+            d_col = flat[: n * rows * FH * FW * FN].reshape(n, H, W, FH, FW, FN)
             xp.copyto(d_col, d_windows[start:stop])
             d_col = d_col.reshape(n * rows, FH * FW * FN)
             xp.matmul(x_hwc[start:stop].reshape(n * rows, C).T, d_col, out=partial)
             dW_flipped += partial
-            xp.matmul(d_col, W_flipped, out=dx[start * rows:stop * rows])
+            xp.matmul(d_col, W_flipped, out=dx[start * rows : stop * rows])
         dW = dW_flipped.reshape(C, FH, FW, FN)[:, ::-1, ::-1].transpose(3, 0, 1, 2)
         return xp.ascontiguousarray(dW), dx.reshape(N, H, W, C)
 
@@ -479,16 +491,17 @@ class Convolution(WeightBiasLayer):
         size = chunks[0][1] - chunks[0][0] if chunks else 0
         windows = _window_view(xp, self._padded, FH, FW, self.stride)
         for start, stop in reversed(chunks):  # the last chunk forward built is still in the buffer
-            d_chunk = d2[start * P:stop * P]
+            d_chunk = d2[start * P : stop * P]
             xp.matmul(self._columns(xp, windows, start, stop, size).T, d_chunk, out=partial)
             dW += partial
             if dx is not None:
                 n = stop - start
                 flat = self._buffer(xp, "dcol", (size * P * K,), dx.dtype)
-                d_col = flat[:n * P * K].reshape(n * P, K)
+                d_col = flat[: n * P * K].reshape(n * P, K)
                 xp.matmul(d_chunk, self.col_W.T, out=d_col)
-                _fold_channels_last(xp, d_col.reshape(n, out_h, out_w, FH, FW, C), dx[start:stop],
-                                    self.stride, self.pad)
+                _fold_channels_last(
+                    xp, d_col.reshape(n, out_h, out_w, FH, FW, C), dx[start:stop], self.stride, self.pad
+                )
         return xp.ascontiguousarray(dW.reshape(FH, FW, C, FN).transpose(3, 2, 0, 1)), dx
 
     def __repr__(self):
@@ -563,8 +576,9 @@ class _PoolingBase(Layer):
     def output_shape(self, input_shape):
         """Shape of the output for an input of shape (N, C, H, W) (checks that the window fits)."""
         N, C, H, W = input_shape
-        out_h, out_w = _output_size(type(self).__name__, (H, W), (self.pool_h, self.pool_w),
-                                    self.stride, self.pad, what="pooling window")
+        out_h, out_w = _output_size(
+            type(self).__name__, (H, W), (self.pool_h, self.pool_w), self.stride, self.pad, what="pooling window"
+        )
         return (N, C, out_h, out_w)
 
     def _prepare(self, x):
@@ -627,11 +641,13 @@ class _PoolingBase(Layer):
         p = self.pad
         if p:
             H, W = self._x_shape[2:]
-            dx = dx[:, :, p:p + H, p:p + W]
+            dx = dx[:, :, p : p + H, p : p + W]
         return dx
 
     def __repr__(self):
-        return f"{type(self).__name__}(pool_h={self.pool_h}, pool_w={self.pool_w}, stride={self.stride}, pad={self.pad})"
+        return (
+            f"{type(self).__name__}(pool_h={self.pool_h}, pool_w={self.pool_w}, stride={self.stride}, pad={self.pad})"
+        )
 
 
 class Pooling(_PoolingBase):
@@ -786,7 +802,9 @@ class Flatten(Layer):
         return x.reshape(x.shape[0], -1)
 
     def backward(self, dout):
-        self._check_dout_shape(dout, self._forward_value("original_x_shape")[:1] + (math.prod(self.original_x_shape[1:]),))
+        self._check_dout_shape(
+            dout, self._forward_value("original_x_shape")[:1] + (math.prod(self.original_x_shape[1:]),)
+        )
         shape = self._forward_value("original_x_shape")
         n = 1
         for d in shape:

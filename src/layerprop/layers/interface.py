@@ -54,9 +54,8 @@ def parameter_gradient(layer, key):
     if hasattr(grads, "get") and not callable(grads):
         try:
             value = grads.get(key)
-        except Exception:  # noqa: BLE001 - a learner's grads may be anything; it simply has no gradient
+        except Exception:
             value = None
         if value is not None:
             return value
     return getattr(layer, f"d{key}", None)
-

@@ -97,9 +97,13 @@ def _pick(scores, labels):
     n, c = scores.shape
     unsigned = labels.view(np.dtype(f"u{labels.dtype.itemsize}")) if labels.dtype.kind == "i" else labels
     if n and int(unsigned.max()) >= c:
-        _check_label_range("SoftmaxWithLoss", labels, c,
-                           f"expected t as {n} integer labels in [0, {c}) of shape ({n},) or ({n}, 1), "
-                           f"or one-hot targets of shape ({n}, {c})")
+        _check_label_range(
+            "SoftmaxWithLoss",
+            labels,
+            c,
+            f"expected t as {n} integer labels in [0, {c}) of shape ({n},) or ({n}, 1), "
+            f"or one-hot targets of shape ({n}, {c})",
+        )
     return scores[xp.arange(n), labels]
 
 
@@ -111,7 +115,7 @@ class SoftmaxWithLoss(Layer):
     A 1-D ``x`` is one sample.
 
     On a GPU, (N, C) scores with (N,) integer labels take one fused kernel each way
-    (:mod:`layerprop.kernels`); there the labels are checked inside the kernel, and an
+    (:mod:`layerprop.backend.kernels`); there the labels are checked inside the kernel, and an
     out-of-range label gives a NaN loss instead of a LabelError (a check on the host would stop
     the GPU every step).
     """
@@ -129,16 +133,29 @@ class SoftmaxWithLoss(Layer):
         self._x_shape = None
 
     def forward(self, x, t):
-        if (type(x) is np.ndarray and type(t) is np.ndarray and x.ndim == 2 and t.ndim == 1
-                and x.dtype.kind == "f" and t.dtype.kind in "iu" and t.shape[0] == x.shape[0] > 0 and x.shape[1]):
+        if (
+            type(x) is np.ndarray
+            and type(t) is np.ndarray
+            and x.ndim == 2
+            and t.ndim == 1
+            and x.dtype.kind == "f"
+            and t.dtype.kind in "iu"
+            and t.shape[0] == x.shape[0] > 0
+            and x.shape[1]
+        ):
             xp, x2, labels, onehot = np, x, t, None  # the training hot path: nothing to convert or reshape
         else:
             xp = get_array_module(x)
             x = xp.asarray(x)
             t = xp.asarray(t)
             kernels = fused_kernels(x)
-            if (kernels is not None and x.ndim == 2 and t.shape == x.shape[:1] and t.dtype.kind in "iu"
-                    and x.dtype.kind == "f"):
+            if (
+                kernels is not None
+                and x.ndim == 2
+                and t.shape == x.shape[:1]
+                and t.dtype.kind in "iu"
+                and x.dtype.kind == "f"
+            ):
                 self._x_shape = x.shape
                 self.y, self.loss = kernels.softmax_cross_entropy(x, t)
                 self.t = self._labels = t

@@ -93,7 +93,8 @@ class BatchNormalization(Layer):
     def __init__(self, gamma, beta, momentum: float = 0.9, running_mean=None, running_var=None):
         if np.shape(gamma) != np.shape(beta) or np.ndim(gamma) != 1:
             raise ShapeError(
-                f"BatchNormalization: gamma and beta must be 1-D of the same shape, got {np.shape(gamma)} and {np.shape(beta)}"
+                "BatchNormalization: gamma and beta must be 1-D of the same shape, "
+                f"got {np.shape(gamma)} and {np.shape(beta)}"
             )
         self.gamma = gamma
         self.beta = beta

@@ -69,8 +69,10 @@ class Network:
         if name in self.layers:
             raise ValueError(f"a layer named {name!r} already exists")
         if not isinstance(layer, Layer):
-            raise TypeError(f"layer {name!r} must be a layerprop layer (a subclass of layerprop.layers.base.Layer, "
-                            f"which declares the interface networks use), got {type(layer).__name__}")
+            raise TypeError(
+                f"layer {name!r} must be a layerprop layer (a subclass of layerprop.layers.base.Layer, "
+                f"which declares the interface networks use), got {type(layer).__name__}"
+            )
         self.layers[name] = layer
         self._plan = None
         for layer_key, key in (param_names or {}).items():
@@ -137,7 +139,7 @@ class Network:
         return array_module_of_device(device).asarray(value)
 
     @property
-    def lastLayer(self):  # noqa: N802 - the book's TwoLayerNet spells it so
+    def lastLayer(self):
         return self.last_layer
 
     # -- the book's interface ----------------------------------------------------------------
@@ -183,8 +185,8 @@ class Network:
             raise LabelError(f"accuracy: got {n} samples but {t.shape[0]} labels")
         correct = 0  # summed where the data is; one transfer to the host at the end
         for start in range(0, n, batch_size):
-            y = self.predict(x[start:start + batch_size])
-            correct = correct + (y.argmax(axis=1) == t[start:start + batch_size]).sum()
+            y = self.predict(x[start : start + batch_size])
+            correct = correct + (y.argmax(axis=1) == t[start : start + batch_size]).sum()
         return int(correct) / n if n else 0.0
 
     def numerical_gradient(self, x, t) -> dict:
@@ -192,7 +194,8 @@ class Network:
         if self.device != CPU:
             raise DeviceUnavailableError(
                 f"numerical_gradient perturbs one element at a time and runs on the CPU only; the network is on "
-                f"{self.device}: call network.to_cpu() first (gradient() on the GPU is checked against the CPU's)")
+                f"{self.device}: call network.to_cpu() first (gradient() on the GPU is checked against the CPU's)"
+            )
 
         def loss_of(_):
             return self.loss(x, t, train_flg=True)

@@ -32,8 +32,15 @@ class ThreeLayerNet(Network):
     (√(1/fan_in), the default); biases start at 0; ``seed`` makes the initial weights repeatable.
     """
 
-    def __init__(self, input_size=784, hidden_size_list=(50, 100), output_size=10, weight_init_std="xavier",
-                 dtype="float64", seed=None):
+    def __init__(
+        self,
+        input_size=784,
+        hidden_size_list=(50, 100),
+        output_size=10,
+        weight_init_std="xavier",
+        dtype="float64",
+        seed=None,
+    ):
         super().__init__(dtype)
         owner = type(self).__name__
         if not isinstance(hidden_size_list, (list, tuple)) or len(hidden_size_list) != 2:
@@ -41,8 +48,12 @@ class ThreeLayerNet(Network):
         hidden = [integer(f"hidden_size_list[{i}]", h, minimum=1, owner=owner) for i, h in enumerate(hidden_size_list)]
         input_size = integer("input_size", input_size, minimum=1, owner=owner)
         output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        self._config = dict(input_size=int(input_size), hidden_size_list=hidden, output_size=int(output_size),
-                            weight_init_std=weight_init_std)
+        self._config = dict(
+            input_size=int(input_size),
+            hidden_size_list=hidden,
+            output_size=int(output_size),
+            weight_init_std=weight_init_std,
+        )
         rng = random_source(seed)
         dt = self.dtype
         sizes = [int(input_size), *hidden, int(output_size)]

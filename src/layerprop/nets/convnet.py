@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..layers import Affine, AvgPooling, Convolution, Dropout, Flatten, Pooling, Relu
+from ..validation import integer
 from .base import Network
 from .init import init_scale, parameter_array, random_source, standard_normal
-from ..validation import integer
 from .registry import register_network
 from .sequential import LAYER_SPECS
 
@@ -19,8 +19,9 @@ def _conv_spec(layer) -> dict:
 
 
 def _conv_from_spec(spec, dt):
-    return Convolution(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][0], dt), spec["stride"],
-                       spec["pad"])
+    return Convolution(
+        parameter_array(spec["shape"], dt), parameter_array(spec["shape"][0], dt), spec["stride"], spec["pad"]
+    )
 
 
 def _pool_spec(layer) -> dict:
@@ -41,11 +42,11 @@ LAYER_SPECS.setdefault("Flatten", (lambda layer: {}, lambda spec, dt: Flatten())
 def _conv_param(value, owner, name) -> dict:
     """Validate a conv_param dict and return it with plain ints (the form saved in configs)."""
     if not isinstance(value, dict) or set(value) != set(CONV_PARAM_KEYS):
-        raise ValueError(
-            f"{owner}: {name} must be a dict with the keys {', '.join(CONV_PARAM_KEYS)}, got {value!r}"
-        )
-    return {key: integer(f"{name}[{key!r}]", value[key], minimum=0 if key == "pad" else 1, owner=owner)
-            for key in CONV_PARAM_KEYS}
+        raise ValueError(f"{owner}: {name} must be a dict with the keys {', '.join(CONV_PARAM_KEYS)}, got {value!r}")
+    return {
+        key: integer(f"{name}[{key!r}]", value[key], minimum=0 if key == "pad" else 1, owner=owner)
+        for key in CONV_PARAM_KEYS
+    }
 
 
 def _input_dim(value, owner) -> tuple:
@@ -69,17 +70,29 @@ class SimpleConvNet(Network):
     global ``np.random``, as in the book). Train in float32; check gradients in float64 (default).
     """
 
-    def __init__(self, input_dim=(1, 28, 28),
-                 conv_param={"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1},  # noqa: B006 - the book's signature; never mutated
-                 hidden_size=100, output_size=10, weight_init_std=0.01, dtype="float64", seed=None):
+    def __init__(
+        self,
+        input_dim=(1, 28, 28),
+        conv_param={"filter_num": 30, "filter_size": 5, "pad": 0, "stride": 1},  # noqa: B006 - the book's signature; never mutated
+        hidden_size=100,
+        output_size=10,
+        weight_init_std=0.01,
+        dtype="float64",
+        seed=None,
+    ):
         super().__init__(dtype)
         owner = type(self).__name__
         input_dim = _input_dim(input_dim, owner)
         conv_param = _conv_param(conv_param, owner, "conv_param")
         hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
         output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        self._config = {"input_dim": list(input_dim), "conv_param": dict(conv_param), "hidden_size": int(hidden_size),
-                        "output_size": int(output_size), "weight_init_std": weight_init_std}
+        self._config = {
+            "input_dim": list(input_dim),
+            "conv_param": dict(conv_param),
+            "hidden_size": int(hidden_size),
+            "output_size": int(output_size),
+            "weight_init_std": weight_init_std,
+        }
         rng = random_source(seed)
         dt = self.dtype
         C = input_dim[0]
@@ -88,18 +101,25 @@ class SimpleConvNet(Network):
         def scaled(shape, fan_in):
             return standard_normal(rng, shape, dt) * dt.type(init_scale(weight_init_std, fan_in))
 
-        conv = Convolution(scaled((FN, C, FS, FS), C * FS * FS), np.zeros(FN, dt),
-                           conv_param["stride"], conv_param["pad"])
+        conv = Convolution(
+            scaled((FN, C, FS, FS), C * FS * FS), np.zeros(FN, dt), conv_param["stride"], conv_param["pad"]
+        )
         self.add_layer("Conv1", conv, {"W": "W1", "b": "b1"})
         self.add_layer("Relu1", Relu())
         pool = Pooling(2, 2, stride=2)
         self.add_layer("Pool1", pool)
         pool_output_size = int(np.prod(pool.output_shape(conv.output_shape((1, *input_dim)))))
-        self.add_layer("Affine1", Affine(scaled((pool_output_size, hidden_size), pool_output_size),
-                                         np.zeros(hidden_size, dt)), {"W": "W2", "b": "b2"})
+        self.add_layer(
+            "Affine1",
+            Affine(scaled((pool_output_size, hidden_size), pool_output_size), np.zeros(hidden_size, dt)),
+            {"W": "W2", "b": "b2"},
+        )
         self.add_layer("Relu2", Relu())
-        self.add_layer("Affine2", Affine(scaled((hidden_size, output_size), hidden_size),
-                                         np.zeros(output_size, dt)), {"W": "W3", "b": "b3"})
+        self.add_layer(
+            "Affine2",
+            Affine(scaled((hidden_size, output_size), hidden_size), np.zeros(output_size, dt)),
+            {"W": "W3", "b": "b3"},
+        )
         self.set_input_gradient(False)
 
 
@@ -128,22 +148,39 @@ class DeepConvNet(Network):
     weights and the dropout masks repeatable (:meth:`reseed` restarts the masks).
     """
 
-    def __init__(self, input_dim=(1, 28, 28),
-                 conv_param_1=DEEP_CONV_PARAMS[0], conv_param_2=DEEP_CONV_PARAMS[1],
-                 conv_param_3=DEEP_CONV_PARAMS[2], conv_param_4=DEEP_CONV_PARAMS[3],
-                 conv_param_5=DEEP_CONV_PARAMS[4], conv_param_6=DEEP_CONV_PARAMS[5],
-                 hidden_size=50, output_size=10, dropout_ratio=0.5, dtype="float64", seed=None):
+    def __init__(
+        self,
+        input_dim=(1, 28, 28),
+        conv_param_1=DEEP_CONV_PARAMS[0],
+        conv_param_2=DEEP_CONV_PARAMS[1],
+        conv_param_3=DEEP_CONV_PARAMS[2],
+        conv_param_4=DEEP_CONV_PARAMS[3],
+        conv_param_5=DEEP_CONV_PARAMS[4],
+        conv_param_6=DEEP_CONV_PARAMS[5],
+        hidden_size=50,
+        output_size=10,
+        dropout_ratio=0.5,
+        dtype="float64",
+        seed=None,
+    ):
         super().__init__(dtype)
         owner = type(self).__name__
         input_dim = _input_dim(input_dim, owner)
-        conv_params = [_conv_param(p, owner, f"conv_param_{i}") for i, p in enumerate(
-            (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6), 1)]
+        conv_params = [
+            _conv_param(p, owner, f"conv_param_{i}")
+            for i, p in enumerate(
+                (conv_param_1, conv_param_2, conv_param_3, conv_param_4, conv_param_5, conv_param_6), 1
+            )
+        ]
         hidden_size = integer("hidden_size", hidden_size, minimum=1, owner=owner)
         output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        self._config = dict(input_dim=list(input_dim),
-                            **{f"conv_param_{i}": dict(p) for i, p in enumerate(conv_params, 1)},
-                            hidden_size=int(hidden_size), output_size=int(output_size),
-                            dropout_ratio=float(dropout_ratio))
+        self._config = dict(
+            input_dim=list(input_dim),
+            **{f"conv_param_{i}": dict(p) for i, p in enumerate(conv_params, 1)},
+            hidden_size=int(hidden_size),
+            output_size=int(output_size),
+            dropout_ratio=float(dropout_ratio),
+        )
         rng = random_source(seed)
         dt = self.dtype
 
@@ -164,12 +201,16 @@ class DeepConvNet(Network):
                 self.add_layer(f"Pool{i // 2}", pool)
                 shape = pool.output_shape(shape)
         features = int(np.prod(shape[1:]))
-        self.add_layer("Affine1", Affine(he((features, hidden_size), features), np.zeros(hidden_size, dt)),
-                       {"W": "W7", "b": "b7"})
+        self.add_layer(
+            "Affine1", Affine(he((features, hidden_size), features), np.zeros(hidden_size, dt)), {"W": "W7", "b": "b7"}
+        )
         self.add_layer(f"Relu{relu + 1}", Relu())
         self.add_layer("Dropout1", Dropout(dropout_ratio))
-        self.add_layer("Affine2", Affine(he((hidden_size, output_size), hidden_size), np.zeros(output_size, dt)),
-                       {"W": "W8", "b": "b8"})
+        self.add_layer(
+            "Affine2",
+            Affine(he((hidden_size, output_size), hidden_size), np.zeros(output_size, dt)),
+            {"W": "W8", "b": "b8"},
+        )
         self.add_layer("Dropout2", Dropout(dropout_ratio))
         self.set_input_gradient(False)
         if seed is not None:

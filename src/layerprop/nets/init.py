@@ -34,7 +34,7 @@ def _claim(shape) -> bool:
     shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(shape)
     count = math.prod(int(n) for n in shape)
     if count > budget[0]:
-        from ..errors import ModelFileError  # noqa: PLC0415 - needed only on this error path
+        from ..errors import ModelFileError
 
         raise ModelFileError(
             f"the configuration asks for a parameter array of shape {shape} ({count} values), "
@@ -84,5 +84,7 @@ def init_scale(weight_init_std, fan_in: int) -> float:
             return float(np.sqrt(2.0 / fan_in))
         if name in ("sigmoid", "xavier", "tanh"):
             return float(np.sqrt(1.0 / fan_in))
-        raise ValueError(f"weight_init_std must be a number, 'relu'/'he' or 'sigmoid'/'xavier', got {weight_init_std!r}")
+        raise ValueError(
+            f"weight_init_std must be a number, 'relu'/'he' or 'sigmoid'/'xavier', got {weight_init_std!r}"
+        )
     return non_negative("weight_init_std", weight_init_std)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, Tanh
 from ..errors import ArgumentTypeError
+from ..layers import Affine, BatchNormalization, Dropout, Relu, Sigmoid, Tanh
 from ..validation import integer
 from .base import Network
 from .init import init_scale, random_source, standard_normal
@@ -32,9 +32,20 @@ class MultiLayerNetExtend(Network):
     W1, b1, …, W(L), b(L) and gamma1, beta1, … with batch normalisation.
     """
 
-    def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
-                 weight_decay_lambda=0, use_dropout=False, dropout_ration=0.5, use_batchnorm=False,
-                 dtype="float64", seed=None):
+    def __init__(
+        self,
+        input_size,
+        hidden_size_list,
+        output_size,
+        activation="relu",
+        weight_init_std="relu",
+        weight_decay_lambda=0,
+        use_dropout=False,
+        dropout_ration=0.5,
+        use_batchnorm=False,
+        dtype="float64",
+        seed=None,
+    ):
         super().__init__(dtype, weight_decay_lambda)
         owner = type(self).__name__
         if not isinstance(hidden_size_list, (list, tuple)):
@@ -42,12 +53,18 @@ class MultiLayerNetExtend(Network):
         hidden = [integer(f"hidden_size_list[{i}]", h, minimum=1, owner=owner) for i, h in enumerate(hidden_size_list)]
         input_size = integer("input_size", input_size, minimum=1, owner=owner)
         output_size = integer("output_size", output_size, minimum=1, owner=owner)
-        self._config = dict(input_size=int(input_size), hidden_size_list=hidden, output_size=int(output_size),
-                            activation=activation, weight_init_std=weight_init_std,
-                            weight_decay_lambda=float(weight_decay_lambda))
+        self._config = dict(
+            input_size=int(input_size),
+            hidden_size_list=hidden,
+            output_size=int(output_size),
+            activation=activation,
+            weight_init_std=weight_init_std,
+            weight_decay_lambda=float(weight_decay_lambda),
+        )
         if type(self) is MultiLayerNetExtend:
-            self._config.update(use_dropout=bool(use_dropout), dropout_ration=float(dropout_ration),
-                                use_batchnorm=bool(use_batchnorm))
+            self._config.update(
+                use_dropout=bool(use_dropout), dropout_ration=float(dropout_ration), use_batchnorm=bool(use_batchnorm)
+            )
         self.input_size, self.hidden_size_list, self.output_size = int(input_size), hidden, int(output_size)
         self.hidden_layer_num = len(hidden)
         self.use_dropout, self.use_batchnorm = bool(use_dropout), bool(use_batchnorm)
@@ -77,7 +94,24 @@ class MultiLayerNet(MultiLayerNetExtend):
     Same arguments as :class:`MultiLayerNetExtend` without dropout and batch normalisation.
     """
 
-    def __init__(self, input_size, hidden_size_list, output_size, activation="relu", weight_init_std="relu",
-                 weight_decay_lambda=0, dtype="float64", seed=None):
-        super().__init__(input_size, hidden_size_list, output_size, activation, weight_init_std,
-                         weight_decay_lambda, dtype=dtype, seed=seed)
+    def __init__(
+        self,
+        input_size,
+        hidden_size_list,
+        output_size,
+        activation="relu",
+        weight_init_std="relu",
+        weight_decay_lambda=0,
+        dtype="float64",
+        seed=None,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size_list,
+            output_size,
+            activation,
+            weight_init_std,
+            weight_decay_lambda,
+            dtype=dtype,
+            seed=seed,
+        )

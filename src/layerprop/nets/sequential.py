@@ -15,17 +15,23 @@ LOSS_LAYERS = {cls.__name__: cls for cls in (L.SoftmaxWithLoss, L.MeanSquaredErr
 # How each layer type is described in a saved configuration, and rebuilt from it (with zero
 # parameters; the saved arrays are loaded afterwards). Layer modules may add their own entries.
 LAYER_SPECS: dict = {
-    "Affine": (lambda layer: {"shape": list(layer.W.shape)},
-               lambda spec, dt: L.Affine(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][1], dt))),
+    "Affine": (
+        lambda layer: {"shape": list(layer.W.shape)},
+        lambda spec, dt: L.Affine(parameter_array(spec["shape"], dt), parameter_array(spec["shape"][1], dt)),
+    ),
     "Relu": (lambda layer: {}, lambda spec, dt: L.Relu()),
     "Sigmoid": (lambda layer: {}, lambda spec, dt: L.Sigmoid()),
     "Tanh": (lambda layer: {}, lambda spec, dt: L.Tanh()),
-    "Dropout": (lambda layer: {"dropout_ratio": layer.dropout_ratio},
-                lambda spec, dt: L.Dropout(spec["dropout_ratio"])),
-    "BatchNormalization": (lambda layer: {"size": int(layer.gamma.shape[0]), "momentum": layer.momentum},
-                           lambda spec, dt: L.BatchNormalization(parameter_array(spec["size"], dt, 1.0),
-                                                                 parameter_array(spec["size"], dt),
-                                                                 spec["momentum"])),
+    "Dropout": (
+        lambda layer: {"dropout_ratio": layer.dropout_ratio},
+        lambda spec, dt: L.Dropout(spec["dropout_ratio"]),
+    ),
+    "BatchNormalization": (
+        lambda layer: {"size": int(layer.gamma.shape[0]), "momentum": layer.momentum},
+        lambda spec, dt: L.BatchNormalization(
+            parameter_array(spec["size"], dt, 1.0), parameter_array(spec["size"], dt), spec["momentum"]
+        ),
+    ),
 }
 
 
@@ -40,7 +46,7 @@ def layer_spec(layer) -> dict:
 def layer_from_spec(spec: dict, dtype):
     """Rebuild a layer from :func:`layer_spec`'s description (parameters zero until loaded)."""
     if not isinstance(spec, dict):
-        raise ModelFileError(f"a saved Sequential layer must be an object such as {{\"type\": \"Relu\"}}, got {spec!r}")
+        raise ModelFileError(f'a saved Sequential layer must be an object such as {{"type": "Relu"}}, got {spec!r}')
     kind = spec.get("type")
     if kind not in LAYER_SPECS:
         raise ModelFileError(f"unknown layer type {kind!r} in a saved Sequential; known: {', '.join(LAYER_SPECS)}")

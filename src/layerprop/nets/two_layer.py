@@ -22,10 +22,16 @@ class TwoLayerNet(Network):
 
     def __init__(self, input_size, hidden_size, output_size, weight_init_std=0.01, dtype="float64", seed=None):
         super().__init__(dtype)
-        input_size, hidden_size, output_size = (integer(name, value, minimum=1, owner="TwoLayerNet") for name, value in (
-            ("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
-        self._config = dict(input_size=int(input_size), hidden_size=int(hidden_size),
-                            output_size=int(output_size), weight_init_std=float(weight_init_std))
+        input_size, hidden_size, output_size = (
+            integer(name, value, minimum=1, owner="TwoLayerNet")
+            for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size))
+        )
+        self._config = dict(
+            input_size=int(input_size),
+            hidden_size=int(hidden_size),
+            output_size=int(output_size),
+            weight_init_std=float(weight_init_std),
+        )
         rng = random_source(seed)
         dt = self.dtype
         std = dt.type(weight_init_std)

@@ -18,13 +18,13 @@ edges the values between them: forward value above the line, gradient below it, 
 
 Modules: :mod:`.model` (what is drawn), :mod:`.values` (how numbers are written), :mod:`.dot`
 (Graphviz text), :mod:`.rendering` (pictures via ``dot``), :mod:`.layout` and :mod:`.svg` (a
-drawing without Graphviz), :mod:`.steps` and :mod:`.html` (the step-through page), :mod:`.expr`
-(the user's expressions), :mod:`.examples` (the notes' graphs).
+drawing without Graphviz), :mod:`.steps` and :mod:`.html` (the step-through page), :mod:`.examples`
+(the notes' graphs); the user's expressions are parsed by :mod:`layerprop.graph.expression`.
 """
 
+from ..graph.expression import Expression, ExpressionError, parse_assignment, parse_expression
 from .dot import to_dot
 from .examples import EXAMPLES, example
-from .expr import Expression, ExpressionError, parse_assignment, parse_expression
 from .html import to_html
 from .model import (
     DrawnEdge,
@@ -85,7 +85,7 @@ def repr_svg(obj):
         return None
     try:
         return to_svg(obj)
-    except Exception:  # noqa: BLE001 - a notebook should fall back to the repr, not show a traceback
+    except Exception:
         return None
 
 
@@ -98,7 +98,7 @@ def repr_html(obj):
         return None
     try:
         return f'<div class="layerprop-drawing">{to_inline_svg(obj)}</div>'
-    except Exception:  # noqa: BLE001 - as in repr_svg
+    except Exception:
         return None
 
 
@@ -107,7 +107,7 @@ def repr_graph_check(graph_check) -> str:
     marked (a wrong one red, with its relative error; a right one ✓), then the table of verdicts."""
     try:
         drawing = f'<div class="layerprop-drawing">{to_inline_svg(graph_check.output, check=graph_check)}</div>'
-    except Exception:  # noqa: BLE001 - as in repr_svg: the table alone is still worth showing
+    except Exception:
         drawing = ""
     return drawing + graph_check.table_html()
 

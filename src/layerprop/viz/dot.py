@@ -2,7 +2,8 @@
 
 Layout is left to right like the notes' figures: inputs on the left, the output on the right.
 Each edge carries its forward value (blue) above the line and, after backward, its gradient
-(red) below it — drawn as a small label node that the edge passes through (see :func:`edge_label`). Operations are circles (``×``, ``+``, ``exp``) or rounded boxes (``Affine``,
+(red) below it — drawn as a small label node that the edge passes through (see :func:`edge_label`).
+Operations are circles (``×``, ``+``, ``exp``) or rounded boxes (``Affine``,
 ``SoftmaxWithLoss``); named inputs are plain labels, a network's parameters small shaded boxes,
 constants small grey nodes showing their value. Several outputs given as a dict become clusters.
 A value used more than once is labelled with the sum that forms its gradient
@@ -37,6 +38,11 @@ def html_escape(text: str) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
+def _beside(text: str, heatmap: str) -> str:
+    """An HTML-like label cell: ``text`` with a small heatmap to its right."""
+    return f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR><TD>{text}</TD><TD>{heatmap}</TD></TR></TABLE>'
+
+
 def edge_label(edge) -> str | None:
     """The label node's HTML-like label: value, a rule (the edge itself), gradient; None if unlabelled.
 
@@ -50,9 +56,9 @@ def edge_label(edge) -> str | None:
     value = f'<FONT COLOR="{VALUE_COLOR}">{html_escape(edge.value_text)}</FONT>'
     grad = f'<FONT COLOR="{GRAD_COLOR}">{html_escape(edge.grad_text)}</FONT>' if edge.grad_text is not None else " "
     if wants_heatmap(edge.value):  # a tensor: its shape and a small heatmap of its values / gradient
-        value = f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR><TD>{value}</TD><TD>{dot_heatmap(edge.value)}</TD></TR></TABLE>'
+        value = _beside(value, dot_heatmap(edge.value))
         if edge.grad_text is not None and wants_heatmap(edge.grad):
-            grad = f'<TABLE BORDER="0" CELLSPACING="2" CELLPADDING="0"><TR><TD>{grad}</TD><TD>{dot_heatmap(edge.grad)}</TD></TR></TABLE>'
+            grad = _beside(grad, dot_heatmap(edge.grad))
     return (
         f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" COLOR="{EDGE_COLOR}">'
         f"<TR><TD>{value}</TD></TR><HR/><TR><TD>{grad}</TD></TR></TABLE>>"
@@ -85,17 +91,35 @@ def _node_attributes(node) -> dict:
         else:
             attrs.update(shape="box", style='"rounded,filled"', fillcolor='"#ffffff"', fontsize="13")
         if node.verdict is not None and not node.verdict.ok:
-            attrs.update(color=f'"{WRONG_COLOR}"', penwidth="2.5", fontcolor=f'"{WRONG_COLOR}"',
-                         style='"rounded,filled"' if len(label) > 3 else "filled", fillcolor=f'"{WRONG_FILL}"')
+            attrs.update(
+                color=f'"{WRONG_COLOR}"',
+                penwidth="2.5",
+                fontcolor=f'"{WRONG_COLOR}"',
+                style='"rounded,filled"' if len(label) > 3 else "filled",
+                fillcolor=f'"{WRONG_FILL}"',
+            )
         return attrs
     if node.kind == INPUT:
         return {"label": quote(label), "shape": "plaintext", "fontsize": "14"}
     if node.kind == PARAM:
-        return {"label": quote(label), "shape": "box", "style": "filled", "fillcolor": '"#fff3d6"',
-                "color": '"#c9a45c"', "fontsize": "11", "height": "0.3"}
+        return {
+            "label": quote(label),
+            "shape": "box",
+            "style": "filled",
+            "fillcolor": '"#fff3d6"',
+            "color": '"#c9a45c"',
+            "fontsize": "11",
+            "height": "0.3",
+        }
     if node.kind == CONSTANT:
-        attrs = {"label": quote(label), "style": "filled", "fillcolor": '"#eeeeee"', "color": '"#999999"',
-                 "fontsize": "10", "tooltip": quote("constant (no gradient)")}
+        attrs = {
+            "label": quote(label),
+            "style": "filled",
+            "fillcolor": '"#eeeeee"',
+            "color": '"#999999"',
+            "fontsize": "10",
+            "tooltip": quote("constant (no gradient)"),
+        }
         if len(label) <= 4:
             attrs.update(shape="circle", width="0.35", fixedsize="true")
         else:
@@ -121,7 +145,8 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
     model = build_model(target, title=title, **options)
     lines = [
         "digraph computational_graph {",
-        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", nodesep=0.3, ranksep=0.3, pad=0.25, forcelabels=true];',
+        f'  graph [rankdir=LR, ordering=in, bgcolor="white", fontname="{FONT}", '
+        "nodesep=0.3, ranksep=0.3, pad=0.25, forcelabels=true];",
         f'  node [fontname="{FONT}"];',
         f'  edge [fontname="{FONT}", fontsize=12, arrowsize=0.7, color="{EDGE_COLOR}"];',
     ]
@@ -168,7 +193,9 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
             lines.extend("  " + line for line in block)
             continue
         lines.append(f"  subgraph cluster_{cluster} {{")
-        lines.append(f'    label={quote(model.clusters[cluster])}; style="rounded,dashed"; color="#999999"; fontsize=13;')
+        lines.append(
+            f'    label={quote(model.clusters[cluster])}; style="rounded,dashed"; color="#999999"; fontsize=13;'
+        )
         lines.extend("    " + line for line in block)
         lines.append("  }")
     lines.extend("  " + line for line in edge_lines)

@@ -56,8 +56,10 @@ def svg_heatmap(value, x: float, y: float, css_class: str) -> str:
                 f'height="{CELL_HEIGHT:.1f}" fill="{colour(v)}"/>'
             )
     rows, cols = grid.shape
-    parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{cols * CELL_WIDTH:.1f}" height="{rows * CELL_HEIGHT:.1f}" '
-                 'fill="none" stroke="#999" stroke-width="0.5"/>')
+    parts.append(
+        f'<rect x="{x:.1f}" y="{y:.1f}" width="{cols * CELL_WIDTH:.1f}" height="{rows * CELL_HEIGHT:.1f}" '
+        'fill="none" stroke="#999" stroke-width="0.5"/>'
+    )
     parts.append("</g>")
     return "".join(parts)
 

@@ -7,9 +7,9 @@ network access. Next/Previous buttons and the arrow keys move one node at a time
 back, the gradients, each with the node's local rule and its numbers.
 
 Hooks for scripts and tests: ``#layerprop-page[data-step]``, ``#status`` (``data-step``,
-``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``, ``#step-verdict`` (the doctor's verdict on the step's node, with
-``check=True``); edge texts with the classes
-``value visible`` and ``grad visible`` once revealed.
+``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``, ``#step-verdict`` (the doctor's
+verdict on the step's node, with ``check=True``); edge texts with the classes ``value visible`` and
+``grad visible`` once revealed.
 """
 
 from __future__ import annotations
@@ -51,8 +51,10 @@ def to_html(target, *, title: str | None = None, **options) -> str:
     else:
         legend += " (run backward() before drawing to step through the gradients too)"
     if model.checked:
-        legend += (f'; the doctor checked each node: <span style="color:{RIGHT_COLOR}">✓</span> right, '
-                   f'<span style="color:{WRONG_COLOR}">✗</span> wrong (red, with its relative error)')
+        legend += (
+            f'; the doctor checked each node: <span style="color:{RIGHT_COLOR}">✓</span> right, '
+            f'<span style="color:{WRONG_COLOR}">✗</span> wrong (red, with its relative error)'
+        )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>

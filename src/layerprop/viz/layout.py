@@ -142,7 +142,7 @@ def layout(model) -> Layout:
             link(edge.source, key)
             link(key, edge.target)
 
-    bands = sorted({c for c in cluster_of.values()}, key=lambda c: (c is None, c if c is not None else 0))
+    bands = sorted(set(cluster_of.values()), key=lambda c: (c is None, c if c is not None else 0))
     n_columns = max(column.values(), default=0) + 1
     order_index = {key: i for i, key in enumerate(boxes)}  # model order as the starting order
     band_tops, band_height = {}, {}
@@ -177,7 +177,7 @@ def layout(model) -> Layout:
         box.y = band_tops[cluster_of[key]] + positions[key]
     for key, box in boxes.items():
         if key.startswith("label:"):
-            result.labels[key[len("label:"):]] = box
+            result.labels[key[len("label:") :]] = box
         else:
             result.nodes[key] = box
     for edge in model.edges:

@@ -157,15 +157,24 @@ class GraphModel:
         for node in self.nodes:
             if node.kind in (CONSTANT, OUTPUT):
                 continue
-            shares = [e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT]
+            shares = [
+                e for e in self.out_edges(node.id) if e.grad_text is not None and self.node(e.target).kind != OUTPUT
+            ]
             if len(shares) < 2:
                 continue
             total = shares[0].grad
             for edge in shares[1:]:
                 total = np.asarray(total) + np.asarray(edge.grad)
             name = next((e.name for e in self.out_edges(node.id) if e.name), None) or node.label
-            sums.append(BranchSum(node.id, name, [e.id for e in shares], [e.grad_text for e in shares],
-                                  describe_value(total, self.digits)))
+            sums.append(
+                BranchSum(
+                    node.id,
+                    name,
+                    [e.id for e in shares],
+                    [e.grad_text for e in shares],
+                    describe_value(total, self.digits),
+                )
+            )
         return sums
 
     def find_edges(self, name: str) -> list:
@@ -281,8 +290,9 @@ class _Builder:
             for role, var, grad in zip(_roles(gnode), gnode.inputs, grads):
                 source = self.source_of(var, cluster, param_names)
                 wanted = var.requires_grad and grad is not None
-                self.add_edge(source, node.id, role, var.name, var.data, grad if wanted else None,
-                              constant=not var.requires_grad)
+                self.add_edge(
+                    source, node.id, role, var.name, var.data, grad if wanted else None, constant=not var.requires_grad
+                )
             for role, value in zip(_constant_roles(gnode), gnode.constants):
                 const = DrawnNode(self.new_id("c"), CONSTANT, f"{role} = {self.text(value)}", value=value)
                 self.model.nodes.append(const)
@@ -347,8 +357,9 @@ def node_verdicts(targets, check) -> dict:
     return {id(verdict.node): verdict for graph_check in checks for verdict in graph_check}
 
 
-def build_model(target, *, title: str | None = None, digits: int = DEFAULT_DIGITS, x=None, t=None,
-                check=False) -> GraphModel:
+def build_model(
+    target, *, title: str | None = None, digits: int = DEFAULT_DIGITS, x=None, t=None, check=False
+) -> GraphModel:
     """Describe ``target``'s computational graph (see the module docstring for what it may be).
 
     ``digits`` — significant digits of the numbers on the edges; ``x``, ``t`` — the batch to push
@@ -381,7 +392,8 @@ def _restyled(model: GraphModel, title, digits) -> GraphModel:
     if digits != model.digits:
         copy_.nodes = [
             dataclasses.replace(n, label=_constant_label(n, describe_value(n.value, digits)))
-            if n.kind == CONSTANT and n.value is not None else n
+            if n.kind == CONSTANT and n.value is not None
+            else n
             for n in model.nodes
         ]
         copy_.edges = [
@@ -455,16 +467,16 @@ def _record_network(net, x=None, t=None):
     return loss, layer_names
 
 
-def model_from_network(net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS,
-                       check=False) -> GraphModel:
+def model_from_network(
+    net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS, check=False
+) -> GraphModel:
     """Draw a network: record its forward pass (:func:`record_network`), then describe the graph.
 
     Its layers are labelled with the network's names for them (``Affine1``, ``Relu1`` …); ``check``
     as for :func:`build_model`.
     """
     loss, layer_names = _record_network(net, x, t)
-    model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits,
-                        check=check)
+    model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits, check=check)
     for node in model.nodes:  # the network's own names: Affine1, Relu1, …
         if node.kind == OP and id(node.layer) in layer_names:
             node.label = layer_names[id(node.layer)]

@@ -80,7 +80,7 @@ def to_png(target, *, dpi: int = PNG_DPI, **options) -> bytes:
     return run_dot(to_dot(target, **options), "png", [f"-Gdpi={int(dpi)}"])
 
 
-def render(target, path, *, format: str | None = None, **options) -> Path:
+def render(target, path, *, format: str | None = None, **options) -> Path:  # noqa: A002 - the public keyword
     """Write ``target``'s graph to ``path``; the extension (or ``format``) picks what is written.
 
     ``.dot``/``.gv`` DOT text and ``.html`` the step-through page need nothing; ``.svg``, ``.png``
@@ -92,7 +92,7 @@ def render(target, path, *, format: str | None = None, **options) -> Path:
     if fmt not in set(FORMATS.values()):
         known = ", ".join(sorted(FORMATS))
         raise ValueError(f"cannot tell what to write to {str(path)!r}: use one of the extensions {known} (or format=)")
-    from ..atomic import write_bytes  # every file layerprop writes is written atomically
+    from ..storage.atomic import write_bytes  # every file layerprop writes is written atomically
 
     if fmt == "dot":
         write_bytes(path, to_dot(target, **options).encode("utf-8"))

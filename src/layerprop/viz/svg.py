@@ -45,11 +45,16 @@ def _node_markup(node, box) -> str:
         state = "right" if node.verdict.ok else "wrong"
         classes += f" {state}"
         tip = verdict_tooltip(node)
-        verdict = (f' data-verdict="{state}"', f'<text class="verdict {state}" x="{box.x:.1f}" y="{box.y - box.h / 2 - 5:.1f}" '
-                   f'font-size="12" font-weight="700" text-anchor="middle">{escape(node.verdict.mark())}</text>')
-    parts = [f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}"'
-             f'{verdict[0] if verdict else ""}>',
-             f"<title>{escape(tip)}</title>"]
+        verdict = (
+            f' data-verdict="{state}"',
+            f'<text class="verdict {state}" x="{box.x:.1f}" y="{box.y - box.h / 2 - 5:.1f}" '
+            f'font-size="12" font-weight="700" text-anchor="middle">{escape(node.verdict.mark())}</text>',
+        )
+    parts = [
+        f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}"'
+        f"{verdict[0] if verdict else ''}>",
+        f"<title>{escape(tip)}</title>",
+    ]
     if box.shape == "circle":
         parts.append(f'<circle class="shape" cx="{box.x:.1f}" cy="{box.y:.1f}" r="{box.w / 2:.1f}"/>')
     elif box.shape == "rect":
@@ -136,7 +141,8 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     )
     defs = (
         f'<defs><marker id="{arrow}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" '
-        f'markerUnits="userSpaceOnUse" orient="auto-start-reverse"><path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/>'
+        'markerUnits="userSpaceOnUse" orient="auto-start-reverse">'
+        f'<path d="M 0 0 L 10 5 L 0 10 z" fill="{EDGE_COLOR}"/>'
         "</marker></defs>"
     )
     opening = (
@@ -169,7 +175,8 @@ def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg",
     for index, branch in enumerate(sums):  # the notes' branch node, under the drawing: x.grad = 2 + 2 + 3 = 7
         out.append(
             f'<text class="branch-sum{shown}" data-node="{branch.node}" x="{MARGIN_X}" '
-            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">{escape(branch.text)}</text>'
+            f'y="{box.height + (index + 0.7) * SUM_LINE:.1f}" font-size="{LABEL_FONT_SIZE}">'
+            f"{escape(branch.text)}</text>"
         )
     out.append("</g>")
     out.append("</svg>")

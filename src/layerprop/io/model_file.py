@@ -30,10 +30,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .atomic import atomic_write
-from .backend import to_numpy
-from .errors import ModelFileError
-from .npyformat import read_npy_header
+from ..backend import to_numpy
+from ..errors import ModelFileError
+from ..storage.atomic import atomic_write
+from ..storage.npyformat import read_npy_header
 
 __all__ = [
     "FORMAT",
@@ -69,20 +69,9 @@ class LoadedModel(NamedTuple):
 
 # --------------------------------------------------------------------------- helpers
 def _layerprop_version() -> str:
-    try:
-        import layerprop  # noqa: PLC0415 - lazy: this module is imported by layerprop itself
+    from .. import __version__
 
-        version = getattr(layerprop, "__version__", None)
-        if version:
-            return str(version)
-    except Exception:  # pragma: no cover - a half-initialised package
-        pass
-    try:
-        from importlib.metadata import version as dist_version  # noqa: PLC0415
-
-        return dist_version("layerprop")
-    except Exception:  # pragma: no cover - not installed
-        return "unknown"
+    return __version__
 
 
 def _json_default(value: Any) -> Any:
@@ -158,8 +147,9 @@ def save_model(
     compress: bool = False,
 ) -> Path:
     """Write ``model`` (and optionally its optimizer state, training history and metadata) to
-    ``path`` as one ``.npz`` file, atomically (:func:`layerprop.atomic.atomic_write`): on any
-    error or crash ``path`` is either the old file or the complete new one. The exact ``path`` is used (no ``.npz`` is appended).
+    ``path`` as one ``.npz`` file, atomically (:func:`layerprop.storage.atomic.atomic_write`): on any
+    error or crash ``path`` is either the old file or the complete new one. The exact ``path`` is
+    used (no ``.npz`` is appended).
 
     ``model`` needs ``to_config()`` (JSON-able dict with a ``"class"`` key) and ``state_dict()``
     (dict name -> array). ``optimizer`` needs ``state_dict()`` -> ``(config, arrays)``.
@@ -170,8 +160,7 @@ def save_model(
     config = model.to_config()
     if not isinstance(config, Mapping) or not isinstance(config.get("class"), str):
         raise TypeError(
-            "model.to_config() must return a dict with a 'class' key naming the network class, "
-            f"got {config!r}"
+            f"model.to_config() must return a dict with a 'class' key naming the network class, got {config!r}"
         )
     config = dict(config)
     _check_json("model.to_config()", config)
@@ -198,9 +187,7 @@ def save_model(
         "optimizer_config": optimizer_config,
         "history": _as_dict("history", history),
         "metadata": _as_dict("metadata", metadata),
-        "arrays": {
-            name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()
-        },
+        "arrays": {name: {"shape": list(a.shape), "dtype": a.dtype.str} for name, a in arrays.items()},
     }
     header_bytes = json.dumps(header, default=_json_default, ensure_ascii=False).encode("utf-8")
     contents = {HEADER_KEY: np.frombuffer(header_bytes, dtype=np.uint8), **arrays}
@@ -307,8 +294,7 @@ def _parse_header(path: Any, raw: np.ndarray) -> dict:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(
             path,
-            f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and "
-            f"shape {raw.shape}",
+            f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and shape {raw.shape}",
         )
     try:
         header = json.loads(raw.tobytes().decode("utf-8"))
@@ -356,13 +342,9 @@ def _open_npz(path: Any) -> Any:
             ) from None
         raise _fail(path, f"not a layerprop model file ({exc})") from None
     except Exception as exc:  # BadZipFile, EOFError, OSError, ... on damaged files
-        raise _fail(
-            path, f"not a layerprop model file, or a damaged one ({type(exc).__name__}: {exc})"
-        ) from None
+        raise _fail(path, f"not a layerprop model file, or a damaged one ({type(exc).__name__}: {exc})") from None
     if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise _fail(
-            path, "not a layerprop model file: it holds a single .npy array, not an .npz archive"
-        )
+        raise _fail(path, "not a layerprop model file: it holds a single .npy array, not an .npz archive")
     return loaded
 
 
@@ -382,16 +364,13 @@ def read_model_file(
             _check_archive(path, npz.zip)
             files = list(npz.files)
             if HEADER_KEY not in files:
-                raise _fail(
-                    path, "not a layerprop model file: the archive has no '__header__' entry"
-                )
+                raise _fail(path, "not a layerprop model file: the archive has no '__header__' entry")
             names = set(npz.zip.namelist())
             header_shape, _ = _scan_member(npz, path, HEADER_KEY, names)
             if math.prod(header_shape) > MAX_HEADER_BYTES:
                 raise _fail(
                     path,
-                    f"the header holds {math.prod(header_shape)} bytes; at most {MAX_HEADER_BYTES} "
-                    "are accepted",
+                    f"the header holds {math.prod(header_shape)} bytes; at most {MAX_HEADER_BYTES} are accepted",
                 )
             header = _parse_header(path, _load_entry(npz, path, HEADER_KEY))
             listing = _listed_specs(path, header)
@@ -421,12 +400,8 @@ def read_model_file(
         raise
     except Exception as exc:  # damaged archive members: BadZipFile (bad CRC), zlib.error, EOF, ...
         raise _fail(path, f"the file is damaged ({type(exc).__name__}: {exc})") from None
-    model_arrays = {
-        k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)
-    }
-    optim_arrays = {
-        k[len(OPTIM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(OPTIM_PREFIX)
-    }
+    model_arrays = {k[len(MODEL_PREFIX) :]: v for k, v in arrays.items() if k.startswith(MODEL_PREFIX)}
+    optim_arrays = {k[len(OPTIM_PREFIX) :]: v for k, v in arrays.items() if k.startswith(OPTIM_PREFIX)}
     return header, model_arrays, optim_arrays
 
 
@@ -465,16 +440,13 @@ def _check_model_entries(path: Any, model: Any, arrays: Mapping[str, np.ndarray]
     all present or all absent (a network saved before it ever ran forward has none)."""
     state = model.state_dict()
     buffers = {
-        f"{name}.{key}"
-        for name, layer in getattr(model, "layers", {}).items()
-        for key in getattr(layer, "buffers", {})
+        f"{name}.{key}" for name, layer in getattr(model, "layers", {}).items() for key in getattr(layer, "buffers", {})
     }
     extra = sorted(set(arrays) - set(state) - buffers)
     if extra:
         raise _fail(
             path,
-            f"arrays that the network {type(model).__name__} does not have: "
-            f"{['model/' + name for name in extra]}",
+            f"arrays that the network {type(model).__name__} does not have: {['model/' + name for name in extra]}",
         )
     for name, layer in getattr(model, "layers", {}).items():
         # a layer's buffers (BatchNorm's running mean and variance) have its parameters' shape
@@ -497,9 +469,7 @@ def _check_model_entries(path: Any, model: Any, arrays: Mapping[str, np.ndarray]
         )
 
 
-def load_model(
-    path: str | os.PathLike, network_factory: Callable[[dict], Any] | None = None
-) -> LoadedModel:
+def load_model(path: str | os.PathLike, network_factory: Callable[[dict], Any] | None = None) -> LoadedModel:
     """Load a file written by :func:`save_model`.
 
     The network is rebuilt by ``network_factory(model_config)`` (default:
@@ -512,14 +482,14 @@ def load_model(
     config = dict(header["model_config"])
     if network_factory is None:
         try:
-            from .nets import build_network as network_factory  # noqa: PLC0415 - lazy
+            from ..nets import build_network as network_factory
         except ImportError as exc:
             raise ImportError(
                 f"cannot rebuild the network of {os.fspath(path)}: layerprop.nets.build_network "
                 f"is not available ({exc}); pass network_factory="
             ) from exc
     _check_model_dtypes(path, header, model_arrays)
-    from .nets.init import rebuilding  # noqa: PLC0415 - lazy: nets imports io's neighbours
+    from ..nets.init import rebuilding
 
     try:
         # the constructor may draw at most as many weights as the file holds, and draws no
@@ -531,8 +501,7 @@ def load_model(
     except Exception as exc:  # a config the constructor cannot take: inf, 0, -1, wrong types, ...
         raise _fail(
             path,
-            f"cannot build the network {config.get('class')!r} from the file's config: "
-            f"{type(exc).__name__}: {exc}",
+            f"cannot build the network {config.get('class')!r} from the file's config: {type(exc).__name__}: {exc}",
         ) from exc
     _check_model_entries(path, model, model_arrays)
     try:
@@ -544,7 +513,7 @@ def load_model(
     optimizer = None
     optimizer_config = header.get("optimizer_config")
     if optimizer_config is not None:
-        from .optim import optimizer_from_state  # noqa: PLC0415 - lazy
+        from ..optim import optimizer_from_state
 
         try:
             optimizer = optimizer_from_state(optimizer_config, optim_arrays)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy
 
-from .errors import DeviceMismatchError, DeviceUnavailableError, ShapeError, missing_extra
+from ..errors import DeviceMismatchError, DeviceUnavailableError, ShapeError, missing_extra
 
 xp = numpy  # the default array module
 
@@ -40,7 +40,7 @@ def get_array_module(*arrays):
         if kind is numpy.ndarray or kind in _PLAIN:  # the common case, decided without string work
             continue
         if kind.__module__.startswith("cupy"):
-            import cupy  # noqa: PLC0415 - only reached when a CuPy array was passed in
+            import cupy
 
             return cupy
     return numpy
@@ -62,9 +62,7 @@ def sum_to(grad, shape):
             f"a gradient of shape {grad_shape} cannot be summed down to shape {shape}: "
             "dout must have the shape of the layer's output"
         )
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1
-    )
+    axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape) if n == 1 and grad_shape[lead + i] != 1)
     out = grad.sum(axis=axes, keepdims=True) if axes else grad
     if lead:
         out = out.reshape(shape)
@@ -89,7 +87,7 @@ GPU_EXTRA_HINT = "pip install 'layerprop[gpu]'"
 def _import_cupy(purpose: str):
     """CuPy, or :class:`~layerprop.errors.MissingExtraError` naming the ``[gpu]`` extra."""
     try:
-        import cupy  # noqa: PLC0415 - CuPy is imported only for CUDA devices
+        import cupy
     except ImportError:
         raise missing_extra("cupy-cuda13x", "gpu", purpose) from None
     return cupy
@@ -98,7 +96,7 @@ def _import_cupy(purpose: str):
 def cuda_device_count() -> int:
     """How many GPUs CuPy sees (0 when CuPy is missing or no driver/GPU is there)."""
     try:
-        import cupy  # noqa: PLC0415
+        import cupy
     except ImportError:
         return 0
     try:
@@ -142,7 +140,9 @@ def parse_device(device) -> str:
             f"use --device cpu, or install CuPy for your CUDA version on a machine with a GPU ({GPU_EXTRA_HINT})"
         )
     if index >= count:
-        raise DeviceUnavailableError(f"the device {device!r} does not exist: CuPy sees {count} GPU(s), cuda:0 to cuda:{count - 1}")
+        raise DeviceUnavailableError(
+            f"the device {device!r} does not exist: CuPy sees {count} GPU(s), cuda:0 to cuda:{count - 1}"
+        )
     return f"cuda:{index}"
 
 
@@ -219,7 +219,7 @@ def random_generator(seed, device: str = CPU):
 def use_device(device: str):
     """A context manager that makes ``device`` the current CUDA device (a no-op for the CPU)."""
     if not is_cuda(device):
-        import contextlib  # noqa: PLC0415
+        import contextlib
 
         return contextlib.nullcontext()
     return _import_cupy(f"the device {device!r}").cuda.Device(_cuda_index(device))
@@ -230,7 +230,7 @@ _FUSED = {"enabled": True}
 
 
 def set_fused_kernels(enabled: bool) -> bool:
-    """Switch the fused CUDA kernels (:mod:`layerprop.kernels`) on or off; returns the old setting.
+    """Switch the fused CUDA kernels (:mod:`layerprop.backend.kernels`) on or off; returns the old setting.
 
     Off, CuPy arrays take the same array expressions as NumPy ones (the reference the kernels are
     tested against).
@@ -241,10 +241,10 @@ def set_fused_kernels(enabled: bool) -> bool:
 
 
 def fused_kernels(array):
-    """The :mod:`layerprop.kernels` module when ``array`` is a CuPy array and fused kernels are on,
+    """The :mod:`layerprop.backend.kernels` module when ``array`` is a CuPy array and fused kernels are on,
     else None. Layers and optimizers use it as ``k = fused_kernels(x); y = k.f(x) if k else <formula>``."""
     if not _FUSED["enabled"] or device_of(array) == CPU:
         return None
-    from . import kernels  # noqa: PLC0415 - imports CuPy; reached only with CuPy arrays
+    from . import kernels
 
     return kernels
