@@ -31,6 +31,8 @@ LOSS_SHAPE = (3, 4)
 LOSS_LABELS = (0, 3, 1)
 #: chosen inputs lie this far from 0 at least, and at most MARGIN + MAGNITUDE
 MARGIN, MAGNITUDE = 0.3, 2.0
+#: a loss's scores are this much smaller
+LOSS_SCALE = 0.5
 #: the book's constructor parameters the doctor can fill
 BOOK_CONSTRUCTOR = ("W", "b")
 
@@ -229,8 +231,8 @@ def candidate_inputs(plan_: Plan, layer, rng) -> list:
     candidates = []
     for draw in (signed, positive):
         values = [draw(rng, shape) for _ in range(plan_.grad_count)]
-        if plan_.loss:
-            values.append(onehot(shape if len(shape) == 2 else LOSS_SHAPE))
+        if plan_.loss:  # scores within ±1.15: no probability so small that the book's log(y + 1e-7) shows
+            values = [LOSS_SCALE * v for v in values] + [onehot(shape if len(shape) == 2 else LOSS_SHAPE)]
         candidates.append(values)
     if plan_.grad_count == 2 and not plan_.loss and len(shape) == 2:  # a matrix product: x (N, D), y (D, M)
         candidates.append([signed(rng, shape), signed(rng, shape[::-1])])

@@ -111,7 +111,7 @@ MESSAGES = {
     ),
     "no-output/other": (
         "forward returned {what}: a layer's forward returns one array (or one number)",
-        "forward가 {what}을(를) 돌려줬습니다: 계층의 forward는 배열(또는 수) 하나를 돌려줍니다",
+        "forward가 돌려준 값이 {what}입니다: 계층의 forward는 배열(또는 수) 하나를 돌려줍니다",
     ),
     "missing-gradient/none": (
         "backward returned None: end backward with return {expected}",
@@ -123,15 +123,15 @@ MESSAGES = {
     ),
     "missing-gradient/count": (
         "backward returned {got} for forward's {count} inputs: return {expected}, one gradient per input",
-        "forward의 입력은 {count}개인데 backward는 {got}을(를) 돌려줬습니다: 입력마다 기울기 하나씩, return {expected}",
+        "forward의 입력은 {count}개인데 backward가 돌려준 것은 {got}입니다: 입력마다 기울기 하나씩, return {expected}",
     ),
     "missing-gradient/param": (
         "after backward, {where} is None: backward must store the gradient of {key} there",
-        "backward 뒤에도 {where}이(가) None입니다: backward에서 {key}의 기울기를 저장하세요",
+        "backward 뒤에도 {where} 값이 None입니다: backward에서 {key}의 기울기를 저장하세요",
     ),
     "wrong-shape/count": (
         "backward returned {got} for forward's {count} input(s): return {expected}, one gradient per input",
-        "forward의 입력은 {count}개인데 backward는 {got}을(를) 돌려줬습니다: 입력마다 기울기 하나씩, return {expected}",
+        "forward의 입력은 {count}개인데 backward가 돌려준 것은 {got}입니다: 입력마다 기울기 하나씩, return {expected}",
     ),
     "wrong-shape": (
         "d{name} has shape {got}, but {name} has shape {expected}: a gradient has the shape of what it is the "
@@ -142,7 +142,7 @@ MESSAGES = {
         "{stage} changed the input {name} in place ({count} of {size} elements, e.g. {name}{index}: {before} → "
         "{after}): "
         "the caller's array is not the layer's to change; work on a copy (out = {name}.copy())",
-        "{stage}가 입력 {name}을(를) 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: {name}{index}: "
+        "{stage}가 입력 {name}의 원소를 제자리에서 바꿨습니다 (원소 {size}개 중 {count}개, 예: {name}{index}: "
         "{before} → {after}): "
         "호출한 쪽의 배열은 바꾸면 안 됩니다. 복사본에서 계산하세요 (out = {name}.copy())",
     ),
@@ -164,35 +164,34 @@ MESSAGES = {
     "stale-state/first": (
         "after forward(a) then forward(b), backward gave d{name} at a, not at b (worst at {name}{index}: {analytic} "
         "instead of {numerical}): forward must save what backward needs on every call",
-        "forward(a) 다음 forward(b)를 부른 뒤 backward가 b가 아니라 a에서의 d{name}을(를) 줬습니다 ({name}{index}: "
+        "forward(a) 다음 forward(b)를 부른 뒤 backward가 b가 아니라 a에서의 d{name} 값을 줬습니다 ({name}{index}: "
         "{numerical} 대신 {analytic}): forward는 부를 때마다 backward에 필요한 값을 새로 저장해야 합니다",
     ),
     "stale-state/other": (
         "after two forward calls, d{name} from backward is not the gradient at the second input (relative error "
         "{rel}; worst at {name}{index}: {analytic} instead of {numerical}): forward must save what backward "
         "needs on every call",
-        "forward를 두 번 부른 뒤 backward의 d{name}이(가) 두 번째 입력에서의 기울기가 아닙니다 (상대 오차 {rel}; "
+        "forward를 두 번 부른 뒤 backward의 d{name} 값이 두 번째 입력에서의 기울기가 아닙니다 (상대 오차 {rel}; "
         "{name}{index}: {numerical} 대신 {analytic}): forward는 부를 때마다 backward에 필요한 값을 새로 "
         "저장해야 합니다",
     ),
     "stale-state/twice": (
         "calling backward twice with the same dout gave different d{name} (at {name}{index}: {first}, then {second}): "
         "backward must not change what the next backward uses (self.dW += … adds up; use self.dW = …)",
-        "같은 dout으로 backward를 두 번 부르니 d{name}이(가) 달라졌습니다 ({name}{index}: {first}, 다음엔 {second}): "
+        "같은 dout으로 backward를 두 번 부르니 d{name} 값이 달라졌습니다 ({name}{index}: {first}, 다음엔 {second}): "
         "backward는 다음 backward가 쓰는 값을 바꾸면 안 됩니다 (self.dW += …는 누적됩니다. self.dW = …로 쓰세요)",
     ),
     "unstable/forward": (
         "forward gives {bad} for large inputs ({inputs} up to ±{scale}) although the math is finite{hint}",
-        "큰 입력({inputs}이(가) ±{scale}까지)에서 forward가 {bad}을(를) 냅니다. 수학적으로는 유한한 값입니다{hint}",
+        "큰 입력({inputs}: ±{scale}까지)에서 forward의 결과에 {bad} 값이 나옵니다. 수학적으로는 유한한 값입니다{hint}",
     ),
     "unstable/backward": (
         "backward gives {bad} in d{name} for large inputs ({inputs} up to ±{scale}) although forward is finite{hint}",
-        "큰 입력({inputs}이(가) ±{scale}까지)에서 backward의 d{name}에 {bad}이(가) 나옵니다. forward는 "
-        "유한합니다{hint}",
+        "큰 입력({inputs}: ±{scale}까지)에서 backward의 d{name}에 {bad} 값이 나옵니다. forward는 유한합니다{hint}",
     ),
     "unstable/ordinary": (
         "forward gives {bad} at ordinary inputs ({inputs}){hint}",
-        "평범한 입력({inputs})에서 forward가 {bad}을(를) 냅니다{hint}",
+        "평범한 입력({inputs})에서 forward의 결과에 {bad} 값이 나옵니다{hint}",
     ),
     "hint/exp": (
         ": exp overflowed — rewrite so that exp sees no large positive values (softmax: exp(x − max), max per row)",
@@ -210,7 +209,8 @@ MESSAGES = {
     ),
     "dtype-change": (
         "float32 inputs gave a float64 {what}: a layer keeps the dtype it was given (float32 trains faster)",
-        "float32 입력에 float64 {what}이(가) 나왔습니다: 계층은 받은 dtype을 유지합니다 (float32가 학습이 빠릅니다)",
+        "float32 입력에 대한 {what}의 dtype이 float64입니다: 계층은 받은 dtype을 유지합니다 (float32가 학습이 "
+        "빠릅니다)",
     ),
     "warning": ("{stage} warned: {category}: {message}", "{stage}에서 경고: {category}: {message}"),
     "ignores-dout": (
@@ -222,7 +222,7 @@ MESSAGES = {
     ),
     "returns-dout": (
         "backward returned dout itself as d{name}, not a new array: changing one later changes the other",
-        "backward가 새 배열이 아니라 dout 자체를 d{name}(으)로 돌려줬습니다: 나중에 한쪽을 바꾸면 다른 쪽도 바뀝니다",
+        "backward가 새 배열이 아니라 dout 자체를 d{name} 자리에 돌려줬습니다: 나중에 한쪽을 바꾸면 다른 쪽도 바뀝니다",
     ),
     "kink": (
         "{count} element(s) of {name} sit at a kink (e.g. {name}{index} = {value}: slope {left} on the left, "
@@ -258,13 +258,43 @@ MESSAGES = {
     ),
     "hint/none-state": (
         "self.{name} is None here: backward uses it before forward has set it",
-        "여기서 self.{name}이(가) None입니다: forward가 값을 넣기 전에 backward가 썼습니다",
+        "여기서 self.{name} 값이 None입니다: forward가 값을 넣기 전에 backward가 썼습니다",
     ),
+    # layerprop doctor FILE.py: its one-line usage errors and its words
+    "cli/error": ("layerprop doctor: error: {message}", "layerprop doctor: 오류: {message}"),
+    "cli/no-file": ("no such file: {path}", "파일이 없습니다: {path}"),
+    "cli/not-python": (
+        "{path} is not a Python file (expected FILE.py)",
+        "{path}은(는) 파이썬 파일이 아닙니다 (FILE.py를 주세요)",
+    ),
+    "cli/import-failed": (
+        "{path} failed to run, so its layers cannot be checked: {error}",
+        "{path} 파일을 실행하다가 오류가 나서 계층을 검사할 수 없습니다: {error}",
+    ),
+    "cli/no-class": (
+        "{path} has no class {name} (its layers: {layers})",
+        "{path}에 {name} 클래스가 없습니다 (있는 계층: {layers})",
+    ),
+    "cli/not-a-class": ("{name} in {path} is not a class", "{path}의 {name}은(는) 클래스가 아닙니다"),
+    "cli/no-layers": (
+        "{path} defines no class with forward and backward methods",
+        "{path}에는 forward와 backward 메서드가 있는 클래스가 없습니다",
+    ),
+    "cli/none": ("none", "없음"),
+    "cli/required": (
+        "give the learner's file: layerprop doctor FILE.py [CLASS ...]",
+        "검사할 파일을 주세요: layerprop doctor FILE.py [CLASS ...]",
+    ),
+    "cli/bad-lang": ("--lang takes ko or en, got {value}", "--lang에는 ko 또는 en을 주세요 (받은 값: {value})"),
     "stage/forward": ("forward", "forward"),
     "stage/backward": ("backward", "backward"),
     "stage/large": ("forward at large inputs", "큰 입력에서의 forward"),
     "what/output": ("output", "출력"),
     "what/gradient": ("gradient", "기울기"),
+    "got/one": ("one array", "배열 하나"),
+    "got/values": ("{n} values", "값 {n}개"),
+    "got/type": ("a {type}", "{type}"),
+    "got/type-of": ("a {type} of {n}", "길이 {n}인 {type}"),
 }
 
 
