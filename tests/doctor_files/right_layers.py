@@ -5,6 +5,16 @@ pass every one of them, and ``layerprop doctor`` on this file exits 0."""
 import numpy as np
 
 
+class Identity:
+    """out = x;  dx = dout (as a new array)."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, dout):
+        return dout.copy()
+
+
 class MulLayer:
     """out = x·y;  dx = dout·y, dy = dout·x (the forward values, swapped)."""
 

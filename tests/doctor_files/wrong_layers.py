@@ -9,16 +9,15 @@ class NoBackward:  # not-a-layer
         return x
 
 
-class NeedsUnits:  # cannot-build: the doctor cannot choose `units`
-    def __init__(self, units):
-        self.W = np.ones((units, units))
-        self.dW = None
+class NeedsFactor:  # cannot-build: the doctor cannot choose `factor` (an instance passes)
+    def __init__(self, factor):
+        self.factor = factor
 
     def forward(self, x):
-        return x
+        return x * self.factor
 
     def backward(self, dout):
-        return dout
+        return dout * self.factor
 
 
 class BrokenInit:  # init-error
@@ -135,6 +134,23 @@ class ScalarBiasAffine:  # wrong-shape: db summed over everything
         return np.dot(dout, self.W.T)
 
 
+class AffineWithoutDb:  # missing-gradient: db is never stored
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.x = None
+        self.dW = None
+        self.db = None
+
+    def forward(self, x):
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+    def backward(self, dout):
+        self.dW = np.dot(self.x.T, dout)
+        return np.dot(dout, self.W.T)
+
+
 class SameSideMulLayer:  # wrong-gradient: dx = dout·x (the values are not swapped)
     def __init__(self):
         self.x = None
@@ -162,6 +178,24 @@ class FirstCallMulLayer:  # stale-state: keeps the first x and y for ever
 
     def backward(self, dout):
         return dout * self.y, dout * self.x
+
+
+class AccumulatingAffine:  # stale-state: dW and db add up over backward calls
+    def __init__(self, W, b):
+        self.W = W
+        self.b = b
+        self.x = None
+        self.dW = np.zeros_like(W)
+        self.db = np.zeros_like(b)
+
+    def forward(self, x):
+        self.x = x
+        return np.dot(x, self.W) + self.b
+
+    def backward(self, dout):
+        self.dW += np.dot(self.x.T, dout)
+        self.db += np.sum(dout, axis=0)
+        return np.dot(dout, self.W.T)
 
 
 class NaiveSoftmaxWithLoss:  # unstable: exp of the raw scores

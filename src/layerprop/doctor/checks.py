@@ -28,10 +28,11 @@ import warnings
 
 import numpy as np
 
+from ..backend import sum_to
 from ..gradcheck import GRADIENT_FLOOR, compare_gradients, numerical_slopes
 from ..layers.interface import parameter_arrays, parameter_gradient
 from .hints import describe_exception
-from .interface import CannotCall, as_float, candidate_inputs, layer_name, obtain, other_inputs, plan
+from .interface import LEARNER_ERRORS, CannotCall, as_float, candidate_inputs, layer_name, obtain, other_inputs, plan
 from .messages import Text, check_language, say
 from .report import GradientRow, LayerReport, Note, Problem, index_text, number
 
@@ -118,10 +119,11 @@ def _hint(caught) -> Text:
 class Examination:
     """One run of the doctor over one layer (see the module docstring for the order)."""
 
-    def __init__(self, subject, inputs=(), constants=(), *, lang="en", seed=0, name=None):
+    def __init__(self, subject, inputs=(), constants=(), *, receives=None, lang="en", seed=0, name=None):
         self.subject = subject
         self.given = list(inputs)
         self.constants = list(constants)
+        self.receives = receives
         self.rng = np.random.default_rng(seed)
         self.report = LayerReport(name or layer_name(subject), lang=check_language(lang))
         self.layer = None
@@ -160,7 +162,7 @@ class Examination:
             warnings.simplefilter("always")
             try:
                 result = method(*args)
-            except Exception as exc:
+            except LEARNER_ERRORS as exc:
                 error = describe_exception(exc, self.layer)
                 if large:
                     self.problem("forward-error", say("forward-error/large", error=error, scale=number(LARGE)))
@@ -187,7 +189,7 @@ class Examination:
             self.problem(cannot.code, cannot.text)
             return self.report
         try:
-            self.plan = plan(self.layer, self.given, self.constants)
+            self.plan = plan(self.layer, self.given, self.constants, self.receives)
             self.report.called = (built + ": " if built else "") + self.plan.called()
             self.choose_inputs()
             self.report.inputs = self.plan.describe_inputs()
@@ -209,9 +211,10 @@ class Examination:
         plan_ = self.plan
         if self.given or self.constants:
             plan_.chosen = False
-            grad_inputs = [as_float(v) for v in self.given[: plan_.grad_count]]
-            rest = [np.array(v, copy=True) for v in (self.given[plan_.grad_count :] + self.constants)]
-            plan_.inputs = grad_inputs + rest
+            given = self.given + self.constants
+            plan_.inputs = [
+                as_float(v) if i < plan_.data_count else np.array(v, copy=True) for i, v in enumerate(given)
+            ]
             return
         candidates = candidate_inputs(plan_, self.layer, self.rng)
         for values in candidates:  # the first set where forward is finite (signed, else positive)
@@ -219,7 +222,7 @@ class Examination:
                 warnings.simplefilter("ignore")
                 try:
                     out = self.layer.forward(*_copies(values))
-                except Exception:
+                except LEARNER_ERRORS:
                     out = None
             if out is not None and _bad_values(out) is None:
                 plan_.inputs = values
@@ -263,7 +266,7 @@ class Examination:
             raise _Stop
         try:
             kind = np.asarray(out).dtype.kind
-        except Exception:
+        except LEARNER_ERRORS:
             kind = "O"
         if isinstance(out, (tuple, list, dict, set, str)) or kind not in "biuf":
             kind = type(out).__name__
@@ -277,42 +280,50 @@ class Examination:
             return 1.0
         return self.rng.standard_normal(np.shape(out))
 
-    def expected(self) -> str:
-        grads = [f"d{n}" for n in self.plan.grad_names]
-        return ", ".join(grads)
+    def returned(self, result) -> list:
+        """backward's result as one entry per data input (a loss's (dx, dt): dx)."""
+        count = self.plan.data_count
+        values = list(result) if isinstance(result, (tuple, list)) else [result]
+        if isinstance(result, (tuple, list)) and len(values) == len(self.plan.names) > count:
+            values = values[:count]  # (dx, dt) from a loss: the targets' gradient is not used
+        return values
+
+    def as_graph_uses(self, g, shape):
+        """A graph node's gradient summed to its input's shape (the graph does it: broadcasting)."""
+        if self.plan.sums_broadcast and isinstance(g, np.ndarray) and g.shape != tuple(shape):
+            try:
+                return sum_to(g, shape)
+            except ValueError:
+                return g
+        return g
 
     def read_gradients(self, result, dout) -> dict:
         """{name: gradient} for the inputs and parameters whose gradient backward gave in the right shape."""
         plan_ = self.plan
-        count = plan_.grad_count
+        count, expected = plan_.data_count, plan_.expected()
         if result is None:
-            self.problem("missing-gradient", say("missing-gradient/none", expected=self.expected()))
+            self.problem("missing-gradient", say("missing-gradient/none", expected=expected))
             raise _Stop
-        if isinstance(result, (tuple, list)):
-            values = list(result)
-            if len(values) == len(plan_.names) and len(values) > count:
-                values = values[:count]  # (dx, dt) from a loss: the targets' gradient is not used
-        else:
-            values = [result]
+        values = self.returned(result)
         if len(values) != count:
             key = "missing-gradient" if len(values) < count else "wrong-shape"
             got = say("got/values", n=len(values)) if isinstance(result, (tuple, list)) else say("got/one")
-            self.problem(key, say(f"{key}/count", got=got, count=count, expected=self.expected()))
+            self.problem(key, say(f"{key}/count", got=got, count=count, expected=expected))
             values = values[:count] + [None] * (count - len(values))
         grads = {}
-        for name, x, g in zip(plan_.grad_names, plan_.inputs, values):
+        for i in plan_.grad_indices:
+            name, x, g = plan_.names[i], plan_.inputs[i], values[i]
             if g is None:
                 if not any(p.code == "missing-gradient" for p in self.report.problems):
                     self.problem(
-                        "missing-gradient",
-                        say("missing-gradient/input", name=name, expected=self.expected()),
-                        where=name,
+                        "missing-gradient", say("missing-gradient/input", name=name, expected=expected), where=name
                     )
                 continue
-            if self.shape_ok(name, g, np.shape(x)):
-                grads[name] = g
             if g is dout:
                 self.note("returns-dout", say("returns-dout", name=name), where=name)
+            g = self.as_graph_uses(g, np.shape(x))
+            if self.shape_ok(name, g, np.shape(x)):
+                grads[name] = g
         for key, param in plan_.params.items():
             g = parameter_gradient(self.layer, key)
             if g is None:
@@ -325,7 +336,7 @@ class Examination:
     def shape_ok(self, name, g, shape) -> bool:
         try:
             array = np.asarray(g)
-        except Exception:
+        except LEARNER_ERRORS:
             array = np.asarray(None)
         if array.dtype.kind not in "biuf":
             self.problem(
@@ -361,7 +372,8 @@ class Examination:
         """{name: (central, left, right)} at ``values`` for every input with a gradient and every parameter."""
         values = _copies(values)
         slopes = {}
-        for i, name in enumerate(self.plan.grad_names):
+        for i in self.plan.grad_indices:
+            name = self.plan.names[i]
 
             def f(_, i=i):
                 return self.objective(values, dout)
@@ -446,50 +458,20 @@ class Examination:
 
     def value_of(self, name):
         if name in self.plan.grad_names:
-            return np.asarray(self.plan.inputs[self.plan.grad_names.index(name)])
+            return np.asarray(self.plan.inputs[self.plan.names.index(name)])
         return np.asarray(parameter_arrays(self.layer)[name])
 
     def state(self, dout, tolerance):
-        """stale-state: forward(x), forward(other), backward → the gradient at the other input; twice the same."""
+        """stale-state: backward twice after one forward gives the same gradients; after forward(x),
+        forward(other), backward gives the gradient at the other input."""
         plan_ = self.plan
         other = other_inputs(plan_, plan_.inputs, self.rng)
         other_out, _, _ = self.forward(other)
-        if other_out is None or np.shape(other_out) != np.shape(dout) and np.ndim(dout):
+        if np.shape(other_out) != np.shape(dout) and np.ndim(dout):
             return
-        slopes = self.numerical(other, dout)
-        first = self.gradients_after(plan_.inputs, dout)
-        self.forward(plan_.inputs)
-        self.forward(other)
-        after_two = self.gradients_after(None, dout)
-        for name, analytic in after_two.items():
-            if name not in slopes:
-                continue
-            row, _, _, _ = self.compare(name, analytic, slopes[name])
-            if row.rel_error <= tolerance:
-                continue
-            at_first = first.get(name)
-            key = (
-                "stale-state/first" if at_first is not None and np.allclose(analytic, at_first) else "stale-state/other"
-            )
-            self.problem(
-                "stale-state",
-                say(
-                    key,
-                    name=name,
-                    rel=number(row.rel_error),
-                    index=index_text(row.worst),
-                    analytic=number(row.analytic),
-                    numerical=number(row.numerical),
-                ),
-                where=name,
-                index=row.worst,
-                analytic=row.analytic,
-                numerical=row.numerical,
-                rel_error=row.rel_error,
-            )
-            return
+        once = self.gradients_after(other, dout)
         again = self.gradients_after(None, dout)
-        for name, analytic in after_two.items():
+        for name, analytic in once.items():
             second = again.get(name)
             if second is None or np.shape(second) != np.shape(analytic):
                 continue
@@ -509,6 +491,38 @@ class Examination:
                     where=name,
                 )
                 return
+        slopes = self.numerical(other, dout)
+        first = self.gradients_after(plan_.inputs, dout)
+        self.forward(plan_.inputs)
+        self.forward(other)
+        after_two = self.gradients_after(None, dout)
+        for name, analytic in after_two.items():
+            if name not in slopes:
+                continue
+            row, _, _, _ = self.compare(name, analytic, slopes[name])
+            if row.rel_error <= tolerance:
+                continue
+            at_first = first.get(name)
+            stayed = (
+                at_first is not None and np.shape(at_first) == np.shape(analytic) and np.allclose(analytic, at_first)
+            )
+            self.problem(
+                "stale-state",
+                say(
+                    "stale-state/first" if stayed else "stale-state/other",
+                    name=name,
+                    rel=number(row.rel_error),
+                    index=index_text(row.worst),
+                    analytic=number(row.analytic),
+                    numerical=number(row.numerical),
+                ),
+                where=name,
+                index=row.worst,
+                analytic=row.analytic,
+                numerical=row.numerical,
+                rel_error=row.rel_error,
+            )
+            return
 
     def gradients_after(self, values, dout) -> dict:
         """{name: gradient} from backward(dout), after a forward at ``values`` (None: no new forward)."""
@@ -517,8 +531,13 @@ class Examination:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             result, _ = self.backward(_fresh(dout))
-        values_ = list(result) if isinstance(result, (tuple, list)) else [result]
-        grads = {name: np.array(g, dtype=np.float64) for name, g in zip(self.plan.grad_names, values_) if g is not None}
+        values_ = self.returned(result)
+        grads = {}
+        for i in self.plan.grad_indices:
+            g = values_[i] if i < len(values_) else None
+            if g is not None:
+                shape = np.shape(self.plan.inputs[i])
+                grads[self.plan.names[i]] = np.array(self.as_graph_uses(g, shape), dtype=np.float64)
         for key in self.plan.params:
             g = parameter_gradient(self.layer, key)
             if g is not None:
@@ -530,9 +549,11 @@ class Examination:
         plan_ = self.plan
         if any(p.code in ("forward-error", "backward-error", "no-output") for p in self.report.problems):
             return
-        big = [np.asarray(v) * LARGE if i < plan_.grad_count else v for i, v in enumerate(plan_.inputs)]
+        if not plan_.grad_indices:
+            return
+        big = [np.asarray(v) * LARGE if i in plan_.grad_indices else v for i, v in enumerate(plan_.inputs)]
         names = ", ".join(plan_.grad_names)
-        scale = number(LARGE * max(float(np.max(np.abs(v))) for v in plan_.inputs[: plan_.grad_count]))
+        scale = number(LARGE * max(float(np.max(np.abs(plan_.inputs[i]), initial=0.0)) for i in plan_.grad_indices))
         out, _, caught = self.forward(big, large=True)
         bad = _bad_values(out)
         if bad == "inf" and not plan_.loss:
@@ -546,10 +567,11 @@ class Examination:
             warnings.simplefilter("always")
             try:
                 result = self.layer.backward(*((_fresh(dout),) if plan_.backward_takes_dout else ()))
-            except Exception:
+            except LEARNER_ERRORS:
                 result = None
-        values = list(result) if isinstance(result, (tuple, list)) else [result]
-        for name, g in zip(plan_.grad_names, values):
+        values = self.returned(result)
+        for i in plan_.grad_indices:
+            name, g = plan_.names[i], values[i] if i < len(values) else None
             bad = _bad_values(g) if g is not None else None
             if bad and "nan" in bad:
                 self.problem(
@@ -584,10 +606,10 @@ class Examination:
                 result = self.layer.backward(
                     *((np.asarray(dout, dtype=np.float32),) if plan_.backward_takes_dout else ())
                 )
-            except Exception:
+            except LEARNER_ERRORS:
                 return
-        values = list(result) if isinstance(result, (tuple, list)) else [result]
-        if any(np.asarray(g).dtype == np.float64 for g in values[: plan_.grad_count] if g is not None):
+        values = self.returned(result)
+        if any(np.asarray(g).dtype == np.float64 for g in values if g is not None):
             self.note("dtype-change", say("dtype-change", what=say("what/gradient")))
 
     def dout_note(self, grads):
@@ -600,7 +622,7 @@ class Examination:
             warnings.simplefilter("ignore")
             try:
                 result = self.layer.backward(2.0)
-            except Exception:
+            except LEARNER_ERRORS:
                 return
         doubled = result[0] if isinstance(result, (tuple, list)) else result
         if doubled is not None and np.shape(doubled) == np.shape(grads[name]) and np.allclose(doubled, grads[name]):

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from .checks import Examination
-from .interface import layer_name
+from .interface import LEARNER_ERRORS, layer_name
 from .messages import check_language, word
 from .report import LayerReport, number
 
@@ -144,7 +144,7 @@ def _restored(layer, values, constants):
     values, so its saved state is the graph's again."""
     try:
         layer.forward(*values, *constants)
-    except Exception:
+    except LEARNER_ERRORS:
         pass
 
 
@@ -161,9 +161,12 @@ def check_graph(output, *, lang: str = "en", seed: int = 0) -> GraphCheck:
         try:
             layer = copy.deepcopy(node.layer)
             copied = True
-        except Exception:
+        except LEARNER_ERRORS:
             layer, copied = node.layer, False
-        report = Examination(layer, values, node.constants, lang=lang, seed=seed, name=layer_name(node.layer)).run()
+        receives = [var.requires_grad for var in data]  # a constant such as the 1 of 1 + x gets no gradient
+        report = Examination(
+            layer, values, node.constants, receives=receives, lang=lang, seed=seed, name=layer_name(node.layer)
+        ).run()
         if not copied:
             _restored(node.layer, values, node.constants)
         result.verdicts.append(NodeVerdict(node, step, node.label, report))

@@ -37,6 +37,10 @@ LOSS_SCALE = 0.5
 BOOK_CONSTRUCTOR = ("W", "b")
 
 
+#: what a learner's code may raise and the doctor reports: anything but a Ctrl-C (sys.exit() included)
+LEARNER_ERRORS = (Exception, SystemExit)
+
+
 class CannotCall(Exception):
     """The doctor cannot get a layer to check; ``finding`` is the (code, Text) to report."""
 
@@ -115,7 +119,7 @@ def obtain(subject, inputs, rng) -> tuple:
         raise CannotCall("cannot-build", say("cannot-build", name=name, arguments=", ".join(required)))
     try:
         return subject(*arguments), call
-    except Exception as exc:
+    except LEARNER_ERRORS as exc:
         from .hints import describe_exception
 
         raise CannotCall("init-error", say("init-error", call=call, error=describe_exception(exc, subject))) from None
@@ -123,26 +127,48 @@ def obtain(subject, inputs, rng) -> tuple:
 
 @dataclass
 class Plan:
-    """How the layer is called: its input names, which receive gradients, and the inputs."""
+    """How the layer is called: its input names, which of them backward returns gradients for,
+    which of those are judged, and the inputs.
 
-    names: list  # forward's parameter names, one per input
-    grad_count: int  # the first grad_count inputs receive gradients; the rest are constants
+    ``names`` has one entry per argument of ``forward``; backward returns one gradient for each of
+    the first ``data_count`` (not for a loss's targets ``t``, nor for a graph node's constants);
+    ``receives[i]`` says whether the gradient of data input ``i`` is judged (False for a graph's
+    constant such as the 1 of ``1 + x``, which receives none).
+    """
+
+    names: list
+    data_count: int
     loss: bool
+    receives: list = None
     inputs: list = field(default_factory=list)
     chosen: bool = True  # the doctor chose the inputs (False: given)
     backward_takes_dout: bool = True
     params: dict = field(default_factory=dict)
+    sums_broadcast: bool = False  # a graph node: its gradients are summed to the input shapes, as the graph does
+
+    def __post_init__(self):
+        if self.receives is None:
+            self.receives = [True] * self.data_count
+
+    @property
+    def grad_indices(self) -> list:
+        """The positions of the inputs whose gradients are judged."""
+        return [i for i in range(self.data_count) if self.receives[i]]
 
     @property
     def grad_names(self) -> list:
-        return self.names[: self.grad_count]
+        return [self.names[i] for i in self.grad_indices]
+
+    def expected(self) -> str:
+        """What backward should return: ``dx`` or ``dx, dy``."""
+        return ", ".join(f"d{n}" for n in self.names[: self.data_count])
 
     def called(self) -> str:
         """``forward(x, y) → backward(dout) → (dx, dy)``, with the parameter gradients."""
-        grads = [f"d{n}" for n in self.grad_names]
-        returned = grads[0] if len(grads) == 1 else f"({', '.join(grads)})"
-        dout = "1" if self.loss else "dout"
-        text = f"forward({', '.join(self.names)}) → backward({dout if self.backward_takes_dout else ''}) → {returned}"
+        grads = self.expected()
+        returned = grads if self.data_count == 1 else f"({grads})"
+        dout = ("1" if self.loss else "dout") if self.backward_takes_dout else ""
+        text = f"forward({', '.join(self.names)}) → backward({dout}) → {returned}"
         if self.params:
             text += "; " + ", ".join(f"d{key}" for key in self.params)
         return text
@@ -151,7 +177,7 @@ class Plan:
         parts = []
         for i, (name, value) in enumerate(zip(self.names, self.inputs)):
             shape = tuple(np.shape(value))
-            if i >= self.grad_count and self.loss and np.ndim(value) == 2:
+            if i >= self.data_count and self.loss and np.ndim(value) == 2:
                 parts.append(f"{name} one-hot {shape}")
             elif np.ndim(value) == 0:
                 parts.append(f"{name} = {float(np.asarray(value)):g}")
@@ -174,19 +200,32 @@ def _input_names(layer, count: int | None) -> list:
     return names
 
 
-def plan(layer, given, constants=()) -> Plan:
-    """The :class:`Plan` for ``layer``: from the given inputs (and constants), or from its signature."""
+def plan(layer, given, constants=(), receives=None) -> Plan:
+    """The :class:`Plan` for ``layer``: from the given inputs (and constants), or from its signature.
+
+    ``constants`` (a graph node's: a loss's labels, a train flag) follow the inputs and get no
+    gradient; ``receives`` (from a graph node) marks which given inputs have their gradient judged,
+    and says that the gradients are summed to the inputs' shapes first, as the graph does.
+    """
     count = len(given) + len(constants) if given or constants else None
     names = _input_names(layer, count)
     loss = len(names) == 2 and names[1] in TARGET_NAMES
     if constants:
-        grad_count = len(given)
+        data_count = len(given)
     else:
-        grad_count = 1 if loss else len(names)
+        data_count = 1 if loss else len(names)
     backward_required = _required_positional(layer.backward)
     backward_all = _positional(layer.backward)
     takes_dout = bool([n for n in backward_all if n != "self"]) or backward_required is None
-    return Plan(names, grad_count, loss, backward_takes_dout=takes_dout, params=dict(parameter_arrays(layer)))
+    return Plan(
+        names,
+        data_count,
+        loss,
+        receives=list(receives) if receives is not None else None,
+        backward_takes_dout=takes_dout,
+        params=dict(parameter_arrays(layer)),
+        sums_broadcast=receives is not None,  # only check_graph says which inputs receive
+    )
 
 
 def as_float(value):
@@ -230,11 +269,11 @@ def candidate_inputs(plan_: Plan, layer, rng) -> list:
     shape = _input_shape(plan_, layer)
     candidates = []
     for draw in (signed, positive):
-        values = [draw(rng, shape) for _ in range(plan_.grad_count)]
+        values = [draw(rng, shape) for _ in range(plan_.data_count)]
         if plan_.loss:  # scores within ±1.15: no probability so small that the book's log(y + 1e-7) shows
             values = [LOSS_SCALE * v for v in values] + [onehot(shape if len(shape) == 2 else LOSS_SHAPE)]
         candidates.append(values)
-    if plan_.grad_count == 2 and not plan_.loss and len(shape) == 2:  # a matrix product: x (N, D), y (D, M)
+    if plan_.data_count == 2 and not plan_.loss and len(shape) == 2:  # a matrix product: x (N, D), y (D, M)
         candidates.append([signed(rng, shape), signed(rng, shape[::-1])])
     return candidates
 
@@ -243,7 +282,7 @@ def other_inputs(plan_: Plan, inputs, rng) -> list:
     """Inputs of the same shapes and kind with other values (for the stale-state check)."""
     out = []
     for i, value in enumerate(inputs):
-        if i >= plan_.grad_count:
+        if i not in plan_.grad_indices:
             out.append(value)  # targets and other constants stay
             continue
         value = np.asarray(value)

@@ -251,7 +251,7 @@ MESSAGES = {
         "np가 정의되지 않았습니다: import numpy as np를 추가하세요",
     ),
     "hint/self": (
-        "the method {method}({parameters}) has no self, so self.{method}(…) passes one argument too many: "
+        "The method {method}({parameters}) has no self, so self.{method}(…) passes one argument too many: "
         "write def {method}(self, {parameters})",
         "메서드 {method}({parameters})에 self가 없어서 self.{method}(…)는 인수를 하나 더 넘깁니다: "
         "def {method}(self, {parameters})로 쓰세요",
@@ -318,7 +318,7 @@ class Text:
         return f"Text({self.en!r})"
 
 
-def say(key: str, **values) -> Text:
+def say(key: str, /, **values) -> Text:
     """The message ``key`` with ``values`` filled in, in both languages.
 
     A value may itself be a :class:`Text` (a message inside a message): each language gets its own.
