@@ -24,7 +24,7 @@ from .messages import check_language, word
 from .report import LayerReport, number
 
 
-@dataclass
+@dataclass(repr=False)
 class NodeVerdict:
     """The doctor's verdict on one node: ``node`` (the graph's Node), ``step`` (its forward position),
     ``label`` (its symbol), and the :class:`~.report.LayerReport` of its layer."""
@@ -64,8 +64,11 @@ class NodeVerdict:
     def to_dict(self) -> dict:
         return {"step": self.step, "label": self.label, **self.report.to_dict()}
 
+    def __repr__(self) -> str:
+        return f"NodeVerdict({self.step + 1}: {self.label}: {self.report.summary()})"
 
-@dataclass
+
+@dataclass(repr=False)
 class GraphCheck:
     """One :class:`NodeVerdict` per node of the graph that leads to ``output``, in forward order."""
 
@@ -117,6 +120,8 @@ class GraphCheck:
 
     def __str__(self) -> str:
         return self.text()
+
+    __repr__ = __str__
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the verdicts as a table (:mod:`layerprop.viz`, once imported — as it is

@@ -103,7 +103,7 @@ class GradientRow:
         return {key: _plain(value) for key, value in vars(self).items()}
 
 
-@dataclass
+@dataclass(repr=False)
 class LayerReport:
     """The doctor's verdict on one layer (see the module docstring)."""
 
@@ -210,6 +210,8 @@ class LayerReport:
 
     def __str__(self) -> str:
         return self.text()
+
+    __repr__ = __str__  # at a prompt (and as a notebook's plain text) the report shows its table
 
     def _repr_html_(self) -> str:
         """Jupyter's display: the verdict (green ✓ or red ✗), the table of gradients, problems and notes."""
