@@ -21,7 +21,7 @@ from html import escape
 from .checks import Examination
 from .interface import LEARNER_ERRORS, layer_name
 from .messages import check_language, word
-from .report import LayerReport, number
+from .report import LayerReport, number, pad, width
 
 
 @dataclass(repr=False)
@@ -113,9 +113,9 @@ class GraphCheck:
         lang = lang or self.lang
         lines = [self.heading(lang)]
         rows = [("#", word("node", lang), word("layer", lang), word("verdict", lang)), *self._rows(lang)]
-        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        widths = [max(width(r[i]) for r in rows) for i in range(3)]
         for row in rows:
-            lines.append("  " + "  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
+            lines.append("  " + "  ".join(pad(cell, w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
         return "\n".join(lines)
 
     def __str__(self) -> str:

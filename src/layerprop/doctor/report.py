@@ -9,6 +9,7 @@ Jupyter shows it as HTML (``_repr_html_``), and ``report.to_dict()`` is what ``l
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from html import escape
 
@@ -29,6 +30,17 @@ def number(value) -> str:
 def index_text(index) -> str:
     """``[0, 2]`` for an element of a 2-D array, ``''`` for a scalar."""
     return "[" + ", ".join(str(i) for i in index) + "]" if index else ""
+
+
+def width(text: str) -> int:
+    """How many columns ``text`` takes in a terminal: a Korean syllable (a wide character) takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int, right: bool = False) -> str:
+    """``text`` padded with spaces to ``columns`` terminal columns (on the left when ``right``)."""
+    space = " " * max(columns - width(text), 0)
+    return space + text if right else text + space
 
 
 def _plain(value):
@@ -189,14 +201,13 @@ class LayerReport:
             lines.append(f"  {word('inputs', lang)}: {self.inputs}")
         if self.gradients:
             table = self._gradient_table(lang)
-            widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+            widths = [max(width(row[i]) for row in table) for i in range(len(table[0]))]
             lines.append("")
             for k, row in enumerate(table):
                 lines.append(
                     "  "
                     + "  ".join(
-                        cell.ljust(w) if i < 2 or i == 3 else cell.rjust(w)
-                        for i, (cell, w) in enumerate(zip(row, widths))
+                        pad(cell, w, right=i not in (0, 1, 3)) for i, (cell, w) in enumerate(zip(row, widths))
                     ).rstrip()
                 )
                 if k == 0:
