@@ -35,7 +35,7 @@ TWINS = {
     "no-output": (wrong.NoReturnSigmoid, right.Sigmoid),
     "missing-gradient": (wrong.HalfMulLayer, right.MulLayer),
     "mutates-input": (wrong.ClampingRelu, right.Relu),
-    "mutates-dout": (wrong.InPlaceRelu, right.Relu),
+    "mutates-dout": (notes_cells.InPlaceRelu, right.Relu),
     "wrong-shape": (wrong.ScalarBiasAffine, right.Affine),
     "wrong-gradient": (wrong.SameSideMulLayer, right.MulLayer),
     "stale-state": (wrong.FirstCallMulLayer, right.MulLayer),
@@ -82,7 +82,7 @@ def test_wrong_gradient_names_the_worst_element_and_both_values():
 
 
 def test_mutations_say_what_changed():
-    relu = check_layer(wrong.InPlaceRelu).problem("mutates-dout")
+    relu = check_layer(notes_cells.InPlaceRelu).problem("mutates-dout")
     assert relu.where == "dout" and "3 of 6 elements" in relu.message and "→ 0" in relu.message
     clamp = check_layer(wrong.ClampingRelu).problem("mutates-input")
     assert clamp.where == "x" and "x.copy()" in clamp.message

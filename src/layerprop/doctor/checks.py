@@ -438,23 +438,28 @@ class Examination:
                 )
             if row.rel_error > tolerance:
                 good = False
-                self.problem(
-                    "wrong-gradient",
-                    say(
-                        "wrong-gradient",
-                        name=name,
-                        rel=number(row.rel_error),
-                        index=index_text(row.worst),
-                        analytic=number(row.analytic),
-                        numerical=number(row.numerical),
-                    ),
-                    where=name,
-                    index=row.worst,
-                    analytic=row.analytic,
-                    numerical=row.numerical,
-                    rel_error=row.rel_error,
-                )
+                self.gradient_problem("wrong-gradient", "wrong-gradient", row)
         return good
+
+    def gradient_problem(self, code, key, row: GradientRow):
+        """A problem about one gradient: message ``key`` filled from ``row``, which also gives the fields."""
+        text = say(
+            key,
+            name=row.name,
+            rel=number(row.rel_error),
+            index=index_text(row.worst),
+            analytic=number(row.analytic),
+            numerical=number(row.numerical),
+        )
+        self.problem(
+            code,
+            text,
+            where=row.name,
+            index=row.worst,
+            analytic=row.analytic,
+            numerical=row.numerical,
+            rel_error=row.rel_error,
+        )
 
     def value_of(self, name):
         if name in self.plan.grad_names:
@@ -506,22 +511,7 @@ class Examination:
             stayed = (
                 at_first is not None and np.shape(at_first) == np.shape(analytic) and np.allclose(analytic, at_first)
             )
-            self.problem(
-                "stale-state",
-                say(
-                    "stale-state/first" if stayed else "stale-state/other",
-                    name=name,
-                    rel=number(row.rel_error),
-                    index=index_text(row.worst),
-                    analytic=number(row.analytic),
-                    numerical=number(row.numerical),
-                ),
-                where=name,
-                index=row.worst,
-                analytic=row.analytic,
-                numerical=row.numerical,
-                rel_error=row.rel_error,
-            )
+            self.gradient_problem("stale-state", "stale-state/first" if stayed else "stale-state/other", row)
             return
 
     def gradients_after(self, values, dout) -> dict:
