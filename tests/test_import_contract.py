@@ -85,7 +85,15 @@ MODULE_RANKS = {
     },
     "training": {"communicators": 0, "curves": 0, "trainer": 1},
     "interop": {"book_import": 0, "onnx_export": 0},
-    "doctor": {"messages": 0, "hints": 1, "report": 1, "interface": 2, "checks": 3, "graph_check": 4},
+    "doctor": {
+        "messages": 0,
+        "learner_file": 1,
+        "hints": 1,
+        "report": 1,
+        "interface": 2,
+        "checks": 3,
+        "graph_check": 4,
+    },
     "viz": {
         "values": 0,
         "heatmap": 1,
@@ -98,7 +106,7 @@ MODULE_RANKS = {
         "html": 4,
         "rendering": 5,
     },
-    "lab": {"limits": 0, "security": 0, "graphs": 1, "toy": 1, "training": 2, "server": 3},
+    "lab": {"limits": 0, "security": 0, "graphs": 1, "toy": 1, "learner_layers": 2, "training": 2, "server": 3},
     "cli": {
         "common": 0,
         "curves_cmd": 1,

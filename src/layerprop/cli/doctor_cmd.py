@@ -22,12 +22,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
-import inspect
 import json
-import re
 import sys
-from pathlib import Path
 
 LANGUAGES = ("en", "ko")
 
@@ -84,92 +80,15 @@ def add_parser(subparsers):
     p.set_defaults(func=run, parser=p)
 
 
-def _module_name(path: Path) -> str:
-    """The name the file is imported under: its stem, as ``import stem`` would, unless that is taken."""
-    stem = path.stem
-    if stem.isidentifier() and stem not in sys.modules:
-        return stem
-    safe = re.sub(r"\W", "_", stem)
-    return f"layerprop_doctor_{safe}"
-
-
-def _one_line(exc: BaseException) -> str:
-    """``SyntaxError: invalid syntax (line 3)``, ``NameError: name 'np' is not defined (line 5)``."""
-    message = str(exc).splitlines()[0] if str(exc) else ""
-    line = getattr(exc, "lineno", None)
-    if line is None and exc.__traceback__ is not None:
-        import traceback
-
-        frames = traceback.extract_tb(exc.__traceback__)
-        line = frames[-1].lineno if frames else None
-    if isinstance(exc, SyntaxError):
-        message = exc.msg
-    text = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
-    return text + (f" (line {line})" if line else "")
-
-
-def load_file(path: Path, quiet: bool):
-    """Import ``path`` as ``python FILE.py`` would run its top level; returns the module.
-
-    With ``quiet`` (for --json) what the file prints goes to stderr, so stdout holds only the JSON.
-    """
-    name = _module_name(path)
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    folder = str(path.resolve().parent)
-    sys.path.insert(0, folder)
-    sys.modules[name] = module
-    redirect = contextlib.redirect_stdout(sys.stderr) if quiet else contextlib.nullcontext()
-    try:
-        with redirect:
-            spec.loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(name, None)
-        raise
-    finally:
-        with contextlib.suppress(ValueError):
-            sys.path.remove(folder)
-    return module
-
-
-def _is_layer(obj) -> bool:
-    return inspect.isclass(obj) and callable(getattr(obj, "forward", None)) and callable(getattr(obj, "backward", None))
-
-
-def layer_classes(module) -> list:
-    """The classes defined in ``module`` (not imported into it) that have forward and backward."""
-    return [obj for obj in vars(module).values() if _is_layer(obj) and obj.__module__ == module.__name__]
-
-
 def run(args) -> int:
     from ..doctor import check_layer
+    from ..doctor.learner_file import LearnerFileError, load_layers
 
     parser, lang = args.parser, args.lang
-    path = Path(args.file)
-    if not path.is_file():
-        _usage_error(parser, "cli/no-file", path=args.file)
-    if path.suffix != ".py":
-        _usage_error(parser, "cli/not-python", path=args.file)
     try:
-        module = load_file(path, quiet=args.json)
-    except KeyboardInterrupt:
-        raise
-    except BaseException as exc:  # a SyntaxError, an exception or sys.exit() at the file's top level
-        _usage_error(parser, "cli/import-failed", path=args.file, error=_one_line(exc))
-    found = layer_classes(module)
-    if args.classes:
-        classes = []
-        for name in args.classes:
-            if name not in vars(module):
-                layers = ", ".join(cls.__name__ for cls in found) or _say("cli/none", lang)
-                _usage_error(parser, "cli/no-class", path=args.file, name=name, layers=layers)
-            if not inspect.isclass(vars(module)[name]):
-                _usage_error(parser, "cli/not-a-class", path=args.file, name=name)
-            classes.append(vars(module)[name])
-    else:
-        classes = found
-        if not classes:
-            _usage_error(parser, "cli/no-layers", path=args.file)
+        classes = load_layers(args.file, args.classes, quiet=args.json)
+    except LearnerFileError as exc:
+        parser.exit(2, _say("cli/error", lang, message=exc.text.text(lang)) + "\n")
     redirect = contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext()
     with redirect:  # what the learner's layers print does not mix with the JSON
         reports = [check_layer(cls, lang=lang) for cls in classes]

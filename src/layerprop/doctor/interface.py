@@ -97,6 +97,12 @@ def _features(inputs) -> int:
     return int(np.prod(x.shape[1:])) if x.ndim >= 2 else int(x.shape[0])
 
 
+def constructor_arguments(cls) -> list:
+    """The names of the arguments ``cls(...)`` needs (those without defaults; ``self`` left out)."""
+    required = _required_positional(cls.__init__) or []
+    return required[1:] if required and required[0] == "self" else required
+
+
 def obtain(subject, inputs, rng) -> tuple:
     """``(layer, how it was built or '')`` for a layer or a class; raises :class:`CannotCall`."""
     name = layer_name(subject)
@@ -106,10 +112,7 @@ def obtain(subject, inputs, rng) -> tuple:
             raise CannotCall("not-a-layer", say(f"not-a-layer/{method}", name=name))
     if not isinstance(subject, type):
         return subject, ""
-    required = _required_positional(subject.__init__)
-    required = required[1:] if required else required  # self
-    if required is None:
-        required = []
+    required = constructor_arguments(subject)
     if not required:
         call, arguments = f"{name}()", ()
     elif tuple(required) == BOOK_CONSTRUCTOR:
