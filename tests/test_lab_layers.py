@@ -99,3 +99,10 @@ def test_cli_usage_errors_for_the_layers_file(tmp_path, capsys):
     ):
         code, _, err = run_cli(capsys, "lab", "--no-browser", "--layers", path)
         assert code == 2 and expected in err and len(err.strip().splitlines()) == 1
+
+
+def test_lab_help_says_the_layers_file_is_run(capsys):
+    from cli_helpers import run_cli
+
+    code, out, _ = run_cli(capsys, "lab", "--help")
+    assert code == 0 and "--layers FILE.py" in out and "python FILE.py" in out
