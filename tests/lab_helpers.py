@@ -46,9 +46,11 @@ def playwright_module():
 
 
 class LabProcess:
-    """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``."""
+    """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``.
 
-    def __init__(self):
+    ``args`` are more options for the command (``--layers FILE.py``)."""
+
+    def __init__(self, *args):
         for module in ("starlette", "uvicorn", "websockets"):
             try:
                 __import__(module)
@@ -59,7 +61,7 @@ class LabProcess:
         env["PYTHONPATH"] = source + os.pathsep + env.get("PYTHONPATH", "")
         self.log = tempfile.TemporaryFile(mode="w+")  # the server's stderr: a file, so it never blocks
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser"],
+            [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser", *map(str, args)],
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,

@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "export_cmd",
     "curves_cmd",
     "lab_cmd",
+    "doctor_cmd",
 ]
 
 

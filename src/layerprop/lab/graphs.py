@@ -76,7 +76,7 @@ def _number(name: str, value) -> float:
     return float(value)
 
 
-def _record(expressions, values: dict):
+def record(expressions, values: dict):
     """Build every expression with ``values``; return ``({title: output}, [(name, Variable), …])``."""
     outputs, inputs = {}, []
     for expression in expressions:
@@ -157,30 +157,51 @@ def _evaluate(request: dict, values: dict) -> dict:
         ]
         text = None
     else:
-        text = request.get("expr")
-        if preset is not None:
-            if preset not in PRESETS:
-                raise LabLimitError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
-            text, defaults = PRESETS[preset]
-            values = {**defaults, **values}
-        expressions = parse_all(text)
-        outputs, variables = _record(expressions, values)
-        model = build_model(outputs if len(outputs) > 1 else next(iter(outputs.values())), title=None)
-        inputs = []
-        for name, var in variables:
-            value = float(var.data)
-            grad = float(var.grad)
-            inputs.append(
-                {
-                    "name": name,
-                    "value": value,
-                    "shape": [],
-                    "grad": describe_value(grad),
-                    "grad_value": grad if np.isfinite(grad) else None,
-                    "tensor": False,
-                    **_slider(value),
-                }
-            )
+        text, values = expression_of(request, values)
+        outputs, variables = record(parse_all(text), values)
+        model = build_model(drawn(outputs), title=None)
+        inputs = scalar_inputs(variables)
+    return answer(model, inputs, text, preset)
+
+
+def expression_of(request: dict, values: dict) -> tuple:
+    """``(expression text, values)`` of a request: its ``expr``, or a preset's with its starting values."""
+    preset, text = request.get("preset"), request.get("expr")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise LabLimitError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        text, defaults = PRESETS[preset]
+        values = {**defaults, **values}
+    return text, values
+
+
+def drawn(outputs: dict):
+    """What is drawn of ``{title: output}``: the one output, or all of them side by side."""
+    return outputs if len(outputs) > 1 else next(iter(outputs.values()))
+
+
+def scalar_inputs(variables) -> list:
+    """The page's input rows (value, gradient, slider range) of ``[(name, Variable), …]``."""
+    inputs = []
+    for name, var in variables:
+        value = float(var.data)
+        grad = float(var.grad)
+        inputs.append(
+            {
+                "name": name,
+                "value": value,
+                "shape": [],
+                "grad": describe_value(grad),
+                "grad_value": grad if np.isfinite(grad) else None,
+                "tensor": False,
+                **_slider(value),
+            }
+        )
+    return inputs
+
+
+def answer(model, inputs: list, text, preset) -> dict:
+    """Everything the graph page shows of ``model``: drawing, inputs, outputs, sums, rules, steps."""
     sums = model.branch_sums()
     outputs_text = [
         {"name": model.node(e.target).label, "value": e.value_text}

@@ -8,6 +8,8 @@ Routes — every one needs the token (see :mod:`.security`):
 ``POST /api/graph``    :func:`.graphs.evaluate` of ``{"expr"|"preset", "values"}`` → drawing and numbers
 ``POST /api/check``    :func:`.graphs.check` → each input's numerical-gradient error
 ``GET /api/limits``    :data:`~.limits.LIMITS`
+``GET /api/layers``    the learner's classes of ``--layers FILE.py`` and the doctor's verdicts
+``POST /api/layers/graph``  the graph with chosen nodes run by those classes (:mod:`.learner_layers`)
 ``WS /ws/train``       commands in (``create``, ``start``, ``pause``, ``step``, ``inspect``), snapshots out
 =====================  ===============================================================================
 
@@ -33,7 +35,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from ..errors import LayerpropError
 from . import graphs
-from .limits import LIMITS
+from .limits import LIMITS, LabLimitError
 from .security import Guard, allowed_hosts, new_token
 from .training import JobSlots
 
@@ -42,6 +44,7 @@ ASSETS = {
     "lab.js": "text/javascript; charset=utf-8",
     "lab.css": "text/css; charset=utf-8",
     "i18n.js": "text/javascript; charset=utf-8",
+    "layers.js": "text/javascript; charset=utf-8",
 }
 #: request bodies above this size are refused (an expression and its values fit in far less)
 MAX_BODY_BYTES = 64 * 1024
@@ -78,9 +81,26 @@ async def _json_body(request) -> dict:
     return data
 
 
-def create_app(token: str, hosts: set, slots: JobSlots | None = None):
-    """The ASGI app: routes (see the module docstring) wrapped in the token/Host/Origin guard."""
+def create_app(token: str, hosts: set, slots: JobSlots | None = None, layers=None):
+    """The ASGI app: routes (see the module docstring) wrapped in the token/Host/Origin guard.
+
+    ``layers`` — the learner's classes (a :class:`~.learner_layers.LearnerLayers`), from
+    ``layerprop lab --layers FILE.py``; None without the option.
+    """
     slots = slots or JobSlots()
+
+    def own_layers(request: dict) -> dict:
+        if layers is None:
+            raise LabLimitError(
+                "start the lab with --layers FILE.py to use your own layers",
+                "내 계층을 쓰려면 lab을 --layers FILE.py로 시작하세요",
+            )
+        return layers.evaluate(request)
+
+    async def layer_listing(request):
+        if layers is None:
+            return JSONResponse({"file": None, "layers": []})
+        return JSONResponse(await run_in_threadpool(layers.listing))
 
     async def page(request):
         html = _asset("index.html").replace("{{TOKEN}}", token)
@@ -165,6 +185,8 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
         Route("/api/graph", api(graphs.evaluate), methods=["POST"]),
         Route("/api/check", api(graphs.check), methods=["POST"]),
         Route("/api/limits", limits),
+        Route("/api/layers", layer_listing),
+        Route("/api/layers/graph", api(own_layers), methods=["POST"]),
         WebSocketRoute("/ws/train", train_socket),
     ]
 
@@ -188,15 +210,17 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True, announce=print) -> None:
-    """Run the lab until Ctrl-C: bind, print the URL (with its token), optionally open the browser."""
+def serve(host: str = "127.0.0.1", port: int = 8765, open_browser: bool = True, announce=print, layers=None) -> None:
+    """Run the lab until Ctrl-C: bind, print the URL (with its token), optionally open the browser.
+
+    ``layers``: the learner's classes for the graph page (see :func:`create_app`)."""
     import uvicorn
 
     sock = bind(host, port)
     port = sock.getsockname()[1]
     token = new_token()
     slots = JobSlots()
-    app = create_app(token, allowed_hosts(host, port), slots)
+    app = create_app(token, allowed_hosts(host, port), slots, layers)
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else (f"[{host}]" if ":" in host else host)
     url = f"http://{shown}:{port}/?token={token}"
     announce(f"layerprop lab: {url}")
