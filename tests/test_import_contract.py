@@ -1,6 +1,6 @@
 """The import contract: packages depend only downward, and so do the modules inside each package.
 
-    errors ← validation ← display ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
+    errors ← validation ← display ← notebook ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
       ← optim ← io ← datasets ← training ← interop ← viz ← doctor ← lab ← cli
 
 Every ``import`` in every module of ``src/layerprop`` — at the top or inside a function — is read
@@ -27,6 +27,7 @@ PART_RANKS = {
     "errors": 0,
     "validation": 1,
     "display": 2,
+    "notebook": 2.5,  # between display and progress (a rank is only an order)
     "progress": 3,
     "backend": 4,
     "storage": 5,

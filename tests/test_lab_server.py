@@ -18,9 +18,10 @@ import urllib.parse
 
 import pytest
 from lab_helpers import LabProcess, serve_command
+from optional import need
 
-pytest.importorskip("starlette", reason="the lab needs the [lab] extra: pip install 'layerprop[lab]'")
-pytest.importorskip("uvicorn", reason="the lab needs the [lab] extra: pip install 'layerprop[lab]'")
+for _module in ("starlette", "uvicorn", "websockets"):
+    need(_module, "pip install 'layerprop[lab]'")
 
 from layerprop.lab import connections, log, server
 from layerprop.lab.security import Guard, allowed_hosts, lab_url

@@ -30,7 +30,18 @@ def __dir__():
     return sorted({*globals(), *__getattr__("__all__")})
 
 
-import sys as _sys  # noqa: E402
+def _painter(mime: str):
+    """The notebook painter for ``mime``: it imports the drawing code on the first display."""
 
-if "IPython" in _sys.modules:  # in a notebook: let Variables and networks draw themselves
-    from . import viz as _viz
+    def paint(obj):
+        from . import viz
+
+        return getattr(viz, f"repr_{mime}")(obj)
+
+    return paint
+
+
+from . import notebook as _notebook  # noqa: E402 - after the facade: Variables and networks draw themselves
+
+for _mime in ("svg", "html"):
+    _notebook.register(_mime, _painter(_mime))
