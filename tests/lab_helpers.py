@@ -56,7 +56,7 @@ class LabProcess:
     ``args`` are added to ``layerprop lab --port 0`` (``--no-browser`` unless ``browser``), or
     ``command`` replaces it (see :func:`serve_command`); ``env`` adds environment variables;
     ``max_files`` sets the process's limit of open files (RLIMIT_NOFILE, where there is one).
-    ``stderr()`` is what the server wrote there so far.
+    ``stderr()`` is what the server wrote there so far. As a context manager it stops the lab at the end.
     """
 
     def __init__(self, args=(), *, browser=False, command=None, env=None, max_files=None):
@@ -104,6 +104,12 @@ class LabProcess:
         self.base = f"{parts.scheme}://{parts.netloc}"
         self.port = parts.port
         self.token = urllib.parse.parse_qs(parts.query)["token"][0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
 
     def stderr(self) -> str:
         self.log.flush()

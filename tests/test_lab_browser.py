@@ -18,11 +18,8 @@ from lab_helpers import Chromium, LabProcess
 
 @pytest.fixture(scope="module")
 def lab():
-    process = LabProcess()
-    try:
+    with LabProcess() as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

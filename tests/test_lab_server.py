@@ -31,11 +31,8 @@ MiB = 1024 * 1024
 
 @pytest.fixture
 def lab():
-    process = LabProcess()
-    try:
+    with LabProcess() as process:
         yield process
-    finally:
-        process.stop()
 
 
 def peak_memory(pid) -> int | None:
@@ -135,11 +132,12 @@ def test_binary_frames_and_bad_commands_get_one_error_each(lab):
             ("[1, 2]", "unknown command"),
             (json.dumps({"cmd": "fly"}), "unknown command 'fly'; the commands are create, start"),
             (json.dumps({"cmd": "x" * 5000}), "unknown command"),
+            (json.dumps({"cmd": "create", "config": {"dataset": "a" * 50_000}}), "unknown data set 'aaa"),
         ):
             ws.send(message)
             answer = strict_json(ws.recv(timeout=10))
             assert answer["type"] == "error" and expected in answer["message"], answer
-            assert len(answer["message"]) < 200 and "\n" not in answer["message"]
+            assert len(answer["message"]) <= server.MAX_ERROR_CHARS and "\n" not in answer["message"]
         ws.send(json.dumps({"cmd": "create", "config": {"dataset": "xor", "hidden": [4], "samples": 100}}))
         assert strict_json(ws.recv(timeout=20))["type"] == "snapshot"  # the connection still works
     assert tracebacks_and_lines(lab.stderr())[0] == 0
@@ -263,24 +261,21 @@ def _half_open(port, count, deadline_s=60.0):
 def test_half_open_connections_neither_lock_users_out_nor_flood_stderr():
     """The audit: 1100 half-open requests made the lab unreachable and wrote 357,579 tracebacks.
     Here the server may open 256 files (so its cap is 96 connections) and gets 400 of them."""
-    lab = LabProcess(max_files=256)
-    sockets = []
-    try:
+    with LabProcess(max_files=256) as lab:
         sockets = _half_open(lab.port, 400)
-        assert len(sockets) == 400
-        assert reachable(lab) == 200
-        tracebacks, lines = tracebacks_and_lines(lab.stderr())
-        assert tracebacks == 0 and lines <= 4, lab.stderr()[-2000:]
-        assert "more than 96 connections" in lab.stderr()
-    finally:
-        for sock in sockets:
-            sock.close()
-        lab.stop()
+        try:
+            assert len(sockets) == 400
+            assert reachable(lab) == 200
+            tracebacks, lines = tracebacks_and_lines(lab.stderr())
+            assert tracebacks == 0 and lines <= 4, lab.stderr()[-2000:]
+            assert "more than 96 connections" in lab.stderr()
+        finally:
+            for sock in sockets:
+                sock.close()
 
 
 def test_a_request_must_send_its_headers_in_time():
-    lab = LabProcess(command=serve_command(header_timeout_s=1.0))
-    try:
+    with LabProcess(command=serve_command(header_timeout_s=1.0)) as lab:
         with socket.create_connection(("127.0.0.1", lab.port), timeout=10) as sock:  # half a request
             sock.sendall(f"GET /api/limits?token={lab.token} HTTP/1.1\r\nHost: 127.0.0.1:{lab.port}\r\n".encode())
             assert sock.recv(100) == b""  # closed by the server, long before this socket's timeout
@@ -298,8 +293,6 @@ def test_a_request_must_send_its_headers_in_time():
             assert strict_json(ws.recv(timeout=20))["type"] == "snapshot"
         assert reachable(lab) == 200
         assert "header timeout" in lab.stderr() and "Traceback" not in lab.stderr()
-    finally:
-        lab.stop()
 
 
 def test_connection_caps():
@@ -448,8 +441,7 @@ def test_the_browser_is_not_given_the_token(tmp_path):
         f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv))\n"
     )
     browser.chmod(0o700)
-    lab = LabProcess(browser=True, env={"BROWSER": str(browser)})
-    try:
+    with LabProcess(browser=True, env={"BROWSER": str(browser)}) as lab:
         deadline = time.monotonic() + 30
         while not record.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -465,8 +457,6 @@ def test_the_browser_is_not_given_the_token(tmp_path):
         parts = urllib.parse.urlsplit(lab.url)
         assert request(lab, "GET", f"{parts.path}?{parts.query}")[0] == 200
         assert not os.path.exists(path)  # it has done its work once the page is served
-    finally:
-        lab.stop()
 
 
 # -- the log -------------------------------------------------------------------------------------------

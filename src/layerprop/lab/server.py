@@ -81,11 +81,20 @@ SEND_INTERVAL_S = 0.05
 REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
 
 
+#: characters of one error message sent to the page
+MAX_ERROR_CHARS = 300
+
+
+def _one_line(text: str) -> str:
+    line = text.splitlines()[0] if text.strip() else ""
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
+
+
 def _error(exc) -> dict:
-    """The page's error: one line, and its Korean wording when the error has one."""
-    answer = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    """The page's error: one short line, and its Korean wording when the error has one."""
+    answer = {"error": _one_line(str(exc)) or type(exc).__name__}
     if getattr(exc, "message_ko", None):
-        answer["error_ko"] = exc.message_ko
+        answer["error_ko"] = _one_line(exc.message_ko)
     return answer
 
 
