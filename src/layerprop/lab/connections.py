@@ -58,14 +58,19 @@ def accept_backlog(cap: int) -> int:
     return max(8, min(128, cap))
 
 
+def _open(connection) -> bool:
+    transport = getattr(connection, "transport", None)
+    return transport is not None and not transport.is_closing()
+
+
 def guarded_http_protocol(base: type, header_timeout_s: float = HEADER_TIMEOUT_S, max_connections: int | None = None):
     """A subclass of uvicorn's HTTP protocol class ``base`` that keeps the rules of the module docstring.
 
     It relies on what uvicorn's HTTP protocols (h11 and httptools) share: ``cycle`` (the current
     request, replaced when the next request's headers have arrived, with ``response_complete``),
-    ``on_response_complete()``,
-    ``connections`` (every open connection of the server, WebSockets included), ``transport`` and
-    ``loop``. The tests in tests/test_lab_server.py check the rules against the installed uvicorn.
+    ``on_response_complete()``, ``connections`` (every open connection of the server, WebSockets
+    included), ``transport`` and ``loop``. tests/test_lab_server.py checks the rules against the
+    installed uvicorn.
     """
     cap = connection_cap() if max_connections is None else max_connections
 
@@ -77,7 +82,7 @@ def guarded_http_protocol(base: type, header_timeout_s: float = HEADER_TIMEOUT_S
             super().connection_made(transport)
             self._header_timer = None
             self._await_headers()
-            if sum(1 for c in self.connections if not c.transport.is_closing()) > cap:
+            if sum(1 for c in self.connections if _open(c)) > cap:
                 self._make_room()
 
         def on_response_complete(self):
