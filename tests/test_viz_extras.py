@@ -166,6 +166,9 @@ def test_a_variable_draws_itself_in_a_notebook_without_importing_the_drawings():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split("\n")[:4] == ["False", "True True", "True", "None None"], out.stdout + out.stderr
+    code = "import sys, layerprop; print('numpy' in sys.modules, 'layerprop.notebook' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "False True"  # registering the painters imports neither NumPy nor the layers
 
 
 def test_tensor_edges_carry_heatmaps():

@@ -41,7 +41,9 @@ def _painter(mime: str):
     return paint
 
 
-from . import notebook as _notebook  # noqa: E402 - after the facade: Variables and networks draw themselves
+# Variables and networks draw themselves in notebooks. ("from .notebook import", not "from . import
+# notebook": the latter asks this module's __getattr__ first, which would import the layers and NumPy.)
+from .notebook import register as _register_painter  # noqa: E402
 
 for _mime in ("svg", "html"):
-    _notebook.register(_mime, _painter(_mime))
+    _register_painter(_mime, _painter(_mime))
