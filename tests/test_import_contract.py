@@ -1,6 +1,6 @@
 """The import contract: packages depend only downward, and so do the modules inside each package.
 
-    errors ← validation ← display ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
+    errors ← validation ← display ← notebook ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
       ← optim ← io ← datasets ← training ← interop ← doctor ← viz ← lab ← cli
 
 Every ``import`` in every module of ``src/layerprop`` — at the top or inside a function — is read
@@ -27,6 +27,7 @@ PART_RANKS = {
     "errors": 0,
     "validation": 1,
     "display": 2,
+    "notebook": 2.5,  # between display and progress (a rank is only an order)
     "progress": 3,
     "backend": 4,
     "storage": 5,
@@ -106,7 +107,17 @@ MODULE_RANKS = {
         "html": 4,
         "rendering": 5,
     },
-    "lab": {"limits": 0, "security": 0, "graphs": 1, "toy": 1, "learner_layers": 2, "training": 2, "server": 3},
+    "lab": {
+        "limits": 0,
+        "security": 0,
+        "connections": 0,
+        "log": 0,
+        "graphs": 1,
+        "toy": 1,
+        "learner_layers": 2,
+        "training": 2,
+        "server": 3,
+    },
     "cli": {
         "common": 0,
         "curves_cmd": 1,

@@ -15,7 +15,7 @@ LAYERS_FILE = Path(__file__).parent / "doctor_files" / "lab_layers.py"
 
 @pytest.fixture(scope="module")
 def lab():
-    process = LabProcess("--layers", LAYERS_FILE)
+    process = LabProcess(["--layers", LAYERS_FILE])
     try:
         yield process
     finally:

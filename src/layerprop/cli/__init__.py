@@ -8,12 +8,15 @@ the traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import codecs
+import difflib
 import importlib
+import io
 import signal
 import sys
 import threading
 
-from .common import UsageError
+from .common import SIZE_LIST_OPTIONS, UsageError
 
 COMMAND_MODULES = [
     "train_cmd",
@@ -32,7 +35,7 @@ COMMAND_MODULES = [
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    parser = argparse.ArgumentParser(
+    parser = HintingParser(
         prog="layerprop",
         description="Backpropagation through layers: train, check and draw neural networks.",
     )
@@ -53,6 +56,7 @@ def main(argv=None) -> int:
     (128 + SIGPIPE), the code of a program stopped by SIGPIPE.
     """
     debug = argv is None and "--debug" in sys.argv[1:] or argv is not None and "--debug" in argv
+    _printable_output()
     with _INTERRUPTS:
         try:
             try:
@@ -148,7 +152,12 @@ def _run(argv) -> int:
     from .graph_cmd import expression_option_values
 
     parser = build_parser()
-    args = parser.parse_args(expression_option_values(sys.argv[1:] if argv is None else list(argv)))
+    argv = expression_option_values(sys.argv[1:] if argv is None else list(argv))
+    HintingParser.argv = argv
+    args, extras = parser.parse_known_args(argv)
+    if extras:
+        commands = parser._subparsers._group_actions[0].choices if parser._subparsers else {}
+        commands.get(args.command, parser).error(f"unrecognized arguments: {' '.join(extras)}")
     if args.command is None:
         parser.print_help()
         return 2
@@ -166,6 +175,95 @@ def _run(argv) -> int:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"layerprop {args.command}: error: {message}", file=sys.stderr)
         return 1
+
+
+class HintingParser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors add a hint (:func:`hint`) about the command line
+    being parsed (``HintingParser.argv``): the option meant, or commas for a list of sizes."""
+
+    argv: list = []
+
+    def error(self, message):
+        super().error(message + hint(self, self.argv))
+
+
+def hint(parser: argparse.ArgumentParser, argv: list) -> str:
+    """`` (did you mean --optimizer?)`` for ``--optimiser`` (or ``train`` for ``traon``); `` (--hidden
+    takes its sizes separated by commas …)`` for ``--hidden 100 200``; else ''."""
+    options = [name for name in parser._option_string_actions if name.startswith("--")]
+    commands = list(parser._subparsers._group_actions[0].choices) if parser._subparsers else []
+    given = next((token for token in argv if not token.startswith("-")), None)
+    if commands and given is not None and given not in commands:
+        close = difflib.get_close_matches(given, commands, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]}?)"
+    for token in argv:
+        name = token.split("=", 1)[0]
+        if not name.startswith("--") or name == "--" or any(option.startswith(name) for option in options):
+            continue  # a value, a known option, or a prefix argparse accepts for one
+        close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+        if close:
+            return f" (did you mean {close[0]}?)"
+    for at, token in enumerate(argv):
+        option, _, value = token.partition("=")
+        if option not in SIZE_LIST_OPTIONS or option not in options:
+            continue
+        rest = argv[at + 1 :] if value else argv[at + 2 :]
+        value = value or (argv[at + 1] if at + 1 < len(argv) else "")
+        more = []
+        for item in rest:
+            if not item.replace(",", "").isdigit():
+                break
+            more.append(item)
+        if more and value.replace(",", "").isdigit():
+            sizes = ",".join([value, *more])
+            return f" ({option} takes its sizes separated by commas, without spaces: {option} {sizes})"
+    return ""
+
+
+#: characters the commands print, spelled in ASCII for a stream that cannot encode them
+ASCII_SPELLINGS = {
+    "→": "->",
+    "←": "<-",
+    "↓": "v",
+    "—": "-",
+    "–": "-",
+    "…": "...",
+    "×": "x",
+    "·": "*",
+    "≥": ">=",
+    "≤": "<=",
+    "±": "+/-",
+    "λ": "lambda",
+    "½": "1/2",
+    "Σ": "sum",
+    "‖": "||",
+    "²": "^2",
+    "✓": "ok",
+    "✗": "x",
+}
+
+
+def _ascii_spelling(error: UnicodeEncodeError):
+    """An encoding error handler: the ASCII spelling of each character, else its \\u escape."""
+    text = error.object[error.start : error.end]
+    spelled = "".join(ASCII_SPELLINGS.get(c) or c.encode("ascii", "backslashreplace").decode("ascii") for c in text)
+    return spelled, error.end
+
+
+codecs.register_error("layerprop-ascii", _ascii_spelling)
+
+
+def _printable_output() -> None:
+    """Let stdout and stderr write what their encoding cannot (PYTHONIOENCODING=ascii, a C locale):
+    an arrow becomes "->", other characters their escape, instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        if not isinstance(stream, io.TextIOWrapper):
+            continue
+        try:
+            "→—…".encode(stream.encoding)
+        except (UnicodeEncodeError, LookupError):
+            stream.reconfigure(errors="layerprop-ascii")
 
 
 def _silence_stdout() -> None:

@@ -9,8 +9,10 @@ graph page recomputes forward and backward as you move a slider; the train page 
 network on a toy data set or MNIST and shows it learning. With --layers FILE.py the graph page can
 run any node with one of your own classes (FILE.py is run, as `python FILE.py` would run it), steps
 through its forward and backward with the numbers and shows the doctor's verdict on each node and,
-in a "Doctor" panel, on each class. The app listens on 127.0.0.1 only and
-answers only requests that carry the random token in the URL. Ctrl-C stops it.
+in a "Doctor" panel, on each class. The app listens on 127.0.0.1 only and answers only requests
+that carry the random token in the URL. The browser it opens is given a private redirect file, not
+the URL, so the token never shows on a command line (ps); if your browser cannot open local files,
+open the printed URL yourself. Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -68,6 +70,10 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.host.strip():
+        raise UsageError(
+            "--host is empty; give an address such as 127.0.0.1 (or 0.0.0.0 with --allow-remote for every interface)"
+        )
     if not is_loopback(args.host):
         if not args.allow_remote:
             raise UsageError(f"--host {args.host} lets other machines reach the lab; add --allow-remote if you mean it")
@@ -94,6 +100,7 @@ def run(args) -> int:
             open_browser=not args.no_browser,
             announce=lambda line: print(line, flush=True),
             layers=layers,
+            debug=getattr(args, "debug", False),
         )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None

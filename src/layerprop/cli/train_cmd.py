@@ -540,10 +540,14 @@ def run(args, comm=None) -> int:
 
 def _run_distributed(args) -> int:
     """``run`` on every rank that mpiexec started; any failure on one rank stops them all, named."""
-    from ..errors import TrainingDiverged
+    from ..errors import MissingExtraError, TrainingDiverged
     from ..training.communicators import mpi_communicator
 
-    comm = mpi_communicator(overlap=args.overlap)
+    try:
+        comm = mpi_communicator(overlap=args.overlap)
+    except MissingExtraError:
+        _validate(args)  # without MPI this is one process: a usage error is reported before the missing extra
+        raise
     with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
         return run(args, comm)
 

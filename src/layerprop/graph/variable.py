@@ -17,6 +17,7 @@ from ..backend import get_array_module, sum_to
 from ..display import format_array
 from ..errors import ShapeError
 from ..layers.interface import parameter_gradient
+from ..notebook import show
 from .config import is_recording
 
 
@@ -161,6 +162,13 @@ class Variable:
     def __repr__(self):
         label = f", name={self.name!r}" if self.name else ""
         return f"Variable({format_array(self.data)}{label})"
+
+    def _repr_svg_(self):
+        """In a notebook: the drawing of the graph that made this Variable (see layerprop.notebook)."""
+        return show(self, "svg")
+
+    def _repr_html_(self):
+        return show(self, "html")
 
     # -- backpropagation ---------------------------------------------------------------------
     def nodes(self) -> list:

@@ -59,9 +59,15 @@ def parse_all(text: str) -> list:
     if not isinstance(text, str) or not text.strip():
         raise LabLimitError("type an expression, e.g. (a*b + c*d)*t")
     check_limit("expression_length", len(text), "expression length (characters)")
-    expressions = []
+    expressions, seen = [], set()
     for part in text.split(";"):
         if part.strip():
+            if part.strip() in seen:
+                raise LabLimitError(
+                    f"the expression {part.strip()!r} is given twice; separate different expressions with ';'",
+                    f"수식 {part.strip()!r}이(가) 두 번 나옵니다. ';'는 서로 다른 수식을 나눌 때 쓰세요",
+                )
+            seen.add(part.strip())
             expression = parse_expression(part.strip())
             check_limit("expression_depth", _depth(expression.tree), f"nesting depth of {part.strip()!r}")
             expressions.append(expression)
@@ -132,11 +138,17 @@ def _slider(value: float) -> dict:
     return {"min": value - span, "max": value + span, "step": span / 200}
 
 
-def evaluate(request: dict) -> dict:
-    """The graph page's answer to one request (see the module docstring)."""
+def _values(request: dict) -> dict:
+    """The request's ``values``: an object {name: number or tensor}."""
     values = request.get("values") or {}
     if not isinstance(values, dict):
-        raise LabLimitError("values must be an object {name: number}")
+        raise LabLimitError(f"values must be an object {{name: number}}, got {type(values).__name__}")
+    return values
+
+
+def evaluate(request: dict) -> dict:
+    """The graph page's answer to one request (see the module docstring)."""
+    values = _values(request)
     with np.errstate(all="ignore"):  # exp(1000) is inf: shown as such, not warned about
         return _evaluate(request, values)
 
@@ -245,7 +257,7 @@ def check(request: dict) -> dict:
 def _check(request: dict) -> dict:
     from ..gradcheck import check_network, compare_gradients, numerical_gradient
 
-    values = request.get("values") or {}
+    values = _values(request)
     if request.get("preset") == "two-layer-net":
         from ..viz.examples import two_layer_net_network
 

@@ -10,8 +10,10 @@
 >>> viz.render(price, "price.html")       # a page stepping through forward, then backward
 
 In Jupyter a Variable (with a recorded graph) and a network display themselves as this drawing:
-importing this package attaches ``_repr_svg_``/``_repr_html_`` to them (:func:`attach_notebook_display`;
-``import layerprop`` does it by itself inside IPython). ``graph`` and ``nets`` never import ``viz``.
+their ``_repr_svg_``/``_repr_html_`` ask :mod:`layerprop.notebook`, where the package's facade
+registers painters that import this package on the first display (:func:`repr_svg`,
+:func:`repr_html`; :func:`attach_notebook_display` sets them on the classes once it is imported).
+``graph`` and ``nets`` never import ``viz``.
 
 Nodes are the operations (the layers' ``symbol``: ×, +, exp, /, Affine, Relu, SoftmaxWithLoss …),
 edges the values between them: forward value above the line, gradient below it, in the notes' style.

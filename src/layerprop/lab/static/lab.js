@@ -351,6 +351,8 @@
     $("test-stat").hidden = snap.test_accuracy === null;
     if (snap.test_accuracy !== null) $("train-test").textContent = fmt(snap.test_accuracy);
     document.body.setAttribute("data-train-step", String(snap.step));
+    $("train-diverged").hidden = !snap.diverged;  // the loss stopped being a number: say so, in the page's language
+    $("train-diverged").textContent = snap.diverged ? t("diverged", { step: snap.diverged.step }) : "";
     drawBoundary(snap);
     drawFilters(snap);
     drawCurve($("loss-chart"), [{ points: snap.losses, color: "#1f77b4" }], true);
