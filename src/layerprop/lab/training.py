@@ -9,6 +9,11 @@ is ready to send; a slow browser therefore skips snapshots and never slows the t
 training never waits for the network. ``stop()`` ends the thread (the server calls it when the page
 closes).
 
+A step whose loss is not a finite number (a learning rate too large: the weights overflowed)
+marks the job **diverged**: it pauses, refuses to go on, and its snapshots say
+``"diverged": {"step": n}`` — the page says so and suggests a smaller learning rate. The numbers
+of a diverged network (NaN, ±inf) are sent as ``null`` (JSON has no NaN).
+
 Commands (thread-safe): :meth:`start`, :meth:`pause`, :meth:`step` (one step while paused),
 :meth:`stop`; :meth:`inspect` picks the parameter whose values and gradient the snapshot carries
 as a heatmap.
@@ -143,6 +148,7 @@ class TrainingJob:
         self.accuracies: list = []
         self.norms: list = []  # per kept point: {layer name: ‖dW‖}
         self.inspected = "W1"
+        self.diverged_at = None  # the step whose loss was not finite
         self._grads = None
         self._lock = threading.Lock()
         self._running = threading.Event()
@@ -157,7 +163,8 @@ class TrainingJob:
 
     # -- commands ------------------------------------------------------------------------------
     def start(self):
-        self._running.set()
+        if self.diverged_at is None:  # a diverged network stays where it is: the page offers Reset
+            self._running.set()
         self._publish()
 
     def pause(self):
@@ -207,6 +214,8 @@ class TrainingJob:
             if not self._running.is_set():
                 if self._single.wait(0.05):
                     self._single.clear()
+                    if self.diverged_at is not None:
+                        continue
                     with self._lock:
                         self._train_step()
                         self._publish_locked()
@@ -220,18 +229,22 @@ class TrainingJob:
                 if not self._running.is_set() or self._stopped.is_set():
                     continue  # paused while waiting for the lock: pause() has published the last step
                 self._train_step()
-                if time.monotonic() - last_snapshot >= SNAPSHOT_INTERVAL_S:
+                if not self._running.is_set() or time.monotonic() - last_snapshot >= SNAPSHOT_INTERVAL_S:
                     last_snapshot = time.monotonic()
                     self._publish_locked()
 
     def _train_step(self):
         batch = min(self.config["batch_size"], len(self.t))
         pick = self.rng.choice(len(self.t), batch, replace=False)
-        grads = self.net.gradient(self.x[pick], self.t[pick])
-        self.optimizer.update(self.net.params, grads)
+        with np.errstate(all="ignore"):  # overflow is reported as divergence below, not as warnings
+            grads = self.net.gradient(self.x[pick], self.t[pick])
+            self.optimizer.update(self.net.params, grads)
         self._grads = grads
         self.step_count += 1
         loss = float(self.net.last_loss) if self.net.last_loss is not None else float("nan")
+        if not np.isfinite(loss) and self.diverged_at is None:
+            self.diverged_at = self.step_count
+            self._running.clear()
         if self.step_count % self.loss_every == 0:
             self.losses.append([self.step_count, loss])
             self.norms.append([self.step_count, {name: _norm(grads[keys["W"]]) for name, keys in self.layers}])
@@ -273,6 +286,10 @@ class TrainingJob:
             self._publish_locked()
 
     def _publish_locked(self):
+        with np.errstate(all="ignore"):  # a diverged network's numbers are NaN: sent as null
+            self._publish_unchecked()
+
+    def _publish_unchecked(self):
         net = self.net
         accuracy = float(net.accuracy(self.x, self.t))
         test = float(net.accuracy(self.x_test, self.t_test)) if self.x_test is not None else None
@@ -283,6 +300,7 @@ class TrainingJob:
         snap = {
             "step": self.step_count,
             "running": self.running,
+            "diverged": None if self.diverged_at is None else {"step": self.diverged_at},
             "config": self.config,
             "loss": self.losses[-1][1] if self.losses else None,
             "accuracy": accuracy,

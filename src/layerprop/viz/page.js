@@ -15,6 +15,7 @@
   var heading = document.getElementById("step-heading");
   var rule = document.getElementById("step-rule");
   var numbers = document.getElementById("step-numbers");
+  var verdict = document.getElementById("step-verdict");
   var prev = document.getElementById("prev");
   var next = document.getElementById("next");
   var edges = Array.prototype.slice.call(document.querySelectorAll(".edge"));
@@ -69,6 +70,10 @@
     heading.textContent = step.heading;
     rule.textContent = step.rule;
     numbers.textContent = step.numbers;
+    if (verdict) {
+      verdict.textContent = step.verdict || "";
+      verdict.className = step.verdict ? (step.verdict.indexOf("✗") >= 0 ? "wrong" : "right") : "";
+    }
     prev.disabled = current === 0;
     next.disabled = current === steps.length - 1;
   }

@@ -6,6 +6,9 @@
   var WORDS = window.LAB_WORDS;
   var $ = function (id) { return document.getElementById(id); };
   var lab = window.lab = { lang: "en", graph: null, steps: [], step: 0, train: { first: null, latest: null, snapshots: 0 } };
+  // hooks for the page's other scripts (layers.js: the learner's own layers): graphRequest(body) →
+  // {path, body}, afterGraph(result), step(step), language(lang); lab.recompute() redraws the graph
+  lab.hooks = {};
 
   // -- language ------------------------------------------------------------------------------
   function t(key, args) {
@@ -24,6 +27,7 @@
     if (lab.limits) $("limits").textContent = t("limits", lab.limits);
     if (lab.graph) { renderRules(); renderSums(); showStep(lab.step); renderInputs(true); }
     if (lab.train.latest) drawTrain(lab.train.latest);
+    if (lab.hooks.language) lab.hooks.language(lab.lang);
   }
   $("lang").addEventListener("click", function () { setLanguage(lab.lang === "ko" ? "en" : "ko"); });
 
@@ -71,10 +75,12 @@
     if (source.expr) return { expr: source.expr, values: values };
     return { preset: source.preset, values: values };
   }
+  lab.recompute = function () { recompute(); };
   function recompute() {
     if (busy) { pending = true; return; }
     busy = true;
-    post("/api/graph", request()).then(function (result) {
+    var routed = lab.hooks.graphRequest ? lab.hooks.graphRequest(request()) : { path: "/api/graph", body: request() };
+    post(routed.path, routed.body).then(function (result) {
       showError("graph-error", "");
       var keep = lab.graph && lab.graph.svg && lab.steps.length && lab.step !== lab.steps.length - 1 ? lab.step : null;
       lab.graph = result;
@@ -93,6 +99,7 @@
       lab.steps = result.steps;
       showStep(keep === null ? result.steps.en.length - 1 : keep);
       lab.version = (lab.version || 0) + 1;
+      if (lab.hooks.afterGraph) lab.hooks.afterGraph(result);
       document.body.setAttribute("data-graph-version", String(lab.version));
     }).catch(function (error) {
       showError("graph-error", error.message);
@@ -241,6 +248,7 @@
     $("counter").textContent = t("step_of", { i: lab.step, n: steps.length - 1 });
     $("prev").disabled = $("first").disabled = lab.step === 0;
     $("next").disabled = $("last").disabled = lab.step === steps.length - 1;
+    if (lab.hooks.step) lab.hooks.step(step);
   }
   $("first").addEventListener("click", function () { showStep(0); });
   $("prev").addEventListener("click", function () { showStep(lab.step - 1); });
@@ -343,6 +351,8 @@
     $("test-stat").hidden = snap.test_accuracy === null;
     if (snap.test_accuracy !== null) $("train-test").textContent = fmt(snap.test_accuracy);
     document.body.setAttribute("data-train-step", String(snap.step));
+    $("train-diverged").hidden = !snap.diverged;  // the loss stopped being a number: say so, in the page's language
+    $("train-diverged").textContent = snap.diverged ? t("diverged", { step: snap.diverged.step }) : "";
     drawBoundary(snap);
     drawFilters(snap);
     drawCurve($("loss-chart"), [{ points: snap.losses, color: "#1f77b4" }], true);
