@@ -339,7 +339,8 @@ class DivergenceGuard(Callback):
     history's first, so a resumed run keeps it) — raises :class:`~layerprop.errors.TrainingDiverged`
     naming the iteration and the likely cause (the learning rate, or a weight decay whose term
     ½·λ·Σ‖W‖² makes most of L₀), after restoring the weights of the last snapshot, taken every
-    ``check_every`` iterations from weights whose loss was checked.
+    ``check_every`` iterations and at the first step of every epoch, from weights whose loss was
+    checked (so a run that diverges after a good epoch keeps at least that epoch's weights).
 
     A loss already on the host (a Python float: the CPU, MPI) is checked at its step. Losses left
     on a GPU are checked together, in one transfer, every ``check_every`` iterations and at the end
@@ -361,6 +362,7 @@ class DivergenceGuard(Callback):
         self._pending = []  # (iteration, loss on a device) not checked yet
         self._snapshot = None
         self._snapshot_iter = None
+        self._epoch_start = True
 
     def set_trainer(self, trainer):
         self.base_lr = getattr(trainer.optimizer, "lr", None)
@@ -371,6 +373,9 @@ class DivergenceGuard(Callback):
     def epoch_context(self, trainer):
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
+    def on_epoch_begin(self, trainer):
+        self._epoch_start = True
+
     def on_before_update(self, trainer, grads, loss):
         iteration = trainer.current_iter
         if type(loss) is float:
@@ -378,9 +383,10 @@ class DivergenceGuard(Callback):
                 self._diverged(trainer, loss, iteration)
         else:
             self._pending.append((iteration, loss))
-        if self._snapshot is None or iteration % self.check_every == 0:
+        if self._epoch_start or self._snapshot is None or iteration % self.check_every == 0:
             self._check_pending(trainer)
             self._take_snapshot(trainer, iteration)
+            self._epoch_start = False
 
     def on_epoch_end(self, trainer, logs):
         losses = logs["losses"]

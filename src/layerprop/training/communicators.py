@@ -469,15 +469,16 @@ class _Layout:
 class MPICommunicator(Communicator):
     """Data parallelism over an MPI communicator (``MPI.COMM_WORLD`` by default) with mpi4py.
 
-    Launch with ``mpiexec -n P …``. Construction checks that every rank runs the same layerprop
-    version with the same ``overlap`` (one collective, before any other), so ranks of different
-    installs or options stop at once. Each rank then watches its launcher (its parent process,
+    Launch with ``mpiexec -n P …``. Construction checks (:meth:`check_installation`; ``check=False``
+    leaves it to the caller) that every rank runs the same layerprop version with the same
+    ``overlap`` (one collective, before any other), so ranks of different installs or options stop
+    at once. Each rank then watches its launcher (its parent process,
     every 0.2 s and before rank 0 writes a checkpoint) and ends itself when that is gone.
     ``overlap=True`` reduces each layer's gradients while backward continues (module docstring).
     ``allreduce_seconds`` adds up the time spent in the gradient allreduce (waiting included).
     """
 
-    def __init__(self, comm=None, overlap: bool = False):
+    def __init__(self, comm=None, overlap: bool = False, check: bool = True):
         MPI = _import_mpi()
         self.MPI = MPI
         self.comm = comm if comm is not None else MPI.COMM_WORLD
@@ -490,6 +491,19 @@ class MPICommunicator(Communicator):
         self.local_size = node.Get_size()  # ranks on this machine
         node.Free()
         self.blas_threads = limit_blas_threads(self.local_size)
+        # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
+        # have process groups of their own) is reparented: it then stops at once and writes nothing more.
+        self._launcher = os.getppid() if self.size > 1 else None
+        if self._launcher is not None:
+            threading.Thread(
+                target=_watch_launcher, args=(self._launcher, self.rank), name="layerprop-launcher-watch", daemon=True
+            ).start()
+        if check:
+            self.check_installation()
+
+    def check_installation(self) -> None:
+        """Every rank runs the same layerprop (and NumPy major version) with the same ``overlap``
+        (:class:`DistributedError` on every rank otherwise); one collective."""
         from .. import __version__
 
         self.check_agreement(
@@ -501,13 +515,6 @@ class MPICommunicator(Communicator):
                 "overlap": self.overlap,
             },
         )
-        # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
-        # have process groups of their own) is reparented: it then stops at once and writes nothing more.
-        self._launcher = os.getppid() if self.size > 1 else None
-        if self._launcher is not None:
-            threading.Thread(
-                target=_watch_launcher, args=(self._launcher, self.rank), name="layerprop-launcher-watch", daemon=True
-            ).start()
 
     def stop_if_orphaned(self) -> None:
         """End this process at once (exit status 1) when the launcher that started it is gone."""
@@ -740,13 +747,13 @@ def _import_mpi():
     return MPI
 
 
-def mpi_communicator(overlap: bool = False) -> MPICommunicator:
+def mpi_communicator(overlap: bool = False, check: bool = True) -> MPICommunicator:
     """The communicator of every process started by ``mpiexec`` (``MPI.COMM_WORLD``).
 
     Raises :class:`~layerprop.errors.MissingExtraError` naming ``pip install 'layerprop[dist]'``
     when mpi4py is not installed.
     """
-    return MPICommunicator(overlap=overlap)
+    return MPICommunicator(overlap=overlap, check=check)
 
 
 def _digest(*arrays) -> str:
