@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 11): the communicator, and real runs under ``mpiexec``.
+"""Data-parallel training: the communicator, and real runs under ``mpiexec``.
 
 The MPI tests start ``mpiexec -n 2/3/4`` themselves, each bounded by a timeout after which the
 whole process group is killed (a hang fails the test instead of stalling CI). Without ``mpiexec``

@@ -41,7 +41,13 @@ def nan_from(step, build):
     return build_network
 
 
-train_cmd.load_dataset = tiny_dataset
-if os.environ.get("TINY_TRAIN_NAN_FROM"):
-    train_cmd.build_network = nan_from(int(os.environ["TINY_TRAIN_NAN_FROM"]), train_cmd.build_network)
-sys.exit(main(sys.argv[1:]))
+def install():
+    """Replace the data-set loader of ``layerprop train`` (and poison the loss if asked to)."""
+    train_cmd.load_dataset = tiny_dataset
+    if os.environ.get("TINY_TRAIN_NAN_FROM"):
+        train_cmd.build_network = nan_from(int(os.environ["TINY_TRAIN_NAN_FROM"]), train_cmd.build_network)
+
+
+if __name__ == "__main__":
+    install()
+    sys.exit(main(sys.argv[1:]))

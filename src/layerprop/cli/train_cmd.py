@@ -166,6 +166,15 @@ def add_parser(subparsers):
         help="compute each batch in N slices on N CPU cores (data-parallel threads; needs "
         "layerprop[threads]); worth it for deepconvnet, not for the MLP; default 1",
     )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads of the matrix products (BLAS); default: chosen for the work — 1 for networks whose "
+        "products are small (where more threads only spin), else every core; LAYERPROP_BLAS_THREADS, or your "
+        "own OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, also decide it (needs threadpoolctl)",
+    )
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -184,6 +193,7 @@ def _validate(args):
         ("--patience", args.patience, lambda n, v: validation.integer(n, v, minimum=1)),
         ("--weight-decay", args.weight_decay, validation.non_negative),
         ("--threads", getattr(args, "threads", None), lambda n, v: validation.integer(n, v, minimum=1)),
+        ("--blas-threads", getattr(args, "blas_threads", None), lambda n, v: validation.integer(n, v, minimum=1)),
     ]
     try:
         for name, value, check in checks:
@@ -484,10 +494,28 @@ def run(args, comm=None) -> int:
                 held.enter_context(RunFolderLock(out_dir))
                 remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
             network = build_network(settings).to(device)  # a checkpoint resumes on any device
+            _choose_blas_threads(args, network, settings, comm)
             trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, communicator=comm)
             if args.resume:
                 trainer.callback(Checkpoint).restore()
         return _train(args, comm, trainer, settings, out_dir, say)
+
+
+def _choose_blas_threads(args, network, settings, comm):
+    """BLAS threads for the work (layerprop.training.blas): --blas-threads, LAYERPROP_BLAS_THREADS,
+    the user's OMP_NUM_THREADS & co., else one thread for small matrix products."""
+    from ..errors import ArgumentError
+    from ..training.blas import choose_blas_threads
+
+    try:
+        return choose_blas_threads(
+            network,
+            settings["batch_size"],
+            requested=getattr(args, "blas_threads", None),
+            ceiling=getattr(comm, "blas_threads", None),
+        )
+    except ArgumentError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _train(args, comm, trainer, settings, out_dir, say) -> int:
@@ -567,13 +595,15 @@ def _train(args, comm, trainer, settings, out_dir, say) -> int:
 
 def _resume_command(args, comm, out_dir) -> str:
     """The command that continues this run bit for bit: --resume with the options a checkpoint does
-    not record (threads, device, the MPI launch)."""
+    not record (threads, device, BLAS threads, the MPI launch)."""
     command = ["layerprop", "train", "--resume", out_dir]
     threads = getattr(args, "threads", None) or 1
     if threads > 1:
         command += ["--threads", str(threads)]
     if getattr(args, "device", "cpu") not in (None, "cpu"):
         command += ["--device", args.device]
+    if getattr(args, "blas_threads", None):
+        command += ["--blas-threads", str(args.blas_threads)]
     if comm.size > 1:
         command = ["mpiexec", "-n", str(comm.size), *command, "--distributed", *(["--overlap"] if args.overlap else [])]
     return shlex.join(command)

@@ -56,6 +56,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..errors import ArgumentError, DistributedError, missing_extra
+from .blas import blas_controllers, share_for_ranks
 
 __all__ = [
     "Communicator",
@@ -257,7 +258,7 @@ class ThreadParallel(SingleProcess):
         from ..validation import integer
 
         self.threads = integer("threads", threads, minimum=1, owner="ThreadParallel")
-        self._blas = _blas_thread_controls() if self.threads > 1 else []
+        self._blas = blas_controllers() if self.threads > 1 else []
         self._pool = (
             ThreadPoolExecutor(self.threads - 1, thread_name_prefix="layerprop-slice") if self.threads > 1 else None
         )
@@ -378,15 +379,6 @@ def _weighted_sum(arrays, weights):
     return total
 
 
-def _blas_thread_controls():
-    """threadpoolctl's controls of the BLAS libraries NumPy loaded (to hold them to one thread)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError as exc:
-        raise missing_extra("threadpoolctl", "threads", "training on several threads (--threads)") from exc
-    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
-
-
 class _Layout:
     """Where each gradient, buffer and the loss live in the one flat buffer that is reduced.
 
@@ -490,7 +482,7 @@ class MPICommunicator(Communicator):
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_size = node.Get_size()  # ranks on this machine
         node.Free()
-        self.blas_threads = limit_blas_threads(self.local_size)
+        self.blas_threads = share_for_ranks(self.local_size)  # each rank its share of the cores
         # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
         # have process groups of their own) is reparented: it then stops at once and writes nothing more.
         self._launcher = os.getppid() if self.size > 1 else None
@@ -664,29 +656,6 @@ class MPICommunicator(Communicator):
 
     def __repr__(self):
         return f"MPICommunicator(rank={self.rank}, size={self.size}, overlap={self.overlap})"
-
-
-def limit_blas_threads(ranks_on_this_machine: int):
-    """Give each rank of a machine its share of the CPU cores for BLAS (NumPy's matrix products).
-
-    Without this, P ranks each start one BLAS thread per core and P·cores threads fight for the
-    cores: an MLP epoch on 2 ranks of a 2-core machine took 182 s instead of 11 s. The share is
-    the cores this process may run on divided by the ranks on the machine (at least 1); an
-    explicit ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` is left alone, and
-    without threadpoolctl (part of ``layerprop[dist]``) nothing changes. Returns the limit set, or None.
-    """
-    if ranks_on_this_machine <= 1 or any(
-        os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    ):
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // ranks_on_this_machine)
-    threadpool_limits(limits=threads, user_api="blas")
-    return threads
 
 
 def _flatten(facts: dict, prefix: str = "") -> dict:

@@ -1,5 +1,5 @@
-"""Issue 8, writing and training: crash-safe writes, resumable checkpoints, the divergence guard,
-damaged cache entries, the train CLI's checks, Ctrl-C and closed pipes.
+"""Crash safety of writing and training: atomic writes, resumable checkpoints, the divergence guard,
+damaged cache entries, the train CLI's checks, the run-folder lock, Ctrl-C and closed pipes.
 
 The crash test runs the real ``layerprop train`` command in subprocesses on a few hundred
 synthetic samples (a driver script replaces the data set loader), kills it with SIGKILL at every
@@ -95,7 +95,7 @@ def test_remove_leftover_temporaries_touches_only_temporaries(tmp_path):
 
 
 def test_history_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
-    """Item 2: a failing write (ENOSPC) leaves the previous history.json, valid, and no temporary file."""
+    """a failing write (ENOSPC) leaves the previous history.json, valid, and no temporary file."""
     from layerprop.cli import train_cmd
 
     target = tmp_path / "history.json"
@@ -189,7 +189,7 @@ def test_the_crash_run_covers_checkpoints_best_weights_and_final_files(straight_
 
 
 def test_sigkill_at_every_file_system_event_then_resume_gives_identical_weights(driver, straight_run, tmp_path):
-    """Item 1: for every k, SIGKILL at the k-th event, resume (or restart when no checkpoint was
+    """for every k, SIGKILL at the k-th event, resume (or restart when no checkpoint was
     committed yet): the final weights, optimizer state and history equal the uninterrupted run's."""
     straight, events = straight_run
     for k in range(1, len(events) + 1):
@@ -396,7 +396,7 @@ def test_trainer_numbers_are_checked(make, message):
 
 # --------------------------------------------------------------------------- damaged cache entries
 def test_damaged_cache_entries_are_discarded_with_a_warning(tmp_path, monkeypatch, caplog):
-    """Item 6: a header claiming 1e12 elements, a truncated file and a CRC mismatch never load."""
+    """a header claiming 1e12 elements, a truncated file and a CRC mismatch never load."""
     from layerprop.datasets import cache
 
     monkeypatch.setenv("LAYERPROP_CACHE", str(tmp_path))
@@ -579,7 +579,7 @@ def _set(path, value):
     ],
 )
 def test_resume_from_a_crafted_checkpoint_is_one_line(driver, one_epoch_run, tmp_path, change, expected):
-    """Item 7: missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""
+    """missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""
     out = copy_run(one_epoch_run, tmp_path / "run")
     forge(out, change)
     proc = run_driver(driver, "--resume", out, "--epochs", "2", "--quiet")
