@@ -359,6 +359,7 @@ class DivergenceGuard(Callback):
 
     def _reset(self):
         self.reference = None  # L0, once known
+        self._limit = None  # factor × max(L0, 1), once L0 is known
         self._pending = []  # (iteration, loss on a device) not checked yet
         self._snapshot = None
         self._snapshot_iter = None
@@ -379,7 +380,8 @@ class DivergenceGuard(Callback):
     def on_before_update(self, trainer, grads, loss):
         iteration = trainer.current_iter
         if type(loss) is float:
-            if not loss <= self._bound(trainer, loss):  # also true for NaN
+            limit = self._limit if self._limit is not None else self._bound(trainer, loss)
+            if not loss <= limit:  # also true for NaN
                 self._diverged(trainer, loss, iteration)
         else:
             self._pending.append((iteration, loss))
@@ -412,7 +414,8 @@ class DivergenceGuard(Callback):
             losses = trainer.history["train_loss_list"]
             first = losses[0] if losses else loss
             self.reference = first if type(first) is float else host_floats([first])[0]
-        return self.factor * max(self.reference, 1.0)
+            self._limit = self.factor * max(self.reference, 1.0)
+        return self._limit
 
     def _take_snapshot(self, trainer, iteration):
         """Copy the current (checked) weights and buffers into preallocated arrays."""

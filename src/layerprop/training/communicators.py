@@ -213,7 +213,9 @@ class SingleProcess(Communicator):
     def gradient(self, network, x, t, share: float = 1.0):
         grads = network.gradient(x, t)
         loss = network.last_loss
-        return grads, (loss if type(loss) is not float and get_array_module(loss) is not np else float(loss))
+        if isinstance(loss, (float, np.floating)) or get_array_module(loss) is np:
+            return grads, float(loss)
+        return grads, loss  # a 0-d array on a GPU: no wait for the device
 
     def allreduce_sum(self, values):
         return np.array(values, dtype=np.float64, copy=True)
