@@ -139,7 +139,9 @@ def test_stop_ends_the_run_after_the_current_step_without_evaluating_or_checkpoi
     assert tr.callback(Checkpoint).saved_epoch == 1  # the checkpoint holds the last whole epoch
     tr.train()  # a stopped trainer stays stopped
     assert tr.current_iter == 3
-    tr.stop_training = False  # … until told otherwise
+    tr.train_epoch()  # … but an epoch asked for runs whole
+    assert tr.epoch == 2 and tr.current_iter == 5 and tr.callback(Checkpoint).saved_epoch == 2
+    tr.stop_training = False  # and train() goes on once told to
     tr.train()
     assert tr.epoch == 5
 
