@@ -3,10 +3,23 @@
 OpenBLAS starts one thread per core and, between products, keeps them spinning. For the small
 products of the notes' networks that buys no time and costs cores; on a machine that is busy with
 other work it costs a great deal, since the spinning threads wait for cores that are taken.
-Measured with threadpoolctl on this project's 2-core machine (OpenBLAS 0.3.31, Haswell kernels,
-NumPy 2.4, float32, batch 100, SGD steps of the whole network; medians, 1 against 2 threads):
+Measured with threadpoolctl on this project's shared 2-core machine (OpenBLAS 0.3.31, Haswell
+kernels, NumPy 2.4.6, float32, batch 100; SGD steps of the whole network, 1 and 2 threads taking
+turns, 15 rounds at a load average of 8–12 from the other programs there), ms per step:
 
-{measurements}
+    network        largest product   median 1 / 2 threads   fastest round 1 / 2 threads (CPU time)
+    784-50-10      3.9 M             1.16 / 12.7            0.64 / 0.64  (0.24 / 0.39)
+    784-100-10     7.8 M             1.24 / 4.44            0.64 / 0.97  (0.44 / 0.97)
+    784-200-10     15.7 M            2.43 / 8.28            0.68 / 2.07  (0.68 / 1.63)
+    784-1000-10    78.4 M            9.46 / 37.4            6.94 / 12.2  (3.76 / 7.74)
+    SimpleConvNet  (convolution)     44.8 / 310             19.9 / 130   (17.1 / 75.4)
+
+A second thread gained nothing on any of them here — not even in the fastest rounds — and cost
+1.6–4.4× the CPU time; at the default 784-50-10 the audit of issue 17 saw 17 s of CPU for what one
+thread does in 5 s on an idle machine, and 55–69 s of wall time instead of 9 s on a loaded one.
+No idle hour came to measure the gain of large products; the README's CPU table, from a quieter
+hour (load average 1.0), has 784-1000-10 at 3.58 ms a step with OpenBLAS's two threads — which is
+why the line is drawn there.
 
 So a network whose largest matrix product (batch × inputs × outputs of an Affine layer) is below
 :data:`SMALL_PRODUCT` multiply-adds trains with ONE BLAS thread; larger ones, and convolutional
@@ -47,7 +60,8 @@ __all__ = [
 ENV = "LAYERPROP_BLAS_THREADS"
 #: a user's own thread settings, which layerprop never overrides
 USER_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-#: multiply-adds of a step's largest matrix product below which more BLAS threads only spin
+#: multiply-adds of a step's largest matrix product below which more BLAS threads only spin: every
+#: MLP smaller than 784-1000-10 at batch 100 (measured above)
 SMALL_PRODUCT = 100 * 784 * 1000
 
 
