@@ -3,23 +3,23 @@
 OpenBLAS starts one thread per core and, between products, keeps them spinning. For the small
 products of the notes' networks that buys no time and costs cores; on a machine that is busy with
 other work it costs a great deal, since the spinning threads wait for cores that are taken.
-Measured with threadpoolctl on this project's shared 2-core machine (OpenBLAS 0.3.31, Haswell
-kernels, NumPy 2.4.6, float32, batch 100; SGD steps of the whole network, 1 and 2 threads taking
-turns, 15 rounds at a load average of 8–12 from the other programs there), ms per step:
+Measured with threadpoolctl on this project's shared 2-core machine (AMD EPYC, OpenBLAS 0.3.31
+with Haswell kernels, NumPy 2.4.6, float32, batch 100; SGD steps of the whole network, 1 and 2
+threads taking turns, 15 rounds on a busy machine and 11 in a quieter moment), ms per step:
 
-    network        largest product   median 1 / 2 threads   fastest round 1 / 2 threads (CPU time)
-    784-50-10      3.9 M             1.16 / 12.7            0.64 / 0.64  (0.24 / 0.39)
-    784-100-10     7.8 M             1.24 / 4.44            0.64 / 0.97  (0.44 / 0.97)
-    784-200-10     15.7 M            2.43 / 8.28            0.68 / 2.07  (0.68 / 1.63)
-    784-1000-10    78.4 M            9.46 / 37.4            6.94 / 12.2  (3.76 / 7.74)
-    SimpleConvNet  (convolution)     44.8 / 310             19.9 / 130   (17.1 / 75.4)
+    network        largest   busy (load 8–12)         quieter (load ≈ 2.5)
+                   product   median 1 / 2 threads     median 1 / 2 threads   fastest round 1 / 2
+    784-50-10      3.9 M     1.16 / 12.7              0.35 / 0.42            0.31 / 0.25
+    784-100-10     7.8 M     1.24 / 4.44              0.51 / 0.48            0.49 / 0.35
+    784-200-10     15.7 M    2.43 / 8.28              0.89 / 0.90            0.81 / 0.58
+    784-1000-10    78.4 M    9.46 / 37.4              4.42 / 3.00            3.92 / 2.30
+    SimpleConvNet  (conv)    44.8 / 310               20.9 / 18.8            18.8 / 17.2
 
-A second thread gained nothing on any of them here — not even in the fastest rounds — and cost
-1.6–4.4× the CPU time; at the default 784-50-10 the audit of issue 17 saw 17 s of CPU for what one
-thread does in 5 s on an idle machine, and 55–69 s of wall time instead of 9 s on a loaded one.
-No idle hour came to measure the gain of large products; the README's CPU table, from a quieter
-hour (load average 1.0), has 784-1000-10 at 3.58 ms a step with OpenBLAS's two threads — which is
-why the line is drawn there.
+Below 784-1000-10 a second thread gained at most 7 % in the median even in the quieter moment
+(its best rounds up to 1.4× for 1.35–1.45× the CPU time), and lost 3–11× when the machine was
+busy — the audit of issue 17 saw the default 784-50-10 spend 17 s of CPU for what one thread does
+in 5 s, and take 55–69 s of wall time instead of 9 s on a loaded machine. From 784-1000-10 on, a
+free core gains about 1.5×.
 
 So a network whose largest matrix product (batch × inputs × outputs of an Affine layer) is below
 :data:`SMALL_PRODUCT` multiply-adds trains with ONE BLAS thread; larger ones, and convolutional
@@ -60,8 +60,8 @@ __all__ = [
 ENV = "LAYERPROP_BLAS_THREADS"
 #: a user's own thread settings, which layerprop never overrides
 USER_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-#: multiply-adds of a step's largest matrix product below which more BLAS threads only spin: every
-#: MLP smaller than 784-1000-10 at batch 100 (measured above)
+#: multiply-adds of a step's largest matrix product below which more BLAS threads only spin: the
+#: products of 784-1000-10 at batch 100 (measured above)
 SMALL_PRODUCT = 100 * 784 * 1000
 
 
