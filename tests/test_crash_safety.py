@@ -235,9 +235,14 @@ def test_divergence_after_a_good_epoch_saves_the_last_good_weights(driver, tmp_p
     assert all(np.array_equal(arrays[k], after_epoch_2[k]) for k in arrays)
 
 
-def test_a_huge_weight_decay_is_one_line_that_blames_it(driver, tmp_path):
-    """--weight-decay 1e30: no RuntimeWarning reaches stderr, and the one line names the weight decay."""
-    proc = run_driver(driver, "--hidden", "8", "--weight-decay", "1e30", "--epochs", "2", "--out", tmp_path, "--quiet")
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_huge_weight_decay_is_one_line_that_blames_it(driver, tmp_path, threads):
+    """--weight-decay 1e30: no RuntimeWarning reaches stderr (nor from the slices' worker threads),
+    and the one line names the weight decay."""
+    if threads != "1":
+        pytest.importorskip("threadpoolctl")
+    options = ["--hidden", "8", "--weight-decay", "1e30", "--epochs", "2", "--threads", threads]
+    proc = run_driver(driver, *options, "--out", tmp_path, "--quiet")
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "Warning" not in proc.stderr, proc.stderr
