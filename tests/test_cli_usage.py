@@ -1,4 +1,4 @@
-"""Usage frictions of the command line (issue 17, items 10 and 11): each mistake gets one line that
+"""Usage frictions of the command line: each mistake gets one line that
 says what is wrong and, where it can, what was meant.
 
 In-process through ``layerprop.cli.main`` (see cli_helpers); the output-encoding tests run real
@@ -193,3 +193,21 @@ def test_an_ascii_terminal_gets_ascii_spellings(tmp_path):
     assert helped.returncode == 0 and "L2 weight decay lambda (loss + 1/2*lambda*sum||W||^2" in helped.stdout
     refused = _layerprop("graph", "--expr", "x*", env=ascii_only)  # an error line survives too
     assert refused.returncode == 2 and refused.stderr.strip()
+
+
+def test_evaluate_and_predict_feed_images_to_a_sequential_that_starts_with_a_convolution(capsys, tmp_path):
+    """A Sequential whose first layer is a Convolution takes (N, 1, 28, 28) images, as the book's
+    conv nets do: evaluate reads the test set as images instead of failing on flat vectors."""
+    import numpy as np
+
+    from layerprop.layers import Affine, Convolution, Flatten, Relu, SoftmaxWithLoss
+    from layerprop.nets import Sequential
+
+    rng = np.random.default_rng(0)
+    conv = Convolution((rng.standard_normal((2, 1, 5, 5)) * 0.1).astype(np.float32), np.zeros(2, np.float32))
+    affine = Affine((rng.standard_normal((2 * 24 * 24, 10)) * 0.01).astype(np.float32), np.zeros(10, np.float32))
+    path = tmp_path / "conv.npz"
+    save_model(path, Sequential([conv, Relu(), Flatten(), affine], SoftmaxWithLoss()))
+    code, out, err = run_cli(capsys, "evaluate", path)
+    assert code == 0, err
+    assert "accuracy" in out.lower()

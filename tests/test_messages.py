@@ -1,4 +1,4 @@
-"""Messages that quote input (issue 17, "Also"): one helper for untrusted text, so an error line is
+"""Messages that quote input: one helper for untrusted text, so an error line is
 one short line whatever came — a 9 MB name, a name with a newline, a tuple of 2⁶⁰ leaves."""
 
 from __future__ import annotations
@@ -39,3 +39,26 @@ def test_validation_messages_quote_the_value_within_bounds():
     assert len(str(caught.value)) < 200 and "100000 items" in str(caught.value)
     with pytest.raises(ArgumentError, match="must be > 0, got -1"):
         positive("lr", -1)
+
+
+def test_the_cli_prints_one_bounded_line_whatever_an_error_holds(capsys, monkeypatch):
+    """The net under every message: the CLI prints the first non-blank line of an error, cut at
+    MAX_ERROR_CHARACTERS with its length said, for runtime errors (exit 1) and usage errors (exit 2)."""
+    import layerprop.cli as cli
+    from layerprop.cli import train_cmd
+    from layerprop.cli.common import UsageError
+
+    for error, code in ((ValueError("\n" + "x" * 1_000_000 + "\nsecond line"), 1), (UsageError("y" * 50_000), 2)):
+
+        def run(args, error=error):
+            raise error
+
+        monkeypatch.setattr(train_cmd, "run", run)
+        try:
+            returned = cli.main(["train"])
+        except SystemExit as exit_:  # argparse's exit for a usage error
+            returned = exit_.code
+        assert returned == code
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and len(err) < cli.MAX_ERROR_CHARACTERS + 100, len(err)
+        assert "characters)" in err

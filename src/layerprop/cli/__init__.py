@@ -166,15 +166,27 @@ def _run(argv) -> int:
     except UsageError as exc:
         if args.debug:
             raise
-        parser.exit(2, f"layerprop {args.command}: error: {exc}\n")
+        parser.exit(2, f"layerprop {args.command}: error: {_one_line(exc)}\n")
     except (KeyboardInterrupt, BrokenPipeError):
         raise
     except Exception as exc:  # one line for people, the traceback for --debug
         if args.debug or _caused_by_interrupt(exc):
             raise
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"layerprop {args.command}: error: {message}", file=sys.stderr)
+        print(f"layerprop {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+#: the longest error line the CLI prints (messages quote their input within bounds; this is the net)
+MAX_ERROR_CHARACTERS = 1000
+
+
+def _one_line(exc: BaseException) -> str:
+    """The first non-blank line of ``exc``'s message (its type's name when it has none), at most
+    :data:`MAX_ERROR_CHARACTERS` long: one line for people, whatever the error holds."""
+    line = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+    if len(line) > MAX_ERROR_CHARACTERS:
+        line = f"{line[:MAX_ERROR_CHARACTERS]}… ({len(line)} characters)"
+    return line
 
 
 class HintingParser(argparse.ArgumentParser):

@@ -114,9 +114,14 @@ def resolve_device(name: str) -> str:
 
 
 def needs_images(network) -> bool:
-    """Whether ``network`` takes (N, C, H, W) images rather than flat vectors."""
-    config = network.to_config()
-    return "input_dim" in config
+    """Whether ``network`` takes (N, C, H, W) images rather than flat vectors: the book's conv nets
+    (their config has ``input_dim``) and any network whose first layer is a convolution or pooling."""
+    from ..layers import AvgPooling, Convolution, Pooling
+
+    if "input_dim" in network.to_config():
+        return True
+    first = next(iter(getattr(network, "layers", {}).values()), None)
+    return isinstance(first, (Convolution, Pooling, AvgPooling))
 
 
 def load_model_file(path):
