@@ -88,7 +88,17 @@ MODULE_RANKS = {
         "html": 4,
         "rendering": 5,
     },
-    "lab": {"limits": 0, "security": 0, "graphs": 1, "toy": 1, "training": 2, "server": 3},
+    "lab": {
+        "limits": 0,
+        "names": 0,
+        "security": 0,
+        "exports": 1,
+        "graphs": 1,
+        "toy": 1,
+        "userdata": 1,
+        "training": 2,
+        "server": 3,
+    },
     "cli": {
         "common": 0,
         "curves_cmd": 1,

@@ -23,7 +23,7 @@ def test_apple_orange_numbers():
         "orange_num": "165",
         "tax": "650",
     }
-    assert result["outputs"] == [{"name": "out", "value": "715"}]
+    assert result["outputs"] == [{"name": "price", "value": "715"}]  # the preset names its output
     assert result["branch_sums"] == []
     assert set(result["steps"]) == {"en", "ko"}
     assert result["steps"]["ko"][0]["heading"] == "입력"
@@ -77,7 +77,7 @@ def test_limits_have_clear_messages():
         LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300"
     ) as error:
         graphs.evaluate({"expr": "x" * 301})
-    assert error.value.message_ko == "수식 길이(글자 수): 301 — 제한 300을(를) 넘었습니다"
+    assert error.value.message_ko == "수식 길이(글자 수): 301 — 최대 300까지 쓸 수 있습니다"
     with pytest.raises(LabLimitError, match="nesting depth"):
         graphs.evaluate({"expr": "-" * 60 + "x"})
     names = "+".join(f"a{i}" for i in range(LIMITS["expression_names"] + 1))

@@ -15,7 +15,9 @@ LIMITS = {
     "expression_nodes": 120,  # operations recorded for one drawing
     "expression_names": 16,  # inputs (sliders) of one expression
     "tensor_elements": 64,  # elements of one tensor input on the graph page
-    "toy_samples": 2000,  # points of a toy data set
+    "toy_samples": 2000,  # points of a toy data set, of an uploaded CSV file or drawn by hand
+    "csv_bytes": 256 * 1024,  # size of an uploaded CSV file
+    "classes": 10,  # classes of an uploaded or drawn data set
     "mnist_samples": 6000,  # training images of the MNIST subset
     "hidden_layers": 4,  # hidden layers of a trained network
     "hidden_units": 256,  # units of one hidden layer
@@ -32,7 +34,9 @@ LIMITS_KO = {
     "expression_nodes": "그래프의 연산 수",
     "expression_names": "입력 수",
     "tensor_elements": "텐서의 원소 수",
-    "toy_samples": "장난감 데이터의 점 수",
+    "toy_samples": "데이터의 점 수",
+    "csv_bytes": "CSV 파일의 크기(바이트)",
+    "classes": "클래스 수",
     "mnist_samples": "MNIST 학습 이미지 수",
     "hidden_layers": "은닉층 수",
     "hidden_units": "은닉층의 뉴런 수",
@@ -59,6 +63,6 @@ def check_limit(name: str, value: int, what: str) -> int:
     if value > limit:
         raise LabLimitError(
             f"{what}: {value} is more than the limit of {limit}",
-            f"{LIMITS_KO[name]}: {value} — 제한 {limit}을(를) 넘었습니다",
+            f"{LIMITS_KO[name]}: {value} — 최대 {limit}까지 쓸 수 있습니다",
         )
     return value

@@ -1,6 +1,11 @@
 """The train page's job: a network training in its own thread, watched through snapshots.
 
-A :class:`TrainingJob` owns a network, an optimizer and a data set. Its thread runs steps (one
+A :class:`TrainingJob` owns a network, an optimizer and a data set: a toy set (:mod:`.toy`), an
+MNIST subset, or the learner's own points (an uploaded CSV file or points drawn on the page,
+:mod:`.userdata`) with any number of classes — always a softmax over the classes with the
+cross-entropy loss (SoftmaxWithLoss). 2-D data are trained in a square around them (see
+:func:`.exports.frame_of`); the boundary is drawn over that square and the page labels its axes in
+the data's own units. Its thread runs steps (one
 mini-batch each: ``gradient`` then ``optimizer.update``) at most ``steps_per_second`` times a
 second, and every :data:`SNAPSHOT_INTERVAL_S` replaces its one *latest snapshot* — step, loss and
 accuracy curves, per-layer gradient norms, the decision boundary on a grid (2-D data) or the
@@ -11,7 +16,7 @@ closes).
 
 Commands (thread-safe): :meth:`start`, :meth:`pause`, :meth:`step` (one step while paused),
 :meth:`stop`; :meth:`inspect` picks the parameter whose values and gradient the snapshot carries
-as a heatmap.
+as a heatmap; :meth:`export` writes the network as it is now (:mod:`.exports`).
 """
 
 from __future__ import annotations
@@ -22,8 +27,12 @@ import time
 import numpy as np
 
 from ..validation import in_range, integer
+from . import exports
+from .exports import EXTENT
 from .limits import LIMITS, LabLimitError, check_limit
+from .names import layer_titles, loss_title
 from .toy import TOY_SETS, make_toy
+from .userdata import check_points
 
 #: seconds between two snapshots (so ≥ 10 updates a second reach a fast page)
 SNAPSHOT_INTERVAL_S = 0.06
@@ -34,63 +43,129 @@ CURVE_POINTS = 400
 #: the optimizers the page offers (names of :mod:`layerprop.optim` classes)
 OPTIMIZERS = ("SGD", "Momentum", "Nesterov", "AdaGrad", "RMSprop", "Adam")
 ACTIVATIONS = ("relu", "sigmoid", "tanh")
-DATASETS = (*TOY_SETS, "mnist")
-#: the square the toy data live in (the boundary is drawn over it)
-EXTENT = 1.8
+#: the data sets the page offers; "points" are the learner's own (uploaded or drawn)
+DATASETS = (*TOY_SETS, "mnist", "points")
+#: the MNIST test images a job reports its accuracy on
+MNIST_TEST_IMAGES = 1000
 
 
-def _dataset(name: str, samples: int, seed: int):
-    if name == "mnist":
-        from ..datasets import load_mnist
+def _setting(name: str, name_ko: str, check):
+    """``check()``, with a ValueError from it said in Korean too (the page shows the reader's language)."""
+    try:
+        return check()
+    except LabLimitError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise LabLimitError(f"{exc}", f"{name_ko}: 값이 올바르지 않습니다 — {exc}") from None
 
-        samples = integer("MNIST images", samples, minimum=100)
-        check_limit("mnist_samples", samples, "MNIST training images")
-        (x, t), (x_test, t_test) = load_mnist(normalize=True, flatten=True)
-        rng = np.random.default_rng(seed)
-        pick = rng.choice(len(x), samples, replace=False)
-        return x[pick].astype(np.float32), t[pick].astype(np.int64), x_test[:1000], t_test[:1000], 10
-    samples = integer("points", samples, minimum=10)
-    check_limit("toy_samples", samples, "points of the toy data set")
-    x, t = make_toy(name, samples, seed)
-    return x, t, None, None, int(t.max()) + 1
+
+def _choice(value, choices, what: str, what_ko: str):
+    if value not in choices:
+        raise LabLimitError(
+            f"unknown {what} {value!r}; choose one of {', '.join(choices)}",
+            f"모르는 {what_ko} {value!r}: {', '.join(choices)} 중에서 고르세요",
+        )
+    return value
+
+
+class TrainData:
+    """The data of a job: ``x`` (float32, trained on), ``t``, the test set (MNIST) or None, the class
+    and feature names, and for 2-D data the frame ``center``/``scale`` (u = (x − center)/scale) and
+    the points in their own coordinates (``raw``)."""
+
+    def __init__(self, config: dict):
+        dataset, seed = config["dataset"], config["seed"]
+        self.x_test = self.t_test = None
+        self.center, self.scale = np.zeros(2), np.ones(2)
+        self.columns, self.name = ["x1", "x2"], ""
+        if dataset == "mnist":
+            from ..datasets import load_mnist
+
+            samples = _setting(
+                "MNIST images", "MNIST 이미지 수", lambda: integer("MNIST images", config["samples"], minimum=100)
+            )
+            check_limit("mnist_samples", samples, "MNIST training images")
+            (x, t), (x_test, t_test) = load_mnist(normalize=True, flatten=True)
+            rng = np.random.default_rng(seed)
+            pick = rng.choice(len(x), samples, replace=False)
+            self.x, self.t = x[pick].astype(np.float32), t[pick].astype(np.int64)
+            self.x_test, self.t_test = x_test[:MNIST_TEST_IMAGES], t_test[:MNIST_TEST_IMAGES]
+            self.classes = [str(d) for d in range(10)]
+        elif dataset == "points":
+            raw, self.t, self.classes, self.columns = check_points(config["points"])
+            self.name = str(config["points"].get("name") or "")[:100]
+            self.center, self.scale = exports.frame_of(raw, square=config["points"].get("frame") == "square")
+            self.raw = raw
+            if exports.is_identity(self.center, self.scale):
+                self.x = raw.astype(np.float32)
+            else:
+                self.x = ((raw - self.center) / self.scale).astype(np.float32)
+        else:
+            samples = _setting("points", "점 수", lambda: integer("points", config["samples"], minimum=10))
+            check_limit("toy_samples", samples, "points of the toy data set")
+            self.x, self.t = make_toy(dataset, samples, seed)
+            self.classes = [str(k) for k in range(int(self.t.max()) + 1)]
+        if dataset != "points":
+            self.raw = self.x
+
+    @property
+    def two_d(self) -> bool:
+        return self.x.shape[1] == 2
+
+    def points(self) -> dict:
+        """The 2-D points in their own coordinates, with classes and feature names (for exports)."""
+        return {
+            "classes": self.classes,
+            "columns": self.columns,
+            "name": self.name,
+            "points": {"x": self.raw.tolist(), "t": self.t.tolist()},
+        }
 
 
 def validate_config(config: dict) -> dict:
-    """The job's settings from the page, checked against the limits; LabLimitError/ArgumentError if bad."""
+    """The job's settings from the page, checked against the limits; LabLimitError (English and Korean) if bad."""
     if not isinstance(config, dict):
-        raise LabLimitError("the training settings must be an object")
-    dataset = config.get("dataset", "moons")
-    if dataset not in DATASETS:
-        raise LabLimitError(f"unknown data set {dataset!r}; choose one of {', '.join(DATASETS)}")
+        raise LabLimitError("the training settings must be an object", "학습 설정은 객체여야 합니다")
+    dataset = _choice(config.get("dataset", "moons"), DATASETS, "data set", "데이터")
     hidden = config.get("hidden", [8, 8])
     if not isinstance(hidden, list):
-        raise LabLimitError("hidden must be a list of layer sizes, e.g. [8, 8]")
+        raise LabLimitError(
+            "hidden must be a list of layer sizes, e.g. [8, 8]", "은닉층은 층 크기의 목록이어야 합니다. 예: [8, 8]"
+        )
     check_limit("hidden_layers", len(hidden), "hidden layers")
-    hidden = [integer("hidden units", h, minimum=1) for h in hidden]
+    hidden = [
+        _setting("hidden units", "은닉층의 뉴런 수", lambda h=h: integer("hidden units", h, minimum=1)) for h in hidden
+    ]
     for h in hidden:
         check_limit("hidden_units", h, "units of a hidden layer")
-    activation = config.get("activation", "tanh")
-    if activation not in ACTIVATIONS:
-        raise LabLimitError(f"unknown activation {activation!r}; choose one of {', '.join(ACTIVATIONS)}")
-    optimizer = config.get("optimizer", "Adam")
-    if optimizer not in OPTIMIZERS:
-        raise LabLimitError(f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}")
-    batch = integer("batch size", config.get("batch_size", 32), minimum=1)
+    activation = _choice(config.get("activation", "tanh"), ACTIVATIONS, "activation", "활성화 함수")
+    optimizer = _choice(config.get("optimizer", "Adam"), OPTIMIZERS, "optimizer", "최적화 기법")
+    batch = _setting("batch size", "배치 크기", lambda: integer("batch size", config.get("batch_size", 32), minimum=1))
     check_limit("batch_size", batch, "batch size")
-    speed = integer("steps per second", config.get("steps_per_second", 200), minimum=1)
+    speed = _setting(
+        "steps per second",
+        "초당 단계",
+        lambda: integer("steps per second", config.get("steps_per_second", 200), minimum=1),
+    )
     check_limit("steps_per_second", speed, "steps per second")
     default_samples = 3000 if dataset == "mnist" else 400
-    return {
+    settings = {
         "dataset": dataset,
         "samples": config.get("samples", default_samples),
         "hidden": hidden,
         "activation": activation,
         "optimizer": optimizer,
-        "lr": in_range("learning rate", config.get("lr", 0.03), 0.0, 10.0),
+        "lr": _setting("learning rate", "학습률", lambda: in_range("learning rate", config.get("lr", 0.03), 0.0, 10.0)),
         "batch_size": batch,
         "steps_per_second": speed,
-        "seed": integer("seed", config.get("seed", 0), minimum=0),
+        "seed": _setting("seed", "시드", lambda: integer("seed", config.get("seed", 0), minimum=0)),
     }
+    if dataset == "points":
+        points = config.get("points")
+        check_points(points)
+        settings["points"] = points
+        settings["samples"] = len(points["x"])
+    return settings
 
 
 def _norm(a) -> float:
@@ -124,11 +199,12 @@ class TrainingJob:
 
         self.config = validate_config(config)
         c = self.config
-        self.x, self.t, self.x_test, self.t_test, classes = _dataset(c["dataset"], c["samples"], c["seed"])
+        self.data = TrainData(c)
+        self.x, self.t, self.x_test, self.t_test = self.data.x, self.data.t, self.data.x_test, self.data.t_test
         self.net = MultiLayerNet(
             self.x.shape[1],
             c["hidden"],
-            classes,
+            len(self.data.classes),
             activation=c["activation"],
             weight_init_std="relu" if c["activation"] == "relu" else "sigmoid",
             dtype="float32",
@@ -137,6 +213,7 @@ class TrainingJob:
         self.optimizer = getattr(optim, c["optimizer"])(lr=c["lr"])
         self.rng = np.random.default_rng(c["seed"])
         self.layers = [(name, keys) for name, _, keys in self.net.parameters_by_layer() if keys]
+        self.titles = layer_titles(self.net.layers.items())
         self.step_count = 0
         self.losses: list = []
         self.loss_every = 1  # each kept loss point covers this many steps
@@ -190,6 +267,30 @@ class TrainingJob:
         self.inspected = key
         with self._lock:
             self._publish_locked()
+
+    def export(self, kind: str) -> tuple:
+        """``(file name, media type, bytes)`` of the network as it is now: ``kind`` 'model', 'python' or 'onnx'."""
+        if kind not in exports.FORMATS:
+            raise LabLimitError(
+                f"unknown export {kind!r}; choose one of {', '.join(exports.FORMATS)}",
+                f"모르는 내보내기 형식 {kind!r}: {', '.join(exports.FORMATS)} 중에서 고르세요",
+            )
+        data = self.data
+        with self._lock:  # the weights of one step, not half of the next
+            steps = self.step_count
+            net = exports.fold_scaling(self.net, data.center, data.scale)
+        name = self.config["dataset"] if self.config["dataset"] != "points" else "data"
+        suffix, media = exports.FORMATS[kind]
+        filename = f"layerprop-lab-{name}-{steps}{suffix}"
+        if kind == "model":
+            points = data.points() if data.two_d else None
+            return filename, media, exports.model_file(net, exports.metadata(self.config, steps, points))
+        if kind == "onnx":
+            return filename, media, exports.onnx_file(net)
+        frame = {"x": data.raw.tolist(), "t": data.t.tolist(), "columns": data.columns, "name": data.name}
+        frame.update(center=data.center, scale=data.scale)
+        script = exports.python_script(self.config, steps, data.classes, frame)
+        return filename, media, script.encode("utf-8")
 
     def snapshot(self, after_version: int = -1):
         """``(version, snapshot)``: the latest snapshot (``None`` if it is not newer than ``after_version``)."""
@@ -280,10 +381,11 @@ class TrainingJob:
             self.accuracies.append([self.step_count, accuracy])
             if len(self.accuracies) > CURVE_POINTS:
                 self.accuracies = self.accuracies[::2]
+        data = self.data
         snap = {
             "step": self.step_count,
             "running": self.running,
-            "config": self.config,
+            "config": {k: v for k, v in self.config.items() if k != "points"},  # the page has its points
             "loss": self.losses[-1][1] if self.losses else None,
             "accuracy": accuracy,
             "test_accuracy": test,
@@ -291,10 +393,18 @@ class TrainingJob:
             "accuracies": self.accuracies,
             "norms": self.norms,
             "layers": [
-                {"name": name, "params": {k: list(net.params[v].shape) for k, v in keys.items()}, "keys": keys}
+                {
+                    "name": name,
+                    "title": self.titles[name],
+                    "params": {k: list(net.params[v].shape) for k, v in keys.items()},
+                    "keys": keys,
+                }
                 for name, keys in self.layers
             ],
             "network": list(net.layers) + [type(net.last_layer).__name__],
+            "titles": {**self.titles, type(net.last_layer).__name__: loss_title(net.last_layer)},
+            "classes": data.classes,
+            "columns": data.columns,
         }
         key = self.inspected
         if key in net.params:
@@ -314,6 +424,8 @@ class TrainingJob:
             snap["boundary"] = {
                 "size": GRID,
                 "extent": EXTENT,
+                "center": data.center.tolist(),  # the data's own coordinates: center + scale · u
+                "scale": data.scale.tolist(),
                 "classes": np.argmax(p, axis=1).tolist(),
                 "confidence": np.round(p.max(axis=1), 3).tolist(),
             }
