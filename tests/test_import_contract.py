@@ -89,6 +89,7 @@ MODULE_RANKS = {
         "rendering": 5,
     },
     "lab": {
+        "assets": 0,
         "limits": 0,
         "names": 0,
         "security": 0,
@@ -98,6 +99,7 @@ MODULE_RANKS = {
         "userdata": 1,
         "training": 2,
         "server": 3,
+        "widgets": 3,
     },
     "cli": {
         "common": 0,

@@ -140,6 +140,11 @@ def _node_rules(model) -> dict:
     }
 
 
+def _scalar(x) -> float | None:
+    """A scalar value as a float (None for a tensor, inf or NaN: JSON has neither)."""
+    return _finite(x) if np.ndim(x) == 0 else None
+
+
 def _finite(x) -> float | None:
     """``x`` as a float, or None (JSON has no inf or NaN)."""
     x = float(x)
@@ -205,7 +210,7 @@ def _evaluate(request: dict, values: dict) -> dict:
             )
     sums = model.branch_sums()
     outputs_text = [
-        {"name": model.node(e.target).label, "value": e.value_text}
+        {"name": model.node(e.target).label, "value": e.value_text, "number": _scalar(e.value)}
         for e in model.edges
         if model.node(e.target).kind == "output"
     ]

@@ -46,6 +46,18 @@ LIMITS_KO = {
 }
 
 
+#: the errors whose message a page shows (a mistake in the request, not a bug)
+REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
+
+
+def error_answer(exc) -> dict:
+    """A page's error: ``{"error": one line, "error_ko": its Korean wording (when it has one)}``."""
+    answer = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    if getattr(exc, "message_ko", None):
+        answer["error_ko"] = exc.message_ko
+    return answer
+
+
 class LabLimitError(LayerpropError, ValueError):
     """A request asks for more than a stated limit allows (the message names the limit and the value).
 

@@ -21,15 +21,16 @@ KINDS = {
 
 
 def layer_titles(layers) -> dict:
-    """``{key: title}`` for ``layers`` (``(key, layer)`` pairs in forward order)."""
+    """``{key: title}`` for ``layers`` (``(key, layer)`` pairs in forward order); a loss layer (there
+    is one) gets no number."""
     counts, titles = {}, {}
     for key, layer in layers:
         kind = KINDS.get(type(layer).__name__, type(layer).__name__)
         counts[kind] = counts.get(kind, 0) + 1
-        titles[key] = f"{kind} {counts[kind]}"
+        titles[key] = kind if type(layer).__name__.endswith("WithLoss") else f"{kind} {counts[kind]}"
     return titles
 
 
 def loss_title(layer) -> str:
-    """The loss layer's title (there is one, so no number)."""
-    return KINDS.get(type(layer).__name__, type(layer).__name__)
+    """The loss layer's title."""
+    return layer_titles([(None, layer)])[None]

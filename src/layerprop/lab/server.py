@@ -7,8 +7,10 @@ Routes — every one needs the token (see :mod:`.security`):
 ``GET /static/NAME``   the page's own script and style (shipped in the package, nothing from a CDN)
 ``POST /api/graph``    :func:`.graphs.evaluate` of ``{"expr"|"preset", "values"}`` → drawing and numbers
 ``POST /api/check``    :func:`.graphs.check` → each input's numerical-gradient error
+``POST /api/dataset``  :func:`.userdata.parse_csv` of ``{"csv", "name"}`` → the points of a CSV file
 ``GET /api/limits``    :data:`~.limits.LIMITS`
-``WS /ws/train``       commands in (``create``, ``start``, ``pause``, ``step``, ``inspect``), snapshots out
+``WS /ws/train``       commands in (``create``, ``start``, ``pause``, ``step``, ``inspect``, ``export``),
+                       snapshots, errors and exports (a file, base64) out
 =====================  ===============================================================================
 
 Parsing and gradient checks run in the thread pool, training in the job's own thread
@@ -23,7 +25,6 @@ import asyncio
 import contextlib
 import json
 import socket
-from importlib import resources
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,51 +32,37 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import LayerpropError
-from . import graphs
-from .limits import LIMITS
+from . import graphs, userdata
+from .assets import ASSETS, asset, lab_page
+from .limits import LIMITS, REQUEST_ERRORS, error_answer
 from .security import Guard, allowed_hosts, new_token
-from .training import JobSlots
+from .training import JobSlots, TrainSession
 
-#: the files under ``static/`` the app serves, with their content types
-ASSETS = {
-    "lab.js": "text/javascript; charset=utf-8",
-    "lab.css": "text/css; charset=utf-8",
-    "i18n.js": "text/javascript; charset=utf-8",
-}
 #: request bodies above this size are refused (an expression and its values fit in far less)
 MAX_BODY_BYTES = 64 * 1024
+#: ... except a CSV file's (JSON escaping may double its size)
+MAX_DATASET_BODY_BYTES = 2 * LIMITS["csv_bytes"] + 4096
 #: the shortest time between two snapshots sent to one page
 SEND_INTERVAL_S = 0.05
-#: the errors whose message the page shows (a mistake in the request, not a bug)
-REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
 
 
-def _error(exc) -> dict:
-    """The page's error: one line, and its Korean wording when the error has one."""
-    answer = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
-    if getattr(exc, "message_ko", None):
-        answer["error_ko"] = exc.message_ko
-    return answer
-
-
-def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
-
-
-async def _json_body(request) -> dict:
+async def _json_body(request, limit: int = MAX_BODY_BYTES) -> dict:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise ValueError(f"the request body is {declared} bytes; the limit is {MAX_BODY_BYTES}")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ValueError(f"the request body is {declared} bytes; the limit is {limit}")
     body = b""
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ValueError(f"the request body is larger than the limit of {MAX_BODY_BYTES} bytes")
+        if len(body) > limit:
+            raise ValueError(f"the request body is larger than the limit of {limit} bytes")
     data = json.loads(body or b"{}")
     if not isinstance(data, dict):
         raise ValueError("the request body must be a JSON object")
     return data
+
+
+def _dataset(request: dict) -> dict:
+    return userdata.parse_csv(request.get("csv"), request.get("name") or "")
 
 
 def create_app(token: str, hosts: set, slots: JobSlots | None = None):
@@ -83,22 +70,21 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
     slots = slots or JobSlots()
 
     async def page(request):
-        html = _asset("index.html").replace("{{TOKEN}}", token)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(lab_page(token), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def static(request):
         name = request.path_params["name"]
         if name not in ASSETS:
             return PlainTextResponse("not found\n", status_code=404)
-        return Response(_asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-store"})
+        return Response(asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-store"})
 
-    def api(function):
+    def api(function, limit=MAX_BODY_BYTES):
         async def endpoint(request):
             try:
-                data = await _json_body(request)
+                data = await _json_body(request, limit)
                 return JSONResponse(await run_in_threadpool(function, data))
             except REQUEST_ERRORS as exc:
-                return JSONResponse(_error(exc), status_code=400)
+                return JSONResponse(error_answer(exc), status_code=400)
 
         return endpoint
 
@@ -107,7 +93,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
 
     async def train_socket(websocket: WebSocket):
         await websocket.accept()
-        state = {"job": None}
+        session = TrainSession(slots)
         sending = asyncio.Lock()
 
         async def send(message: dict):
@@ -117,7 +103,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
         async def sender():
             version, watched = -1, None
             while True:
-                job = state["job"]
+                job = session.job
                 if job is not watched:  # a new job counts its snapshots from the start
                     version, watched = -1, job
                 if job is not None:
@@ -127,43 +113,24 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
                         await send({"type": "snapshot", "snapshot": snapshot})
                 await asyncio.sleep(SEND_INTERVAL_S)
 
-        async def replace_job(config):
-            old, state["job"] = state["job"], None
-            await run_in_threadpool(slots.close, old)
-            state["job"] = await run_in_threadpool(slots.open, config)
-
         task = asyncio.create_task(sender())
         try:
             while True:
-                try:
-                    message = json.loads(await websocket.receive_text())
-                    command = message.get("cmd") if isinstance(message, dict) else None
-                    job = state["job"]
-                    if command == "create":
-                        await replace_job(message.get("config") or {})
-                    elif command in ("start", "pause", "step") and job is not None:
-                        getattr(job, command)()
-                    elif command == "inspect" and job is not None:
-                        await run_in_threadpool(job.inspect, str(message.get("key")))
-                    elif command == "close":
-                        await run_in_threadpool(slots.close, job)
-                        state["job"] = None
-                    elif command not in ("start", "pause", "step", "inspect"):
-                        raise ValueError(f"unknown command {command!r}")
-                except REQUEST_ERRORS as exc:
-                    error = _error(exc)
-                    await send({"type": "error", "message": error["error"], "message_ko": error.get("error_ko")})
+                text = await websocket.receive_text()
+                for reply in await run_in_threadpool(session.handle_text, text):  # errors and exported files
+                    await send(reply)
         except WebSocketDisconnect:
             pass
         finally:  # closing the page stops its job
             task.cancel()
-            await run_in_threadpool(slots.close, state["job"])
+            await run_in_threadpool(session.close)
 
     routes = [
         Route("/", page),
         Route("/static/{name}", static),
         Route("/api/graph", api(graphs.evaluate), methods=["POST"]),
         Route("/api/check", api(graphs.check), methods=["POST"]),
+        Route("/api/dataset", api(_dataset, MAX_DATASET_BODY_BYTES), methods=["POST"]),
         Route("/api/limits", limits),
         WebSocketRoute("/ws/train", train_socket),
     ]

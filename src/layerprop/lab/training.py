@@ -21,6 +21,8 @@ as a heatmap; :meth:`export` writes the network as it is now (:mod:`.exports`).
 
 from __future__ import annotations
 
+import base64
+import json
 import threading
 import time
 
@@ -29,7 +31,7 @@ import numpy as np
 from ..validation import in_range, integer
 from . import exports
 from .exports import EXTENT
-from .limits import LIMITS, LabLimitError, check_limit
+from .limits import LIMITS, REQUEST_ERRORS, LabLimitError, check_limit, error_answer
 from .names import layer_titles, loss_title
 from .toy import TOY_SETS, make_toy
 from .userdata import check_points
@@ -173,16 +175,19 @@ def _norm(a) -> float:
 
 
 def _heatmap(a, limit: int = 4096) -> dict:
-    """A 2-D view of array ``a`` for the page: rows, columns, values (row-major), min, max, mean, std."""
+    """A 2-D view of array ``a`` for the page: rows, columns, the cells (row-major) as value / scale in
+    [−1, 1] (``scale`` the largest magnitude), min, max, mean, std."""
     m = np.asarray(a, dtype=np.float64)
     m = m.reshape(1, -1) if m.ndim < 2 else m.reshape(m.shape[0], -1)
     if m.size > limit:  # a large weight matrix: every k-th row and column
         k = int(np.ceil(np.sqrt(m.size / limit)))
         m = m[::k, ::k]
+    scale = float(np.max(np.abs(m))) or 1.0
     return {
         "rows": m.shape[0],
         "cols": m.shape[1],
-        "data": np.round(m, 5).ravel().tolist(),
+        "scale": scale,
+        "data": np.round(m / scale, 4).ravel().tolist(),
         "min": float(m.min()),
         "max": float(m.max()),
         "mean": float(m.mean()),
@@ -193,10 +198,12 @@ def _heatmap(a, limit: int = 4096) -> dict:
 class TrainingJob:
     """One network training in a thread (see the module docstring)."""
 
-    def __init__(self, config: dict):
+    def __init__(self, config: dict, ticket=None):
         from .. import optim
         from ..nets import MultiLayerNet
 
+        #: the page's number for this job (its snapshots carry it, so frames of an older job are told apart)
+        self.ticket = ticket if isinstance(ticket, int) and not isinstance(ticket, bool) else None
         self.config = validate_config(config)
         c = self.config
         self.data = TrainData(c)
@@ -383,6 +390,7 @@ class TrainingJob:
                 self.accuracies = self.accuracies[::2]
         data = self.data
         snap = {
+            "ticket": self.ticket,
             "step": self.step_count,
             "running": self.running,
             "config": {k: v for k, v in self.config.items() if k != "points"},  # the page has its points
@@ -413,6 +421,9 @@ class TrainingJob:
             value, grad = self._layer_output(key)
         snap["inspect"] = {
             "key": key,
+            "kind": "weight"
+            if key in net.params and np.ndim(value) == 2
+            else ("bias" if key in net.params else "output"),
             "shape": list(np.shape(value)),
             "value": _heatmap(value),
             "grad": None if grad is None else _heatmap(grad),
@@ -448,7 +459,7 @@ class JobSlots:
         self._jobs: set = set()
         self._lock = threading.Lock()
 
-    def open(self, config: dict) -> TrainingJob:
+    def open(self, config: dict, ticket=None) -> TrainingJob:
         with self._lock:
             self._jobs = {job for job in self._jobs if job.alive}
             if len(self._jobs) >= self.limit:
@@ -458,7 +469,7 @@ class JobSlots:
                     f"학습 {len(self._jobs)}개가 실행 중이고 제한은 {self.limit}개입니다: "
                     "다른 학습 화면을 먼저 닫으세요",
                 )
-            job = TrainingJob(config)
+            job = TrainingJob(config, ticket)
             self._jobs.add(job)
             return job
 
@@ -474,3 +485,74 @@ class JobSlots:
             jobs, self._jobs = list(self._jobs), set()
         for job in jobs:
             job.stop()
+
+
+class TrainSession:
+    """One train page's (or notebook widget's) conversation with its job, over the page's protocol.
+
+    Commands (JSON objects ``{"cmd": …}``): ``create`` ``{config, ticket, start}`` (a new job in
+    place of the last; ``start`` sets it running), ``start``, ``pause``, ``step``, ``inspect``
+    ``{key}``, ``export`` ``{format}`` and ``close``. :meth:`handle` returns the replies to send back —
+    an ``error`` (with the command and the message in English and Korean) or an ``export`` (the
+    file, base64); the snapshots are read from :attr:`job`. A command that needs a job is ignored
+    while there is none.
+    """
+
+    COMMANDS = ("create", "start", "pause", "step", "inspect", "export", "close")
+
+    def __init__(self, slots: JobSlots):
+        self.slots = slots
+        self.job = None
+
+    def handle_text(self, text: str) -> list:
+        try:
+            message = json.loads(text)
+        except ValueError as exc:
+            return [self._error(None, exc)]
+        return self.handle(message)
+
+    def handle(self, message) -> list:
+        command = message.get("cmd") if isinstance(message, dict) else None
+        try:
+            if command not in self.COMMANDS:
+                raise LabLimitError(f"unknown command {command!r}", f"모르는 명령 {command!r}")
+            if command == "create":
+                old, self.job = self.job, None
+                self.slots.close(old)
+                self.job = self.slots.open(message.get("config") or {}, message.get("ticket"))
+                if message.get("start") is True:
+                    self.job.start()
+            elif command == "close":
+                self.close()
+            elif self.job is None:
+                pass
+            elif command == "export":
+                kind = message.get("format")
+                filename, media, data = self.job.export(kind)
+                encoded = base64.b64encode(data).decode("ascii")
+                return [
+                    {
+                        "type": "export",
+                        "format": kind,
+                        "filename": filename,
+                        "media": media,
+                        "size": len(data),
+                        "data": encoded,
+                    }
+                ]
+            elif command == "inspect":
+                self.job.inspect(str(message.get("key")))
+            else:
+                getattr(self.job, command)()
+        except REQUEST_ERRORS as exc:
+            return [self._error(command, exc)]
+        return []
+
+    @staticmethod
+    def _error(command, exc) -> dict:
+        answer = error_answer(exc)
+        return {"type": "error", "cmd": command, "message": answer["error"], "message_ko": answer.get("error_ko")}
+
+    def close(self):
+        job, self.job = self.job, None
+        self.slots.close(job)
