@@ -112,8 +112,11 @@ class Chromium:
         context = self.browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
         page = context.new_page()
         page.set_default_timeout(20_000)
-        errors = []
+        errors = []  # uncaught exceptions and console errors (a failed request, a script error)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on(
+            "console", lambda message: errors.append(f"console: {message.text}") if message.type == "error" else None
+        )
         page.errors = errors
         return page
 
@@ -122,3 +125,36 @@ class Chromium:
             self.browser.close()
         finally:
             self.manager.stop()
+
+
+# -- on the train page ------------------------------------------------------------------------------
+def blobs_csv(path, per_class: int = 60, seed: int = 0, header: str = "height,weight,kind") -> list:
+    """Three well-separated blobs as a CSV file (labels cat, dog, fox, in that order); returns the rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, (cx, cy) in zip(("cat", "dog", "fox"), ((150, 50), (175, 85), (195, 55))):
+        for _ in range(per_class):
+            rows.append((round(cx + rng.normal(0, 4), 2), round(cy + rng.normal(0, 4), 2), name))
+    order = rng.permutation(len(rows))
+    rows = [rows[i] for i in order]
+    lines = ([header] if header else []) + [f"{a},{b},{c}" for a, b, c in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rows
+
+
+def wait_for_job(page, condition: str = "true"):
+    """Wait until the page shows a new job at step 0 whose latest snapshot ``s`` satisfies ``condition``."""
+    page.wait_for_function(
+        f"(() => {{ const s = window.lab.train.latest; return !!s && s.step === 0 && ({condition}); }})()"
+    )
+
+
+def train_steps(page, steps: int, timeout: int = 60_000):
+    """Start, wait for ``steps`` steps, pause, and wait until the page shows the paused job."""
+    page.click("#start")
+    page.wait_for_function(f"window.lab.train.latest.step >= {steps}", timeout=timeout)
+    page.click("#pause")
+    page.wait_for_function("window.lab.train.latest.running === false")
+    return page.evaluate("window.lab.train.latest")

@@ -12,43 +12,6 @@ import socket
 import urllib.request
 from pathlib import Path
 
-import pytest
-from lab_helpers import Chromium, LabProcess
-
-
-@pytest.fixture(scope="module")
-def lab():
-    process = LabProcess()
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    try:
-        yield chromium
-    finally:
-        chromium.close()
-
-
-@pytest.fixture
-def chromium(browser):
-    """The browser, with every page a test opened closed after it (closing a page stops its job)."""
-    opened = []
-
-    class Pages:
-        def new_page(self, **options):
-            page = browser.new_page(**options)
-            opened.append(page)
-            return page
-
-    yield Pages()
-    for page in opened:
-        page.context.close()
-
 
 def screenshot(page, tmp_path, name):
     path = tmp_path / name

@@ -13,6 +13,9 @@ Routes — every one needs the token (see :mod:`.security`):
                        snapshots, errors and exports (a file, base64) out
 =====================  ===============================================================================
 
+A mistake in a request (a typo in an expression, a bad CSV file, a broken limit) is answered
+``200`` with ``{"error": …, "error_ko": …}`` — the page shows it; it is not a failed request.
+
 Parsing and gradient checks run in the thread pool, training in the job's own thread
 (:mod:`.training`): the event loop only moves messages. The WebSocket's sender sends the job's
 *latest* snapshot whenever the previous send has finished (at most every :data:`SEND_INTERVAL_S`),
@@ -84,7 +87,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None):
                 data = await _json_body(request, limit)
                 return JSONResponse(await run_in_threadpool(function, data))
             except REQUEST_ERRORS as exc:
-                return JSONResponse(error_answer(exc), status_code=400)
+                return JSONResponse(error_answer(exc))  # a mistake is an answer, not a failed request
 
         return endpoint
 

@@ -382,7 +382,10 @@ class TrainingJob:
 
     def _publish_locked(self):
         net = self.net
-        accuracy = float(net.accuracy(self.x, self.t))
+        predicted = np.concatenate(
+            [net.predict(self.x[i : i + 1000]).argmax(axis=1) for i in range(0, len(self.x), 1000)]
+        )
+        accuracy = float(np.mean(predicted == self.t))
         test = float(net.accuracy(self.x_test, self.t_test)) if self.x_test is not None else None
         if not self.accuracies or self.accuracies[-1][0] != self.step_count:
             self.accuracies.append([self.step_count, accuracy])
@@ -441,9 +444,10 @@ class TrainingJob:
                 "confidence": np.round(p.max(axis=1), 3).tolist(),
             }
             if "points" not in (self._snapshot or {}):
-                snap["points"] = {"x": np.round(self.x, 3).tolist(), "t": self.t.tolist()}
+                points = {"x": np.round(self.x, 3).tolist(), "t": self.t.tolist()}
             else:
-                snap["points"] = self._snapshot["points"]
+                points = self._snapshot["points"]
+            snap["points"] = {"x": points["x"], "t": points["t"], "predicted": predicted.tolist()}
         elif self.config["dataset"] == "mnist":
             W1 = np.asarray(net.params["W1"][:, :16], dtype=np.float64)
             snap["filters"] = [np.round(W1[:, i], 4).tolist() for i in range(W1.shape[1])]

@@ -35,7 +35,7 @@
       body: JSON.stringify(body)
     }).then(function (reply) {
       return reply.json().catch(function () { return { error: reply.statusText }; }).then(function (data) {
-        if (!reply.ok) throw { en: data.error || reply.statusText, ko: data.error_ko || null };
+        if (!reply.ok || data.error) throw { en: data.error || reply.statusText, ko: data.error_ko || null };
         return data;
       });
     });

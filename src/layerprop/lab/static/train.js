@@ -291,7 +291,8 @@ var layerpropTrainView = (function () {
         ctx.beginPath();
         ctx.arc(P.left + (p[0] + EXTENT) * unit, P.top + (EXTENT - p[1]) * unit, 3, 0, 2 * Math.PI);
         ctx.fillStyle = rgb(COLORS[points.t[j] % 10]);
-        ctx.fill(); ctx.strokeStyle = "#fff"; ctx.lineWidth = 0.8; ctx.stroke();
+        var wrong = points.predicted && points.predicted[j] !== points.t[j];  // a point the network gets wrong: ringed
+        ctx.fill(); ctx.strokeStyle = wrong ? "#000" : "#fff"; ctx.lineWidth = wrong ? 1.6 : 0.8; ctx.stroke();
       });
     }
     function drawFilters(snap) {
@@ -370,7 +371,7 @@ var layerpropTrainView = (function () {
         var g = el("g", { "class": "layer", "data-layer": name });
         g.appendChild(el("rect", { x: x, y: 60, width: step - 24, height: 30, rx: 6 }));
         g.appendChild(el("text", { x: x + (step - 24) / 2, y: 80, "text-anchor": "middle", "font-size": 12 }, title));
-        g.appendChild(el("title", {}, title + " (" + name + ")"));
+        g.appendChild(el("title", {}, title));
         svg.appendChild(g);
         if (i < names.length - 1) {  // the edge carrying this layer's output: click to see it
           var act = el("g", { "class": "act" + (name === snap.inspect.key ? " selected" : ""), "data-key": name });
@@ -425,7 +426,7 @@ var layerpropTrainView = (function () {
     function drawInspect(info, snap) {
       var stats = function (h) { return h ? t("stats", { min: fmt(h.min), max: fmt(h.max), mean: fmt(h.mean), std: fmt(h.std) }) : "–"; };
       var title = snap.titles[info.key] || info.key;
-      $("inspect").textContent = title + (title !== info.key ? " (" + info.key + ")" : "") + "  " + t("shape") + " (" + info.shape.join(" × ") + ")\n" +
+      $("inspect").textContent = title + "  " + t("shape") + " (" + info.shape.join(" × ") + ")\n" +
         t("value") + ": " + stats(info.value) + "\n" + t("gradient") + ": " + stats(info.grad);
       $("inspect").setAttribute("data-key", info.key);
       var rows = info.shape.length > 1 ? info.shape[0] : 1, cols = info.shape.length > 1 ? info.shape[info.shape.length - 1] : info.shape[0];
