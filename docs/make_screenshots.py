@@ -22,7 +22,7 @@ def main():
         page = browser.new_page()
         page.goto(lab.url)
         page.wait_for_selector(".input-row[data-name=tax]")
-        page.fill("#expr", "x * x + 3 * x + exp(-x) * y")
+        page.fill("#expr", "z = x * x + 3 * x + exp(-x) * y")
         page.press("#expr", "Enter")
         page.wait_for_selector(".input-row[data-name=y]")
         page.wait_for_function("document.querySelector('#branch-sums').textContent.includes('=')")

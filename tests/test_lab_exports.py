@@ -70,6 +70,15 @@ def test_each_export_predicts_what_the_page_shows(lab, chromium, tmp_path):
     assert evaluated.returncode == 0, evaluated.stderr
     assert f"on the {len(rows)} points it was trained on" in evaluated.stdout
     assert f"accuracy: {latest['accuracy']:.4f}" in evaluated.stdout
+    predicted = subprocess.run(
+        [sys.executable, "-m", "layerprop", "predict", str(model_path), str(tmp_path / "animals.csv"), "--top", "1"],
+        capture_output=True,
+        text=True,
+        env=_env(),
+    )
+    assert predicted.returncode == 0, predicted.stderr
+    names = [line.split(": ")[1].split()[0] for line in predicted.stdout.splitlines()]
+    assert names == [["cat", "dog", "fox"][k] for k in shown_points]
 
     script = _download(page, "#export-python", tmp_path)
     assert script.suffix == ".py"

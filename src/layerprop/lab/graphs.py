@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.expression import Binary, Call, Unary, parse_expression
+from ..viz.layout import layout
 from ..viz.model import OP, backward_rule_of, build_model, forward_rule_of
 from ..viz.steps import build_steps
 from ..viz.svg import svg_markup
@@ -42,8 +43,11 @@ PRESETS = {
 
 #: slider range of an input: value ± max(|value|, 1) · SLIDER_SPAN
 SLIDER_SPAN = 2.0
-#: the page shows the drawing this much larger than its layout units
+#: the page shows the drawing this much larger than its layout units ...
 SCALE = 1.25
+#: ... or less, down to this, when that lets it fit the box in one piece (the text stays 13-16 px);
+#: a drawing wider than that is laid out in rows at this scale
+MIN_SCALE = 1.0
 #: the narrowest drawing box a request may ask the layout to fit (CSS pixels)
 MIN_WIDTH = 240
 
@@ -217,7 +221,7 @@ def _evaluate(request: dict, values: dict) -> dict:
     return {
         "expr": text,
         "preset": preset,
-        "svg": svg_markup(model, reveal=False, element_id=_element_id(request), scale=SCALE, max_width=_fit(request)),
+        "svg": svg_markup(model, reveal=False, element_id=_element_id(request), **_fit(model, request)),
         "inputs": inputs,
         "outputs": outputs_text,
         "branch_sums": [{"node": b.node, "name": b.name, "text": b.text} for b in sums],
@@ -227,12 +231,17 @@ def _evaluate(request: dict, values: dict) -> dict:
     }
 
 
-def _fit(request: dict) -> float | None:
-    """The layout width (layout units) that fits the page's drawing box, or None (no width given)."""
+def _fit(model, request: dict) -> dict:
+    """The scale and the layout width (layout units) that fit ``model`` into the page's drawing box:
+    as large as :data:`SCALE` in one piece, or smaller down to :data:`MIN_SCALE`, or in rows at that."""
     width = request.get("width")
     if isinstance(width, bool) or not isinstance(width, (int, float)) or not np.isfinite(width):
-        return None
-    return max(float(width), MIN_WIDTH) / SCALE
+        return {"scale": SCALE, "max_width": None}
+    width = max(float(width), MIN_WIDTH)
+    natural = layout(model).width
+    if natural * MIN_SCALE <= width:
+        return {"scale": min(SCALE, width / natural), "max_width": None}
+    return {"scale": MIN_SCALE, "max_width": width / MIN_SCALE}
 
 
 def _element_id(request: dict) -> str:

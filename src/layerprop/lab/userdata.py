@@ -59,8 +59,9 @@ def _class_order(labels: list) -> list:
     return names
 
 
-def parse_csv(text, name: str = "") -> dict:
-    """The points of a CSV file (see the module docstring): ``{"x", "t", "classes", "columns", "name"}``."""
+def _read(text, labelled: bool) -> tuple:
+    """``(header or None, points, labels)`` of a CSV file's text; without ``labelled`` a third
+    column is optional (and its labels are None where it is missing)."""
     if not isinstance(text, str):
         raise LabLimitError("the CSV file must be text", "CSV 파일은 텍스트여야 합니다")
     check_limit("csv_bytes", len(text.encode("utf-8")), "size of the CSV file (bytes)")
@@ -75,11 +76,15 @@ def parse_csv(text, name: str = "") -> dict:
             fields = [field.strip() for field in row]
             if not any(fields) or fields[0].startswith("#"):
                 continue
-            if len(fields) != 3:
+            if len(fields) != 3 and (labelled or len(fields) != 2):
                 _fail(
                     line,
-                    f"expected 3 columns (two features and a label), got {len(fields)}",
-                    f"열이 3개(특징 두 개와 레이블)여야 하는데 {len(fields)}개입니다",
+                    f"expected 3 columns (two features and a label), got {len(fields)}"
+                    if labelled
+                    else f"expected 2 columns (two features; a third, a label, may follow), got {len(fields)}",
+                    f"열이 3개(특징 두 개와 레이블)여야 하는데 {len(fields)}개입니다"
+                    if labelled
+                    else f"열이 2개(특징 두 개, 그 뒤에 레이블이 있어도 됩니다)여야 하는데 {len(fields)}개입니다",
                 )
             x1, x2 = _number(fields[0]), _number(fields[1])
             if columns is None and not points and (x1 is None or x2 is None):
@@ -92,15 +97,27 @@ def parse_csv(text, name: str = "") -> dict:
                         f"feature {which} must be a finite number, got {field[:30]!r}",
                         f"특징 {which}은(는) 유한한 숫자여야 하는데 {field[:30]!r}입니다",
                     )
-            if not fields[2]:
+            label = fields[2][:MAX_NAME] if len(fields) == 3 else None
+            if labelled and not label:
                 _fail(line, "the label is empty", "레이블이 비어 있습니다")
             points.append([x1, x2])
-            labels.append(fields[2][:MAX_NAME])
+            labels.append(label)
             check_limit("toy_samples", len(points), "points in the CSV file")
     except csv.Error as exc:
         _fail(reader.line_num, f"not a valid CSV line ({exc})", f"CSV 형식이 아닙니다 ({exc})")
     if not points:
         _fail(None, "the file holds no points", "파일에 점이 없습니다")
+    return columns, points, labels
+
+
+def read_points(text) -> np.ndarray:
+    """The points (float64, (n, 2)) of a CSV file of two feature columns (a label column may follow)."""
+    return np.array(_read(text, labelled=False)[1], dtype=np.float64)
+
+
+def parse_csv(text, name: str = "") -> dict:
+    """The points of a CSV file (see the module docstring): ``{"x", "t", "classes", "columns", "name"}``."""
+    columns, points, labels = _read(text, labelled=True)
     classes = _class_order(labels)
     index = {label: k for k, label in enumerate(classes)}
     result = {

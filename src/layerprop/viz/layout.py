@@ -200,7 +200,7 @@ def layout(model, max_width: float | None = None) -> Layout:
             band_widths = [0.0] * n_columns
             for k in members:
                 band_widths[column[k]] = max(band_widths[column[k]], boxes[k].w)
-            for first, end in _rows(xs, band_widths, max_width):
+            for first, end in _rows(xs, band_widths, max_width, framed):
                 for k in members:
                     if first <= column[k] < end:
                         row_of[k] = len(groups)
@@ -250,13 +250,16 @@ def layout(model, max_width: float | None = None) -> Layout:
     else:
         result.width = max(right for right, _ in ends) + ROUTE_GAP + MARGIN
         result.height = ends[-1][1] + MARGIN
+    for title, left, _, _, _ in result.clusters:  # a frame's title may be wider than the frame
+        result.width = max(result.width, left + 10 + text_width(title, 13) + MARGIN)
     return result
 
 
-def _rows(xs, widths, max_width: float) -> list:
-    """Cut the columns into rows ``[(first, end), …]`` each at most ``max_width`` wide (margins
-    included), cutting just before a label column (odd) where one fits, else before any column."""
-    room = max_width - 2 * MARGIN - ROUTE_GAP
+def _rows(xs, widths, max_width: float, framed: bool) -> list:
+    """Cut the columns into rows ``[(first, end), …]`` each at most ``max_width`` wide (margins and
+    cluster frames included), cutting just before a label column (odd) where one fits, else before
+    any column."""
+    room = max_width - 2 * MARGIN - ROUTE_GAP - (2 * CLUSTER_PAD if framed else 0)
     left = [x - w / 2 for x, w in zip(xs, widths)]
     right = [x + w / 2 for x, w in zip(xs, widths)]
     rows, start = [], 0

@@ -112,6 +112,7 @@ var layerpropTrainView = (function () {
     }
 
     // -- your own data: a CSV file --------------------------------------------------------------
+    $("choose-file").addEventListener("click", function () { $("upload").click(); });  // the button speaks the page's language
     $("upload").addEventListener("change", function () {
       var file = $("upload").files[0];
       if (!file) return;
