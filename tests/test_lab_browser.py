@@ -249,28 +249,3 @@ def test_limits_are_stated_in_the_page(lab, chromium):
     page.wait_for_function("document.querySelector('#graph-error').textContent.includes('수식 길이')")
     with urllib.request.urlopen(f"{lab.base}/api/limits?token={lab.token}", timeout=10) as reply:
         assert json.load(reply)["jobs"] >= 1
-
-
-def test_closing_the_page_stops_its_job(lab, browser):
-    """Two train pages hold the two job slots; a third is refused until one of them closes."""
-    pages = []
-    try:
-        for _ in range(2):
-            page = browser.new_page()
-            pages.append(page)
-            page.goto(lab.url + "#train")
-            page.wait_for_function("window.lab.train.latest && window.lab.train.latest.step === 0")
-        third = browser.new_page()
-        pages.append(third)
-        third.goto(lab.url + "#train")
-        third.wait_for_selector("#train-error:not([hidden])")
-        assert "limit is 2" in third.text_content("#train-error")
-        pages.pop(0).context.close()  # closing a page ends its connection, and so its job
-        third.wait_for_function(
-            """() => { document.getElementById('reset').click();
-            return window.lab.train.latest && window.lab.train.latest.step === 0; }""",
-            polling=500,
-        )
-    finally:
-        for page in pages:
-            page.context.close()

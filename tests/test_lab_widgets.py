@@ -14,7 +14,6 @@ import os
 import threading
 
 import pytest
-from lab_helpers import Chromium
 from notebook_helpers import NOTEBOOK_DIR, execute
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
@@ -129,15 +128,6 @@ class Kernel:
         with self.lock:
             events, self.events = self.events, []
         return events
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 def test_the_graph_widget_runs_the_page_script(browser):
