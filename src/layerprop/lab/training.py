@@ -179,7 +179,9 @@ def _heatmap(a, limit: int = 4096) -> dict:
     [−1, 1] (``scale`` the largest magnitude), min, max, mean, std."""
     m = np.asarray(a, dtype=np.float64)
     m = m.reshape(1, -1) if m.ndim < 2 else m.reshape(m.shape[0], -1)
-    if m.size > limit:  # a large weight matrix: every k-th row and column
+    if m.size > limit and m.shape[1] <= limit // 64:  # a tall matrix (784 × 8): every k-th row, all columns
+        m = m[:: int(np.ceil(m.shape[0] / (limit // m.shape[1])))]
+    elif m.size > limit:  # a large one: every k-th row and column
         k = int(np.ceil(np.sqrt(m.size / limit)))
         m = m[::k, ::k]
     scale = float(np.max(np.abs(m))) or 1.0
