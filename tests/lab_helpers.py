@@ -127,6 +127,23 @@ class Chromium:
             self.manager.stop()
 
 
+# -- the two pages --------------------------------------------------------------------------------
+def open_graph_page(chromium, lab, **options):
+    """A new page on the lab's graph page, once it shows its first graph (the apple/orange shop)."""
+    page = chromium.new_page(**options)
+    page.goto(lab.url)
+    page.wait_for_selector(".input-row[data-name=tax]")
+    return page
+
+
+def open_train_page(chromium, lab, **options):
+    """A new page on the lab's train page, once its first job (two moons) is at step 0."""
+    page = chromium.new_page(**options)
+    page.goto(lab.url + "#train")
+    wait_for_job(page)
+    return page
+
+
 # -- on the train page ------------------------------------------------------------------------------
 def blobs_csv(path, per_class: int = 60, seed: int = 0, header: str = "height,weight,kind") -> list:
     """Three well-separated blobs as a CSV file (labels cat, dog, fox, in that order); returns the rows."""

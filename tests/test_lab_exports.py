@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from lab_helpers import blobs_csv, train_steps, wait_for_job
+from lab_helpers import blobs_csv, open_train_page, train_steps, wait_for_job
 
 from layerprop.io import load_model
 
@@ -42,9 +42,7 @@ def _grid(boundary) -> np.ndarray:
 def test_each_export_predicts_what_the_page_shows(lab, chromium, tmp_path):
     rows = blobs_csv(tmp_path / "animals.csv")
     raw = np.array([r[:2] for r in rows], dtype=np.float32)
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.set_input_files("#upload", str(tmp_path / "animals.csv"))
     wait_for_job(page, "s.config.dataset === 'points'")
     page.fill("#hidden", "6")
@@ -100,9 +98,7 @@ def test_each_export_predicts_what_the_page_shows(lab, chromium, tmp_path):
 
 
 def test_a_toy_set_script_rebuilds_the_same_network(lab, chromium, tmp_path):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.select_option("#optimizer", "Momentum")
     page.fill("#seed", "3")
     page.dispatch_event("#seed", "change")
@@ -118,9 +114,7 @@ def test_a_toy_set_script_rebuilds_the_same_network(lab, chromium, tmp_path):
 
 
 def test_an_mnist_model_file_evaluates_on_the_test_set(lab, chromium, tmp_path, mnist_data):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.select_option("#dataset", "mnist")
     wait_for_job(page, "s.config.dataset === 'mnist'")
     latest = train_steps(page, 30)

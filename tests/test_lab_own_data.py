@@ -4,7 +4,7 @@ softmax with cross-entropy, the boundary showing every class. (Fixtures: tests/c
 
 import numpy as np
 import pytest
-from lab_helpers import blobs_csv, train_steps, wait_for_job
+from lab_helpers import blobs_csv, open_train_page, train_steps, wait_for_job
 
 from layerprop.lab import LIMITS, LabLimitError
 from layerprop.lab.userdata import check_points, parse_csv
@@ -13,9 +13,7 @@ from layerprop.lab.userdata import check_points, parse_csv
 def test_a_three_class_csv_file_trains_above_90_percent(lab, chromium, tmp_path):
     path = tmp_path / "animals.csv"
     rows = blobs_csv(path)
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.set_input_files("#upload", str(path))
     wait_for_job(page, "s.config.dataset === 'points'")
     first = page.evaluate("window.lab.train.latest")
@@ -49,9 +47,7 @@ def test_a_three_class_csv_file_trains_above_90_percent(lab, chromium, tmp_path)
 def test_a_bad_csv_file_is_refused_in_both_languages(lab, chromium, tmp_path, text, english, korean):
     path = tmp_path / "bad.csv"
     path.write_text(text, encoding="utf-8")
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.set_input_files("#upload", str(path))
     page.wait_for_selector("#train-error:not([hidden])")
     assert english in page.text_content("#train-error")
@@ -63,9 +59,7 @@ def test_a_bad_csv_file_is_refused_in_both_languages(lab, chromium, tmp_path, te
 def test_a_too_large_csv_file_is_refused_before_it_is_sent(lab, chromium, tmp_path):
     path = tmp_path / "big.csv"
     path.write_text("1,2,a\n" * (LIMITS["csv_bytes"] // 6 + 10), encoding="utf-8")
-    page = chromium.new_page(locale="ko-KR")
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab, locale="ko-KR")
     page.set_input_files("#upload", str(path))
     page.wait_for_selector("#train-error:not([hidden])")
     assert "big.csv" in page.text_content("#train-error") and "최대 262144바이트" in page.text_content("#train-error")
@@ -74,9 +68,7 @@ def test_a_too_large_csv_file_is_refused_before_it_is_sent(lab, chromium, tmp_pa
 
 
 def test_points_drawn_with_the_mouse(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.select_option("#dataset", "draw")
     assert "at least 2" in page.text_content("#data-hint")
     box = page.locator("#boundary").bounding_box()

@@ -5,7 +5,7 @@ accuracy in percent, Start working again once a job slot frees, errors in Korean
 learner reads (Affine 1, ReLU 1). (Fixtures: tests/conftest.py.)"""
 
 import pytest
-from lab_helpers import train_steps, wait_for_job
+from lab_helpers import open_graph_page, open_train_page, train_steps, wait_for_job
 
 from layerprop.graph.expression import ExpressionError, parse_expression
 
@@ -28,9 +28,7 @@ def _draw(page, expression):
 
 
 def test_a_preset_leaves_nothing_behind_in_a_custom_expression(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     page.select_option("#preset", "two-layer-net")
     page.wait_for_selector(".input-row[data-name=W1]")
     _draw(page, "x * 2 + y")
@@ -66,9 +64,7 @@ def test_wide_drawings_fit_the_window_and_stay_readable(lab, chromium, size, pre
 
 
 def test_the_drawing_follows_the_window_width(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     page.select_option("#preset", "sigmoid")
     page.wait_for_function("window.lab.graph.preset === 'sigmoid'")
     wide = page.evaluate(WIDTHS)
@@ -80,9 +76,7 @@ def test_the_drawing_follows_the_window_width(lab, chromium):
 
 
 def test_check_reports_once_and_names_show_in_full(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     page.click("#check")
     page.wait_for_selector(".input-row[data-name=tax] .check[data-ok]")
     summary = page.text_content("#check-results")
@@ -99,9 +93,7 @@ def test_check_reports_once_and_names_show_in_full(lab, chromium):
 
 
 def test_an_assignment_names_the_output(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     _draw(page, "price = (apple*n + orange*m)*tax")
     page.wait_for_selector(".input-row[data-name=m]")
     assert page.text_content("#outputs").startswith("price = ")
@@ -114,9 +106,7 @@ def test_an_assignment_names_the_output(lab, chromium):
 
 
 def test_korean_errors_read_as_korean(lab, chromium):
-    page = chromium.new_page(locale="ko-KR")
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab, locale="ko-KR")
     _draw(page, "x *")
     assert page.text_content("#graph-error") == "'*' 뒤에 피연산자가 없습니다 ('x *'의 3번째 글자)"
     _draw(page, "foo(x)")
@@ -135,9 +125,7 @@ def test_korean_errors_read_as_korean(lab, chromium):
 
 
 def test_the_train_page_shows_the_network_it_trains(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.select_option("#dataset", "spirals")  # three classes: W3 is 8×3
     wait_for_job(page, "s.config.dataset === 'spirals'")
     assert page.text_content("#network .param[data-key=W3] .shape") == "8×3"
@@ -161,9 +149,7 @@ def test_the_train_page_shows_the_network_it_trains(lab, chromium):
 
 
 def test_heatmaps_have_labels_and_a_colour_scale_and_axes_fit(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     train_steps(page, 40)
     page.click("#network .param[data-key=W2]")
     page.wait_for_function("window.lab.train.latest.inspect.key === 'W2'")

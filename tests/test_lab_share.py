@@ -4,7 +4,7 @@ browser never sends to the server), and opening the link in a fresh page restore
 
 import urllib.parse
 
-from lab_helpers import wait_for_job
+from lab_helpers import open_graph_page, open_train_page, wait_for_job
 
 STATE = "[document.getElementById('status').dataset.phase, document.getElementById('status').dataset.step]"
 
@@ -16,9 +16,7 @@ def _share(page) -> str:
 
 
 def test_a_shared_link_restores_the_expression_its_output_and_branch_sums(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     page.fill("#expr", "price = x * x + 3 * x + y")
     page.press("#expr", "Enter")
     page.wait_for_selector(".input-row[data-name=y]")
@@ -52,9 +50,7 @@ def test_a_shared_link_restores_the_expression_its_output_and_branch_sums(lab, c
 
 
 def test_a_preset_with_tensors_and_the_train_settings_survive_a_link(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url)
-    page.wait_for_selector(".input-row[data-name=tax]")
+    page = open_graph_page(chromium, lab)
     page.select_option("#preset", "two-layer-net")
     page.wait_for_selector(".input-row[data-name=b2]")
     page.fill(".input-row[data-name=b2] input.cell[data-index='1']", "0.75")
@@ -87,9 +83,7 @@ def test_a_preset_with_tensors_and_the_train_settings_survive_a_link(lab, chromi
 
 
 def test_drawn_points_travel_in_the_link(lab, chromium):
-    page = chromium.new_page()
-    page.goto(lab.url + "#train")
-    wait_for_job(page)
+    page = open_train_page(chromium, lab)
     page.select_option("#dataset", "draw")
     box = page.locator("#boundary").bounding_box()
     for k, (x, y) in enumerate([(60, 60), (80, 70), (250, 240), (230, 260), (70, 250)]):
