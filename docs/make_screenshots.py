@@ -1,4 +1,4 @@
-"""Make the README's pictures of ``layerprop lab``: docs/lab-graph.png and docs/lab-train.png.
+"""Make the pictures of ``layerprop lab``: docs/images/lab-graph.png and docs/images/lab-train.png.
 
     python docs/make_screenshots.py        (needs the [lab] extra, Playwright and /usr/bin/chromium)
 
@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+IMAGES = HERE / "images"
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from lab_helpers import Chromium, LabProcess  # noqa: E402 - tests/ is put on the path just above
@@ -27,7 +28,7 @@ def main():
         page.press("#expr", "Enter")
         page.wait_for_selector(".input-row[data-name=y]")
         page.wait_for_function("document.querySelector('#branch-sums').textContent.includes('=')")
-        page.screenshot(path=str(HERE / "lab-graph.png"))
+        page.screenshot(path=str(IMAGES / "lab-graph.png"))
 
         page = browser.new_page()
         page.goto(lab.url + "#train")
@@ -46,7 +47,7 @@ def main():
         page.wait_for_function("window.lab.train.latest.step >= 600", timeout=60_000)
         page.click("#network .param[data-key=W2]")
         page.wait_for_function("window.lab.train.latest.inspect.key === 'W2'")
-        page.screenshot(path=str(HERE / "lab-train.png"), full_page=True)  # down to the heatmaps and their scale
+        page.screenshot(path=str(IMAGES / "lab-train.png"), full_page=True)  # down to the heatmaps and their scale
     finally:
         if browser is not None:
             browser.close()

@@ -57,11 +57,8 @@ def lab():
     """A running ``layerprop lab`` for the module's tests, always stopped after them."""
     from lab_helpers import LabProcess
 
-    process = LabProcess()
-    try:
+    with LabProcess() as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture(scope="module")

@@ -17,16 +17,10 @@ import tempfile
 import threading
 import urllib.parse
 
-import pytest
+from optional import missing
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 START_TIMEOUT_S = 30
-
-
-def missing(what: str):
-    if os.environ.get("CI") or os.environ.get("LAYERPROP_REQUIRE_BROWSER"):
-        pytest.fail(f"{what} is missing on CI (see .ci/run)")
-    pytest.skip(f"{what} is not installed")
 
 
 def find_browser() -> str:
@@ -45,27 +39,57 @@ def playwright_module():
     return sync_api
 
 
-class LabProcess:
-    """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``."""
+def serve_command(**options) -> list:
+    """A command that runs :func:`layerprop.lab.server.serve` on a free port with ``options``
+    (e.g. ``header_timeout_s=1.0``), printing its URL like ``layerprop lab``."""
+    arguments = ", ".join(f"{name}={value!r}" for name, value in options.items())
+    code = (
+        "from layerprop.lab.server import serve; "
+        f"serve('127.0.0.1', 0, open_browser=False, announce=lambda line: print(line, flush=True), {arguments})"
+    )
+    return [sys.executable, "-c", code]
 
-    def __init__(self):
+
+class LabProcess:
+    """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``, ``pid``.
+
+    ``args`` are added to ``layerprop lab --port 0`` (``--no-browser`` unless ``browser``), or
+    ``command`` replaces it (see :func:`serve_command`); ``env`` adds environment variables;
+    ``max_files`` sets the process's limit of open files (RLIMIT_NOFILE, where there is one).
+    ``stderr()`` is what the server wrote there so far. As a context manager it stops the lab at the end.
+    """
+
+    def __init__(self, args=(), *, browser=False, command=None, env=None, max_files=None):
         for module in ("starlette", "uvicorn", "websockets"):
             try:
                 __import__(module)
             except ImportError:
                 missing(f"{module} (pip install 'layerprop[lab]')")
-        env = dict(os.environ)
+        environment = {**os.environ, **(env or {})}
         source = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "src")
-        env["PYTHONPATH"] = source + os.pathsep + env.get("PYTHONPATH", "")
+        environment["PYTHONPATH"] = source + os.pathsep + environment.get("PYTHONPATH", "")
+        if command is None:
+            command = [sys.executable, "-m", "layerprop", "lab", "--port", "0", *([] if browser else ["--no-browser"])]
+            command += [str(argument) for argument in args]
+
+        def limit_files():
+            import resource
+
+            hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+            wanted = max_files if hard == resource.RLIM_INFINITY else min(max_files, hard)
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+
         self.log = tempfile.TemporaryFile(mode="w+")  # the server's stderr: a file, so it never blocks
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "layerprop", "lab", "--port", "0", "--no-browser"],
+            command,
             stdout=subprocess.PIPE,
             stderr=self.log,
             text=True,
-            env=env,
+            env=environment,
             start_new_session=True,
+            preexec_fn=limit_files if max_files else None,
         )
+        self.pid = self.process.pid
         first = {}
         reader = threading.Thread(target=lambda: first.setdefault("line", self.process.stdout.readline()), daemon=True)
         reader.start()
@@ -81,6 +105,17 @@ class LabProcess:
         self.port = parts.port
         self.token = urllib.parse.parse_qs(parts.query)["token"][0]
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    def stderr(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
     def stop(self):
         if self.process.poll() is None:
             self.process.terminate()
@@ -91,6 +126,16 @@ class LabProcess:
                 self.process.wait(timeout=10)
         self.process.stdout.close()
         self.log.close()
+
+
+#: what Chromium logs for a request the lab answered 400: a mistake the page shows (a typo in an
+#: expression, a bad CSV file) — an answer, not an error of the page
+REFUSED = "the server responded with a status of 400"
+
+
+def _console_error(errors: list, message) -> None:
+    if message.type == "error" and REFUSED not in message.text:
+        errors.append(f"console: {message.text}")
 
 
 class Chromium:
@@ -112,11 +157,9 @@ class Chromium:
         context = self.browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
         page = context.new_page()
         page.set_default_timeout(20_000)
-        errors = []  # uncaught exceptions and console errors (a failed request, a script error)
+        errors = []  # uncaught exceptions and console errors (a script error, a failed request)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
-        page.on(
-            "console", lambda message: errors.append(f"console: {message.text}") if message.type == "error" else None
-        )
+        page.on("console", lambda message: _console_error(errors, message))
         page.errors = errors
         return page
 

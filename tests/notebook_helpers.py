@@ -1,4 +1,5 @@
-"""Shared by the notebook tests: run a notebook top to bottom in a fresh Jupyter kernel (nbclient)."""
+"""Shared by the notebook tests (imported by them; not a test module): run a notebook top to bottom
+in a fresh Jupyter kernel that imports this checkout's layerprop, and read notebooks."""
 
 from __future__ import annotations
 
@@ -7,16 +8,29 @@ from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).resolve().parent.parent / "src"
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+SRC = Path(__file__).resolve().parent.parent / "src"
 
 
-def execute(path, tmp_path, monkeypatch, timeout: int = 300):
-    """The notebook at ``path`` after running it in a "python3" kernel that imports this checkout's
-    layerprop, in ``tmp_path``; the widgets' state is kept in its metadata (as Jupyter saves it)."""
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
-    pytest.importorskip("ipykernel")
+def read(path):
+    """The notebook at ``path``, validated."""
+    import nbformat
+
+    book = nbformat.read(path, as_version=4)
+    nbformat.validate(book)
+    return book
+
+
+def assert_committed_without_outputs(path):
+    for cell in read(path).cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: a cell has outputs"
+
+
+def execute(path, monkeypatch, tmp_path):
+    """Run the notebook in a fresh ``python3`` kernel (installed into ``tmp_path`` when missing); the
+    executed notebook is returned. A cell that raises fails the test with that cell's error."""
+    import nbclient
     from jupyter_client.kernelspec import NoSuchKernel, find_kernel_specs
 
     if "python3" not in find_kernel_specs():  # a pip-installed ipykernel ships it; make sure
@@ -30,10 +44,10 @@ def execute(path, tmp_path, monkeypatch, timeout: int = 300):
     # the kernel imports this checkout's layerprop, and draws without a display
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")])))
     monkeypatch.setenv("MPLBACKEND", "Agg")
-    book = nbformat.read(path, as_version=4)
-    client = nbclient.NotebookClient(
+    book = read(path)
+    client = nbclient.NotebookClient(  # widgets keep their state in the notebook, as Jupyter saves it
         book,
-        timeout=timeout,
+        timeout=300,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
         store_widget_state=True,
@@ -43,3 +57,7 @@ def execute(path, tmp_path, monkeypatch, timeout: int = 300):
     except NoSuchKernel as exc:
         pytest.fail(f"no Jupyter kernel: {exc}")
     return book
+
+
+def outputs(book) -> list:
+    return [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]

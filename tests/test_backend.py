@@ -22,7 +22,7 @@ from layerprop.layers import Affine, BatchNormalization, Dropout, Relu
 from layerprop.layers.base import Layer
 from layerprop.nets import DeepConvNet, MultiLayerNetExtend, SimpleConvNet, TwoLayerNet
 from layerprop.optim import OPTIMIZERS, get_optimizer
-from layerprop.training import Trainer
+from layerprop.training import Checkpoint, DivergenceGuard, EarlyStopping, Trainer, split_validation
 
 gpu = pytest.mark.gpu
 
@@ -245,11 +245,13 @@ def test_gpu_checkpoint_resumes_on_the_cpu_and_back(device, tmp_path):
     whole = _trainer(TwoLayerNet(20, 8, 3, seed=0), epochs=3)
     whole.train()
     path = tmp_path / "checkpoint.npz"
-    first = _trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), epochs=3, checkpoint_path=path)
+    first = _trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), epochs=3, callbacks=[Checkpoint(path)])
     first.train_epoch()
-    second = _trainer(TwoLayerNet(20, 8, 3, seed=0), epochs=3, checkpoint_path=path).load_checkpoint(path)
+    second = _trainer(TwoLayerNet(20, 8, 3, seed=0), epochs=3, callbacks=[Checkpoint(path)])
+    second.callback(Checkpoint).restore()
     second.train_epoch()
-    third = _trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), epochs=3, checkpoint_path=path).load_checkpoint(path)
+    third = _trainer(TwoLayerNet(20, 8, 3, seed=0).to(device), epochs=3, callbacks=[Checkpoint(path)])
+    third.callback(Checkpoint).restore()
     third.train()
     assert third.network.device == parse_device(device)
     for key, value in whole.network.params.items():
@@ -262,24 +264,24 @@ def test_validation_split_batchnorm_and_dropout_on_a_device(device, tmp_path):
     x, t = blobs(n=300)
     device = parse_device(device)
     net = MultiLayerNetExtend(20, [16], 3, use_batchnorm=True, use_dropout=True, dropout_ration=0.2, seed=0).to(device)
+    (x, t), (x_val, t_val) = split_validation(to_device(x, device), to_device(t, device), 0.2, seed=3)
+    early = EarlyStopping(x_val, t_val, patience=1)
     trainer = Trainer(
         net,
-        to_device(x, device),
-        to_device(t, device),
+        x,
+        t,
         epochs=4,
         mini_batch_size=30,
         optimizer="adam",
         optimizer_param={"lr": 0.01},
         verbose=False,
+        callbacks=[early, Checkpoint(tmp_path / "c.npz")],
         seed=3,
-        validation_split=0.2,
-        early_stopping_patience=1,
-        checkpoint_path=tmp_path / "c.npz",
     )
     history = trainer.train()
-    assert device_of(trainer.x_val) == device
-    assert max(history["val_acc_list"]) == trainer.best_val_acc > 0.8
-    assert all(device_of(v) == device for v in trainer.best_state.values())
+    assert device_of(early.x_val) == device and device_of(trainer.x_train) == device
+    assert max(history["val_acc_list"]) == early.best_val_acc > 0.8
+    assert all(device_of(v) == device for v in early.best_state.values())
     loaded = load_model(tmp_path / "c.npz")
     assert "BatchNorm1.running_mean" in loaded.model.state_dict()
 
@@ -293,8 +295,8 @@ def test_divergence_on_a_device_restores_finite_weights(device):
         optimizer="sgd",
         optimizer_param={"lr": 1e6},
         verbose=False,
+        callbacks=[DivergenceGuard(check_every=4)],
         seed=0,
-        snapshot_every=4,
     )
     with pytest.raises(TrainingDiverged, match="the training loss became"):
         trainer.train()
@@ -314,8 +316,8 @@ def test_divergence_names_the_iteration_on_every_device(device):
         mini_batch_size=10,
         optimizer="sgd",
         verbose=False,
+        callbacks=[DivergenceGuard(check_every=100)],
         seed=0,
-        snapshot_every=100,
     )
     order = np.random.default_rng([trainer.seed, 1]).permutation(40)
     bad_iteration = int(np.flatnonzero(order == 25)[0]) // 10 + 1

@@ -1,7 +1,7 @@
 """The import contract: packages depend only downward, and so do the modules inside each package.
 
-    errors ← validation ← display ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
-      ← optim ← io ← datasets ← training ← interop ← viz ← doctor ← lab ← cli
+    errors ← validation ← display ← notebook ← progress ← backend ← storage ← layers ← graph ← gradcheck ← nets
+      ← optim ← io ← datasets ← training ← interop ← doctor ← viz ← lab ← cli
 
 Every ``import`` in every module of ``src/layerprop`` — at the top or inside a function — is read
 with :mod:`ast` (nothing is imported) and resolved to the module it names. Each part (a top-level
@@ -27,6 +27,7 @@ PART_RANKS = {
     "errors": 0,
     "validation": 1,
     "display": 2,
+    "notebook": 2.5,  # between display and progress (a rank is only an order)
     "progress": 3,
     "backend": 4,
     "storage": 5,
@@ -39,8 +40,8 @@ PART_RANKS = {
     "datasets": 12,
     "training": 13,
     "interop": 14,
-    "viz": 15,
-    "doctor": 16,
+    "doctor": 15,  # the drawings mark its verdicts (viz.render(…, check=True)): it sits below them
+    "viz": 16,
     "lab": 17,
     "cli": 18,
     "__main__": 19,
@@ -50,7 +51,16 @@ PART_RANKS = {
 MODULE_RANKS = {
     "backend": {"kernels": 0},
     "storage": {"atomic": 0, "npyformat": 0},
-    "layers": {"base": 0, "activation": 1, "affine": 1, "arithmetic": 1, "conv": 1, "regularization": 1, "loss": 2},
+    "layers": {
+        "base": 0,
+        "interface": 0,
+        "activation": 1,
+        "affine": 1,
+        "arithmetic": 1,
+        "conv": 1,
+        "regularization": 1,
+        "loss": 2,
+    },
     "graph": {"config": 0, "variable": 1, "functions": 2, "expression": 3},
     "nets": {
         "base": 0,
@@ -74,8 +84,17 @@ MODULE_RANKS = {
         "fashion_mnist": 3,
         "mnist": 3,
     },
-    "training": {"communicators": 0, "curves": 0, "trainer": 1},
+    "training": {"callbacks": 0, "communicators": 0, "curves": 0, "checkpoint": 1, "trainer": 2},
     "interop": {"book_import": 0, "onnx_export": 0},
+    "doctor": {
+        "messages": 0,
+        "learner_file": 1,
+        "hints": 1,
+        "report": 1,
+        "interface": 2,
+        "checks": 3,
+        "graph_check": 4,
+    },
     "viz": {
         "values": 0,
         "heatmap": 1,
@@ -90,13 +109,16 @@ MODULE_RANKS = {
     },
     "lab": {
         "assets": 0,
+        "connections": 0,
         "limits": 0,
+        "log": 0,
         "names": 0,
         "security": 0,
         "exports": 1,
         "graphs": 1,
         "toy": 1,
         "userdata": 1,
+        "learner_layers": 2,
         "training": 2,
         "server": 3,
         "widgets": 3,
@@ -104,6 +126,7 @@ MODULE_RANKS = {
     "cli": {
         "common": 0,
         "curves_cmd": 1,
+        "doctor_cmd": 1,
         "evaluate_cmd": 1,
         "export_cmd": 1,
         "gradcheck_cmd": 1,

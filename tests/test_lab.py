@@ -235,3 +235,21 @@ def test_overflow_is_answered_in_json():
     json.dumps(result, allow_nan=False)  # what the server sends: no inf or NaN numbers
     assert result["outputs"][0]["value"] == "nan"
     json.dumps(graphs.check({"expr": "exp(x) * y", "values": {"x": 1000, "y": 0}}), allow_nan=False)
+
+
+def test_the_job_trains_through_the_trainer_and_a_diverging_run_says_why():
+    job = TrainingJob({"dataset": "moons", "hidden": [64, 64], "activation": "relu", "optimizer": "SGD", "lr": 9.9})
+    try:
+        assert job.trainer.network is job.net and job.trainer.optimizer is job.optimizer
+        job.start()
+        deadline = time.monotonic() + 30
+        while job.alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _, snap = job.snapshot()
+        assert not job.alive and snap["running"] is False
+        assert "Try a smaller learning rate" in snap["diverged"]["message"]  # the Trainer's divergence guard
+        assert snap["diverged"]["step"] == snap["step"] >= 1
+        job.start()  # a diverged job does not go on
+        assert job.snapshot()[1]["running"] is False
+    finally:
+        job.stop()

@@ -249,3 +249,33 @@ def test_limits_are_stated_in_the_page(lab, chromium):
     page.wait_for_function("document.querySelector('#graph-error').textContent.includes('수식 길이')")
     with urllib.request.urlopen(f"{lab.base}/api/limits?token={lab.token}", timeout=10) as reply:
         assert json.load(reply)["jobs"] >= 1
+
+
+def test_a_diverged_network_is_shown_in_both_languages(lab, chromium):
+    """lr 9.9 is under the stated limit of 10 but makes this network's weights overflow: the page
+    keeps working (no NaN in the JSON) and says the training diverged, in English and in Korean."""
+    page = chromium.new_page()
+    page.goto(lab.url + "#train")
+    page.wait_for_function("window.lab.train.latest && window.lab.train.latest.step === 0")
+    page.select_option("#optimizer", "SGD")
+    page.select_option("#activation", "relu")
+    page.fill("#hidden", "256, 256, 256, 256")
+    page.fill("#lr", "9.9")
+    page.fill("#speed", "2000")
+    page.dispatch_event("#speed", "change")
+    page.wait_for_function(
+        "window.lab.train.latest.config.lr === 9.9 && window.lab.train.latest.config.hidden.length === 4"
+    )
+    page.click("#start")
+    page.wait_for_selector("#train-diverged:not([hidden])", timeout=60_000)
+    step = page.evaluate("window.lab.train.latest.diverged.step")
+    assert f"diverged at step {step}" in page.text_content("#train-diverged")
+    loss, first = page.evaluate("[window.lab.train.latest.loss, window.lab.train.latest.losses[0][1]]")
+    assert loss is None or loss > 10 * max(first, 1)  # the loss that blew up (null when not a number)
+    assert page.text_content("#train-step") == str(step)  # the page did not freeze at step 0
+    page.click("#lang")
+    assert f"{step}단계에서 학습이 발산했습니다" in page.text_content("#train-diverged")
+    page.fill("#lr", "0.03")  # a smaller rate: a new job, and the notice goes
+    page.dispatch_event("#lr", "change")
+    page.wait_for_selector("#train-diverged", state="hidden")
+    assert page.errors == []

@@ -31,7 +31,7 @@ def _widgets():
 
 def test_the_widgets_notebook_runs_and_saves_the_numbers(monkeypatch, tmp_path):
     _widgets()
-    book = execute(NOTEBOOK_DIR / "lab_widgets.ipynb", tmp_path, monkeypatch)
+    book = execute(NOTEBOOK_DIR / "lab_widgets.ipynb", monkeypatch, tmp_path)
     outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
     assert not [o for o in outputs if o.output_type == "error"], [o for o in outputs if o.output_type == "error"]
     shown = [o for o in outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]

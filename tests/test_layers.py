@@ -167,6 +167,16 @@ def test_gradient_check_float64(name):
 
 
 @pytest.mark.parametrize("name", CASES)
+def test_the_doctor_passes_every_layer(name):
+    """layerprop.doctor (what learners point at their own layers) finds nothing wrong with ours."""
+    from layerprop.doctor import check_layer as doctor_check
+
+    layer, inputs = make_case(name)
+    report = doctor_check(layer, *inputs)
+    assert report.ok, str(report)
+
+
+@pytest.mark.parametrize("name", CASES)
 def test_no_input_or_dout_is_mutated(name):
     layer, inputs = make_case(name)
     inputs = tuple(read_only(a) for a in inputs)

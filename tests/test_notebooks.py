@@ -4,13 +4,14 @@ with ``assert``), and are committed without outputs."""
 from __future__ import annotations
 
 import pytest
-from notebook_helpers import NOTEBOOK_DIR, execute
 
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("nbformat")
+pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-#: the study notes' notebooks (lab_widgets.ipynb, the lab's widgets, is run by tests/test_lab_widgets.py)
+from notebook_helpers import NOTEBOOK_DIR, assert_committed_without_outputs, execute, outputs
+
+#: the study notes' notebooks (lab_widgets.ipynb, the lab's widgets, runs in tests/test_lab_widgets.py)
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("note*.ipynb"))
 
 
@@ -20,18 +21,13 @@ def test_one_notebook_per_study_note():
 
 @pytest.mark.parametrize("path", sorted(NOTEBOOK_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
 def test_notebook_is_committed_without_outputs(path):
-    book = nbformat.read(path, as_version=4)
-    nbformat.validate(book)
-    for cell in book.cells:
-        if cell.cell_type == "code":
-            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: a cell has outputs"
+    assert_committed_without_outputs(path)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs(path, monkeypatch, tmp_path):
-    book = execute(path, tmp_path, monkeypatch)
-    outputs = [o for cell in book.cells if cell.cell_type == "code" for o in cell.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    assert any(o.output_type == "display_data" and "<svg" in o.data.get("text/html", "") for o in outputs), (
+    shown = outputs(execute(path, monkeypatch, tmp_path))
+    assert not [o for o in shown if o.output_type == "error"]
+    assert any(o.output_type == "display_data" and "<svg" in o.data.get("text/html", "") for o in shown), (
         "the notebook shows no drawing"
     )

@@ -1,4 +1,4 @@
-"""Trainer (issue 3): history, shuffling, determinism, resuming, early stopping, divergence, output.
+"""The Trainer and its callbacks: history, shuffling, determinism, resuming, early stopping, divergence, output.
 
 Everything runs on a small synthetic 20-feature, 3-class problem, so each training takes well
 under a second.
@@ -15,7 +15,16 @@ from layerprop.errors import LabelError, TrainingDiverged
 from layerprop.io import read_model_file, save_model
 from layerprop.nets import MultiLayerNet, MultiLayerNetExtend, TwoLayerNet
 from layerprop.optim import SGD, Adam, Momentum
-from layerprop.training import Trainer
+from layerprop.training import (
+    Callback,
+    Checkpoint,
+    DivergenceGuard,
+    EarlyStopping,
+    LearningRateSchedule,
+    ProgressBar,
+    Trainer,
+    split_validation,
+)
 
 N_FEATURES, N_CLASSES = 20, 3
 
@@ -198,7 +207,7 @@ def test_resume_equals_uninterrupted(tmp_path, kind, optimizer, param):
 
     path = str(tmp_path / "checkpoint.npz")
     first = small_net(kind)
-    trainer(first, epochs=2, checkpoint_path=path, **options).train()
+    trainer(first, epochs=2, callbacks=[Checkpoint(path)], **options).train()
     # the checkpoint holds the state after epoch 2 …
     header, arrays, optim_arrays = read_model_file(path)
     assert header["metadata"]["trainer"]["epoch"] == 2
@@ -208,8 +217,8 @@ def test_resume_equals_uninterrupted(tmp_path, kind, optimizer, param):
 
     # … and a NEW trainer on a NEW network (other initial weights) continues from it
     resumed = small_net(kind, seed=99)
-    tr = trainer(resumed, epochs=3, checkpoint_path=path, **options)
-    tr.load_checkpoint(path)
+    tr = trainer(resumed, epochs=3, callbacks=[Checkpoint(path)], **options)
+    tr.callback(Checkpoint).restore()
     assert tr.epoch == 2 and tr.current_iter == 2 * tr.iter_per_epoch
     history = tr.train()
     assert tr.epoch == 3
@@ -221,34 +230,46 @@ def test_resume_equals_uninterrupted(tmp_path, kind, optimizer, param):
 
 def test_load_checkpoint_refuses_mismatch(tmp_path):
     path = str(tmp_path / "ck.npz")
-    trainer(small_net(), epochs=1, checkpoint_path=path, seed=1).train()
+    trainer(small_net(), epochs=1, callbacks=[Checkpoint(path)], seed=1).train()
+
+    def restore(file, **options):
+        return trainer(small_net(), epochs=2, callbacks=[Checkpoint(file)], **options).callback(Checkpoint).restore()
+
     with pytest.raises(ValueError, match="seed"):
-        trainer(small_net(), epochs=2, seed=2).load_checkpoint(path)
+        restore(path, seed=2)
     with pytest.raises(ValueError, match="batch size"):
-        trainer(small_net(), epochs=2, seed=1, mini_batch_size=50).load_checkpoint(path)
+        restore(path, seed=1, mini_batch_size=50)
     plain = str(tmp_path / "plain.npz")
     save_model(plain, small_net())
     with pytest.raises(ValueError, match="checkpoint"):
-        trainer(small_net(), epochs=2, seed=1).load_checkpoint(plain)
+        restore(plain, seed=1)
+    # a checkpoint made without early stopping does not continue with it, nor the other way round
+    x_val, t_val = make_data(n=30, seed=9)
+    with pytest.raises(ValueError, match="made without early stopping"):
+        trainer(small_net(), epochs=2, seed=1, callbacks=[c := Checkpoint(path), EarlyStopping(x_val, t_val)])
+        c.restore()
 
 
 # --------------------------------------------------------------------------- early stopping
-class RecordingTrainer(Trainer):
-    """Keeps a copy of the network's state after every epoch."""
+class RecordStates(Callback):
+    """Keeps a copy of the network's state after every epoch (a callback of the default order, 50)."""
 
-    def train_epoch(self):
-        super().train_epoch()
-        self.states = getattr(self, "states", [])
-        self.states.append({k: v.copy() for k, v in self.network.state_dict().items()})
+    def __init__(self):
+        self.states = []
+
+    def on_epoch_end(self, trainer, logs):
+        self.states.append({k: v.copy() for k, v in trainer.network.state_dict().items()})
 
 
 def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
     x, t = make_data(n=400, seed=5, noise=0.35)  # noisy labels: validation accuracy goes up and down
     net = MultiLayerNet(N_FEATURES, [32], N_CLASSES, seed=0)
-    tr = RecordingTrainer(
+    (x_train, t_train), (x_val, t_val) = split_validation(x, t, 0.25, seed=3)
+    early, record = EarlyStopping(x_val, t_val, patience=2), RecordStates()
+    tr = Trainer(
         net,
-        x,
-        t,
+        x_train,
+        t_train,
         X_TEST,
         T_TEST,
         epochs=40,
@@ -256,27 +277,26 @@ def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
         optimizer="sgd",
         optimizer_param={"lr": 0.5},
         verbose=False,
+        callbacks=[record, Checkpoint(str(tmp_path / "ck.npz")), early],
         seed=3,
-        validation_split=0.25,
-        early_stopping_patience=2,
-        checkpoint_path=str(tmp_path / "ck.npz"),
     )
     # the split: 100 validation samples held out, 300 to train on
-    assert len(tr.x_val) == 100 and tr.train_size == 300
+    assert len(early.x_val) == 100 and tr.train_size == 300
     assert tr.iter_per_epoch == 15
     history = tr.train()
     val = history["val_acc_list"]
-    assert tr.stopped_early
+    assert early.stopped and tr.stop_training
     assert tr.epoch < 40 and len(val) == tr.epoch == len(history["train_acc_list"])
     best = int(np.argmax(val))  # the first epoch with the best validation accuracy
-    assert tr.best_val_acc == val[best] == max(val)
+    assert early.best_val_acc == val[best] == max(val) and early.best_epoch == best + 1
     # stopped after `patience` epochs without improvement
     assert tr.epoch - 1 - best == 2
     assert all(v <= val[best] for v in val[best + 1 :])
     # the network holds the best epoch's weights, not the last epoch's
-    assert all(np.array_equal(tr.states[best][k], v) for k, v in net.state_dict().items())
-    assert not np.array_equal(tr.states[-1]["W1"], net.params["W1"])
-    assert net.accuracy(tr.x_val, tr.t_val) == pytest.approx(val[best])
+    assert all(np.array_equal(record.states[best][k], v) for k, v in net.state_dict().items())
+    assert not np.array_equal(record.states[-1]["W1"], net.params["W1"])
+    assert net.accuracy(early.x_val, early.t_val) == pytest.approx(val[best])
+    assert net.accuracy(X_TEST, T_TEST) == history["test_acc_list"][early.best_epoch - 1]
     # the best weights are saved next to the checkpoint, in the one file that the checkpoint names
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ck.npz", f"ck.npz.best-{best + 1}.npz"]
     _, best_arrays, _ = read_model_file(str(tmp_path / "ck.npz") + f".best-{best + 1}.npz")
@@ -286,21 +306,26 @@ def test_validation_split_and_early_stopping_restore_best_weights(tmp_path):
 def test_validation_split_is_disjoint_and_seeded():
     x = np.arange(200, dtype=float).reshape(100, 2)
     t = np.arange(100) % 3
-    net = MultiLayerNet(2, [4], 3, seed=0)
-    a = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=1)
-    b = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=1)
-    c = Trainer(net, x, t, validation_split=0.2, verbose=False, seed=2)
-    assert len(a.x_val) == 20 and len(a.x_train) == 80
-    ids = np.concatenate([a.x_val[:, 0], a.x_train[:, 0]]) / 2
+    (a_train, _), (a_val, a_t_val) = split_validation(x, t, 0.2, seed=1)
+    (_, _), (b_val, _) = split_validation(x, t, 0.2, seed=1)
+    (_, _), (c_val, _) = split_validation(x, t, 0.2, seed=2)
+    assert len(a_val) == 20 and len(a_train) == 80
+    ids = np.concatenate([a_val[:, 0], a_train[:, 0]]) / 2
     assert np.array_equal(np.sort(ids), np.arange(100))
-    assert np.array_equal(a.x_val, b.x_val) and not np.array_equal(a.x_val, c.x_val)
-    assert np.array_equal(a.t_val, (a.x_val[:, 0] / 2).astype(int) % 3)  # labels stay with their samples
+    assert np.array_equal(a_val, b_val) and not np.array_equal(a_val, c_val)
+    assert np.array_equal(a_t_val, (a_val[:, 0] / 2).astype(int) % 3)  # labels stay with their samples
+    with pytest.raises(ValueError, match="leaves 0 for training"):
+        split_validation(x, t, 0.999, seed=0)
+    with pytest.raises(ValueError, match="validation_split"):
+        split_validation(x, t, 1.0, seed=0)
 
 
 def test_validation_accuracy_without_patience_does_not_stop():
-    tr = trainer(small_net(), epochs=4, validation_split=0.2)
+    (x, t), (x_val, t_val) = split_validation(X, T, 0.2, seed=0)
+    early = EarlyStopping(x_val, t_val)
+    tr = Trainer(small_net(), x, t, epochs=4, mini_batch_size=32, verbose=False, callbacks=[early], seed=0)
     history = tr.train()
-    assert len(history["val_acc_list"]) == 4 and not tr.stopped_early
+    assert len(history["val_acc_list"]) == 4 and not early.stopped and not tr.stop_training
 
 
 # --------------------------------------------------------------------------- divergence
@@ -315,7 +340,7 @@ def test_divergence_raises_and_restores_the_last_good_weights():
 
     net.gradient = gradient
     # a learning rate of 1e6 really blows the weights up
-    tr = trainer(net, epochs=5, optimizer_param={"lr": 1e6}, snapshot_every=1)
+    tr = trainer(net, epochs=5, optimizer_param={"lr": 1e6}, callbacks=[DivergenceGuard(check_every=1)])
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged) as info:
         tr.train()
     message = str(info.value)
@@ -352,11 +377,11 @@ def test_non_finite_loss_at_the_first_iteration():
 
 def test_divergence_after_resume_restores_finite_weights(tmp_path):
     path = str(tmp_path / "ck.npz")
-    trainer(small_net(), epochs=1, checkpoint_path=path, seed=4).train()
+    trainer(small_net(), epochs=1, callbacks=[Checkpoint(path)], seed=4).train()
     net = small_net(seed=5)
-    tr = trainer(net, epochs=5, seed=4)
-    tr.load_checkpoint(path)
-    assert tr.current_iter % tr.snapshot_every != 0
+    tr = trainer(net, epochs=5, seed=4, callbacks=[Checkpoint(path)])
+    tr.callback(Checkpoint).restore()
+    assert tr.current_iter % tr.callback(DivergenceGuard).check_every != 0
     saved = {k: v.copy() for k, v in net.params.items()}
     tr.optimizer.lr = 1e6
     with np.errstate(all="ignore"), pytest.raises(TrainingDiverged):
@@ -401,19 +426,21 @@ def test_unknown_optimizer():
 
 # --------------------------------------------------------------------------- the rest
 def test_verbose_false_prints_nothing(capsys):
-    trainer(small_net(), epochs=2, verbose=False, validation_split=0.2, early_stopping_patience=1).train()
+    (x, t), (x_val, t_val) = split_validation(X, T, 0.2, seed=0)
+    Trainer(small_net(), x, t, epochs=2, verbose=False, callbacks=[EarlyStopping(x_val, t_val, patience=1)]).train()
     out, err = capsys.readouterr()
     assert out == "" and err == ""
 
 
 def test_verbose_prints_one_line_per_epoch(capsys):
     lines = []
-    trainer(small_net(), epochs=2, verbose=True, log=lines.append).train()
+    trainer(small_net(), epochs=2, verbose=True, callbacks=[ProgressBar(log=lines.append)]).train()
     assert len(lines) == 2
     assert lines[0].startswith("epoch   1/2") and "test acc" in lines[0] and "loss" in lines[0]
     tr = trainer(small_net(), epochs=1, verbose=True)
     tr.train()
     assert "epoch   1/1" in capsys.readouterr().out
+    assert [type(c) for c in tr.callbacks].count(ProgressBar) == 1  # verbose adds one, unless given
 
 
 def test_evaluate_sample_num_per_epoch():
@@ -447,8 +474,8 @@ def test_bad_arguments():
         Trainer(small_net(), X, T, X_TEST, None, verbose=False)
     with pytest.raises(ValueError):
         Trainer(small_net(), X, T, mini_batch_size=0, verbose=False)
-    with pytest.raises(ValueError):
-        Trainer(small_net(), X, T, validation_split=1.0, verbose=False)
+    with pytest.raises(TypeError, match="callbacks"):
+        Trainer(small_net(), X, T, callbacks=[print], verbose=False)
 
 
 def test_book_two_layer_net_with_one_hot_labels():
@@ -474,7 +501,7 @@ def test_book_two_layer_net_with_one_hot_labels():
 # --------------------------------------------------------------------------- learning-rate schedule
 def test_cosine_schedule_decays_the_learning_rate_to_zero():
     net = small_net()
-    tr = trainer(net, epochs=2, optimizer="adam", optimizer_param={"lr": 0.01}, lr_schedule="cosine")
+    tr = trainer(net, epochs=2, optimizer="adam", optimizer_param={"lr": 0.01}, callbacks=[LearningRateSchedule()])
     seen = []
     update = tr.optimizer.update
 
@@ -498,21 +525,29 @@ def test_constant_schedule_is_the_default():
 
 def test_unknown_schedule():
     with pytest.raises(ValueError, match="lr_schedule"):
-        trainer(small_net(), lr_schedule="linear")
+        LearningRateSchedule("linear")
+
+
+def test_schedule_as_a_function():
+    tr = trainer(small_net(), epochs=1, callbacks=[LearningRateSchedule(lambda i, total: 0.5 ** (i + 1))])
+    tr.train()
+    assert tr.optimizer.lr == 0.1 * 0.5**tr.iter_per_epoch
 
 
 def test_resume_with_cosine_schedule_equals_uninterrupted(tmp_path):
-    options = {"optimizer": "adam", "optimizer_param": {"lr": 0.01}, "seed": 5, "lr_schedule": "cosine"}
+    options = {"optimizer": "adam", "optimizer_param": {"lr": 0.01}, "seed": 5}
     straight = small_net("dropout")
-    trainer(straight, epochs=3, **options).train()
+    trainer(straight, epochs=3, callbacks=[LearningRateSchedule("cosine")], **options).train()
 
     path = str(tmp_path / "checkpoint.npz")
-    interrupted = trainer(small_net("dropout"), epochs=3, checkpoint_path=path, **options)
+    interrupted = trainer(
+        small_net("dropout"), epochs=3, callbacks=[Checkpoint(path), LearningRateSchedule("cosine")], **options
+    )
     interrupted.train_epoch()
     interrupted.train_epoch()  # … and the run stops here, after its checkpoint of epoch 2
 
     resumed_net = small_net("dropout", seed=42)
-    resumed = trainer(resumed_net, epochs=3, checkpoint_path=path, **options)
-    resumed.load_checkpoint(path)
+    resumed = trainer(resumed_net, epochs=3, callbacks=[Checkpoint(path), LearningRateSchedule("cosine")], **options)
+    resumed.callback(Checkpoint).restore()
     resumed.train()
     assert state_equal(resumed_net, straight)

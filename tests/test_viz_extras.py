@@ -6,6 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
+from optional import need
 
 import layerprop.layers as L
 from layerprop import viz
@@ -149,19 +150,25 @@ def test_curves_needs_a_run_folder(tmp_path, capsys):
     assert "not a folder" in capsys.readouterr().err
 
 
-def test_importing_layerprop_in_ipython_attaches_the_display():
+def test_a_variable_draws_itself_in_a_notebook_without_importing_the_drawings():
+    """The notebook display works whatever was imported first (IPython after layerprop, or a front
+    end without IPython): the drawing code is imported on the first display, not before."""
     import subprocess
     import sys
 
     code = (
-        "import sys, types; sys.modules['IPython'] = types.ModuleType('IPython'); import layerprop; "
-        "from layerprop.graph import Variable; print(Variable._repr_html_.__module__)"
+        "import sys; from layerprop.graph import Variable; from layerprop.nets import TwoLayerNet; "
+        "x = Variable(3.0, name='x'); y = x * x; y.backward(); "
+        "print('layerprop.viz' in sys.modules); "
+        "markup = y._repr_svg_() or y._repr_html_(); print('<svg' in markup, 'layerprop.viz' in sys.modules); "
+        "print('<svg' in (TwoLayerNet(3, 4, 2, seed=0)._repr_svg_() or TwoLayerNet(3, 4, 2, seed=0)._repr_html_())); "
+        "print(Variable(1.0)._repr_svg_(), Variable(1.0)._repr_html_())"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "layerprop.viz"
-    code = "import sys, layerprop.graph; print('layerprop.viz' in sys.modules)"  # outside IPython: not loaded
+    assert out.stdout.split("\n")[:4] == ["False", "True True", "True", "None None"], out.stdout + out.stderr
+    code = "import sys, layerprop; print('numpy' in sys.modules, 'layerprop.notebook' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
-    assert out.stdout.strip() == "False"
+    assert out.stdout.strip() == "False True"  # registering the painters imports neither NumPy nor the layers
 
 
 def test_tensor_edges_carry_heatmaps():
@@ -172,3 +179,19 @@ def test_tensor_edges_carry_heatmaps():
     assert 'class="heat heat-value"' in svg and 'class="heat heat-grad"' in svg
     small = viz.to_inline_svg(viz.example("apple-orange"))  # scalars: no heatmap
     assert 'class="heat heat-value"' not in small
+
+
+def test_ipython_started_after_layerprop_shows_the_drawing():
+    """The audit's case: layerprop imported first, IPython after (the old check at import missed it)."""
+    import subprocess
+    import sys
+
+    need("IPython", "pip install ipykernel, in the [test] extra")
+    code = (
+        "from layerprop.graph import Variable; x = Variable(2.0, name='x'); y = x * x + x; y.backward(); "
+        "from IPython.core.interactiveshell import InteractiveShell; "
+        "data, _ = InteractiveShell.instance().display_formatter.format(y); "
+        "print(sorted(k for k in data if k in ('image/svg+xml', 'text/html')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() in ("['image/svg+xml']", "['text/html']"), out.stdout + out.stderr

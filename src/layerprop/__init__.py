@@ -30,7 +30,20 @@ def __dir__():
     return sorted({*globals(), *__getattr__("__all__")})
 
 
-import sys as _sys  # noqa: E402
+def _painter(mime: str):
+    """The notebook painter for ``mime``: it imports the drawing code on the first display."""
 
-if "IPython" in _sys.modules:  # in a notebook: let Variables and networks draw themselves
-    from . import viz as _viz
+    def paint(obj):
+        from . import viz
+
+        return getattr(viz, f"repr_{mime}")(obj)
+
+    return paint
+
+
+# Variables and networks draw themselves in notebooks. ("from .notebook import", not "from . import
+# notebook": the latter asks this module's __getattr__ first, which would import the layers and NumPy.)
+from .notebook import register as _register_painter  # noqa: E402
+
+for _mime in ("svg", "html"):
+    _register_painter(_mime, _painter(_mime))

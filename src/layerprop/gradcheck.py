@@ -27,17 +27,9 @@ from .display import format_number
 GRADIENT_FLOOR = 1e-7  # smallest scale the relative error is measured against
 
 
-def numerical_gradient(f, x, h: float = 1e-4):
-    """Gradient of the scalar function ``f`` at the array ``x`` by central differences.
-
-    ``f`` is called as ``f(x)`` after ``x`` has been perturbed IN PLACE, one element at a time (so
-    ``f`` may also ignore its argument and read arrays that share memory with ``x``, as the book's
-    networks do). Every element is restored to its original value afterwards.
-    """
-    x = np.asarray(x) if not isinstance(x, np.ndarray) else x
-    if x.dtype.kind != "f":
-        raise TypeError(f"numerical_gradient: x must be a float array, got dtype {x.dtype}")
-    grad = np.zeros_like(x)
+def _probes(f, x, h):
+    """Yield ``(index, f(x − h·e), f(x + h·e))`` for each element of ``x``, perturbing it in place and
+    restoring it afterwards (the loop that every difference quotient here shares)."""
     it = np.nditer(x, flags=["multi_index"], op_flags=["readwrite"])
     while not it.finished:
         idx = it.multi_index
@@ -47,9 +39,47 @@ def numerical_gradient(f, x, h: float = 1e-4):
         x[idx] = original - h
         f_minus = float(f(x))
         x[idx] = original
-        grad[idx] = (f_plus - f_minus) / (2 * h)
+        yield idx, f_minus, f_plus
         it.iternext()
+
+
+def _float_array(x, who):
+    x = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    if x.dtype.kind != "f":
+        raise TypeError(f"{who}: x must be a float array, got dtype {x.dtype}")
+    return x
+
+
+def numerical_gradient(f, x, h: float = 1e-4):
+    """Gradient of the scalar function ``f`` at the array ``x`` by central differences.
+
+    ``f`` is called as ``f(x)`` after ``x`` has been perturbed IN PLACE, one element at a time (so
+    ``f`` may also ignore its argument and read arrays that share memory with ``x``, as the book's
+    networks do). Every element is restored to its original value afterwards.
+    """
+    x = _float_array(x, "numerical_gradient")
+    grad = np.zeros_like(x)
+    for idx, f_minus, f_plus in _probes(f, x, h):
+        grad[idx] = (f_plus - f_minus) / (2 * h)
     return grad
+
+
+def numerical_slopes(f, x, h: float = 1e-4):
+    """``(central, left, right)``: the central difference of :func:`numerical_gradient` and the two
+    one-sided ones, (f(x) − f(x − h))/h and (f(x + h) − f(x))/h, element by element.
+
+    Where ``left`` and ``right`` disagree, ``x`` sits at a kink (Relu's 0, a max with a tie): the
+    derivative is not defined there, and any value between them is a fair gradient. ``f`` is
+    called as for :func:`numerical_gradient`, once more at ``x`` itself.
+    """
+    x = _float_array(x, "numerical_slopes")
+    f_centre = float(f(x))
+    central, left, right = np.zeros_like(x), np.zeros_like(x), np.zeros_like(x)
+    for idx, f_minus, f_plus in _probes(f, x, h):
+        central[idx] = (f_plus - f_minus) / (2 * h)
+        left[idx] = (f_centre - f_minus) / h
+        right[idx] = (f_plus - f_centre) / h
+    return central, left, right
 
 
 @dataclass
@@ -62,6 +92,14 @@ class GradientComparison:
     rel_error: float
     analytic: np.ndarray = field(repr=False)
     numeric: np.ndarray = field(repr=False)
+
+    @property
+    def worst(self) -> tuple:
+        """Index of the element where backprop and the numerical gradient differ most (``()`` for a scalar)."""
+        if not self.analytic.size:
+            return ()
+        flat = int(np.argmax(np.abs(self.analytic - self.numeric)))
+        return tuple(int(i) for i in np.unravel_index(flat, self.analytic.shape))
 
 
 def compare_gradients(name, analytic, numeric) -> GradientComparison:

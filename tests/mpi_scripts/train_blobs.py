@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 from layerprop.nets import MultiLayerNetExtend
-from layerprop.training import Trainer
+from layerprop.training import Checkpoint, LearningRateSchedule, Trainer
 from layerprop.training.communicators import SingleProcess, mpi_communicator
 
 N_FEATURES, N_CLASSES = 20, 3
@@ -83,13 +83,12 @@ def main():
             optimizer=args.optimizer,
             optimizer_param={"lr": 0.01},
             verbose=False,
+            callbacks=[LearningRateSchedule("cosine"), *([Checkpoint(args.checkpoint)] if args.checkpoint else [])],
             seed=args.seed,
-            lr_schedule="cosine",
-            checkpoint_path=args.checkpoint,
             communicator=comm,
         )
         if args.resume:
-            trainer.load_checkpoint(args.checkpoint)
+            trainer.callback(Checkpoint).restore()
         while trainer.epoch < trainer.epochs and (args.stop_after is None or trainer.epoch < args.stop_after):
             trainer.train_epoch()
         np.savez(f"{args.out}.rank{comm.rank}.npz", **net.state_dict())

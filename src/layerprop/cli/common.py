@@ -8,17 +8,59 @@ class UsageError(Exception):
 
 
 DATASETS = ("mnist", "fashion-mnist")
+#: the data sets' names for people
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+#: options that take a comma-separated list of sizes (parse_int_list), for the hint after a space
+SIZE_LIST_OPTIONS = ("--hidden",)
 
 
 def load_dataset(name: str, data_dir=None, flatten: bool = True):
-    """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1]."""
+    """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1].
+
+    With ``data_dir`` the files there are read and verified (not a cached copy of other files):
+    a damaged or foreign file is reported, never passed over for the bundled copy.
+    """
     from ..datasets import load_fashion_mnist, load_mnist
 
-    if name == "mnist":
-        return load_mnist(normalize=True, flatten=flatten, data_dir=data_dir or None)
-    if name == "fashion-mnist":
-        return load_fashion_mnist(normalize=True, flatten=flatten, data_dir=data_dir)
-    raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if name not in DATASETS:
+        raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    check_data_dir(data_dir, name)
+    load = load_mnist if name == "mnist" else load_fashion_mnist
+    return load(normalize=True, flatten=flatten, data_dir=data_dir or None, cache=not data_dir)
+
+
+def check_data_dir(data_dir, dataset: str) -> None:
+    """``--data-dir``: a folder holding the four IDX files of ``dataset`` (each ``.gz`` or not);
+    a UsageError naming what is missing otherwise. Nothing (None or '') passes."""
+    from pathlib import Path
+
+    from ..datasets.fashion_mnist import FASHION_MNIST
+    from ..datasets.known import locate_in_folder
+    from ..datasets.mnist import MNIST
+
+    if not data_dir:
+        return
+    folder = Path(data_dir)
+    if not folder.is_dir():
+        raise UsageError(f"--data-dir {data_dir}: {'not a folder' if folder.exists() else 'no such folder'}")
+    spec = MNIST if dataset == "mnist" else FASHION_MNIST
+    missing = [f.filename for f in spec.files if locate_in_folder(folder, f) is None]
+    if missing:
+        raise UsageError(
+            f"--data-dir {data_dir} holds no {DATASET_TITLES[dataset]} file {missing[0]} (nor {missing[0]}.gz); "
+            f"the folder needs {', '.join(f.filename for f in spec.files)}"
+        )
+
+
+def check_output_file(option: str, path) -> None:
+    """An output file given as ``option``: its folder must exist and it must not be a folder itself."""
+    import os
+
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"{option} {path} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise UsageError(f"{option} {path}: the folder {folder} does not exist (create it first)")
 
 
 def class_names(dataset: str) -> list:

@@ -15,7 +15,7 @@ import json
 import math
 import os
 
-from .common import UsageError
+from .common import UsageError, check_output_file
 
 #: history.json files larger than this are refused before they are read (a run of 10⁶ iterations
 #: writes about 20 MB)
@@ -79,8 +79,9 @@ def run(args) -> int:
 
     if not os.path.isdir(args.run_dir):
         raise UsageError(f"{args.run_dir} is not a folder: give the run folder that layerprop train wrote")
-    history = read_history(os.path.join(args.run_dir, "history.json"))
     output = args.output or os.path.join(args.run_dir, "curves.png")
+    check_output_file("-o", output)
+    history = read_history(os.path.join(args.run_dir, "history.json"))
     plot_history(history, output, title=history.pop("title"))
     print(f"wrote {output}")
     return 0

@@ -3,7 +3,7 @@ or Netron. Needs the [onnx] extra."""
 
 from __future__ import annotations
 
-from .common import load_model_file
+from .common import check_output_file, load_model_file
 
 
 def add_parser(subparsers):
@@ -18,6 +18,7 @@ def add_parser(subparsers):
 
 
 def run(args) -> int:
+    check_output_file("-o", args.output)
     from ..interop.onnx_export import export_onnx
 
     network = load_model_file(args.model).model

@@ -36,6 +36,7 @@ def run(args) -> int:
 
     try:
         integer("--samples", args.samples, minimum=1)
+        integer("--seed", args.seed, minimum=0)
         non_negative("--tol", args.tol)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

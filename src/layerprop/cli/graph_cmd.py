@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import UsageError
+from .common import UsageError, check_output_file, needs_images, trained_on
 
 EXAMPLE_NAMES = ("apple", "apple-orange", "sigmoid", "two-layer-net")
 
@@ -145,6 +145,34 @@ def non_finite_values(target, limit: int = 4) -> list[str]:
     return found if len(found) <= limit else [*found[:limit], "…"]
 
 
+def example_image(network, dataset: str | None):
+    """``(x, t, what)``: one input for drawing a network that takes images, and what it is.
+
+    The first test image of the data set the model was trained on (MNIST when its file does not
+    say, and when Fashion-MNIST is not on this machine: nothing is downloaded for a drawing), with
+    its label; for an input shape other than 1×28×28, a fixed random image (seed 0) of that shape.
+    """
+    from ..datasets import load_fashion_mnist, load_mnist
+    from ..errors import LayerpropError
+
+    shape = tuple(network.to_config()["input_dim"])
+    dtype = getattr(network, "dtype", np.float32)
+    if shape == (1, 28, 28):
+        loaded = None
+        if dataset == "fashion-mnist":
+            try:
+                loaded = load_fashion_mnist(normalize=True, flatten=False, download=False)
+            except (FileNotFoundError, LayerpropError):
+                dataset = None
+        if loaded is None:
+            loaded, dataset = load_mnist(normalize=True, flatten=False), "mnist"
+        images, labels = loaded[1]
+        name = "MNIST" if dataset == "mnist" else "Fashion-MNIST"
+        return images[:1].astype(dtype), labels[:1].astype(np.int64), f"the first {name} test image"
+    x = np.random.default_rng(0).standard_normal((1, *shape)).astype(dtype)
+    return x, np.zeros(1, dtype=np.int64), f"a random {'×'.join(map(str, shape))} input"
+
+
 def drawing_bytes(target, fmt: str, options) -> bytes:
     """The drawing in ``fmt`` ('dot', 'svg', 'html', 'png' or 'pdf'), as bytes for stdout."""
     from .. import viz
@@ -172,6 +200,8 @@ def _run(args) -> int:
 
     if args.digits < 1 or args.digits > 17:
         raise UsageError(f"--digits must be between 1 and 17, got {args.digits}")
+    if args.output is not None:
+        check_output_file("-o", args.output)
     if args.example is not None:
         if args.values:
             raise UsageError("--set goes with --expr, not with --example")
@@ -184,8 +214,13 @@ def _run(args) -> int:
 
         if args.values:
             raise UsageError("--set goes with --expr, not with --model")
-        target = load_model_file(args.model).model
-        title = args.title or f"{type(target).__name__} ({args.model})"
+        loaded = load_model_file(args.model)
+        network, title = loaded.model, args.title or f"{type(loaded.model).__name__} ({args.model})"
+        target = network
+        if needs_images(network):  # a convolutional network: it is drawn on one image of its input shape
+            x, t, shown = example_image(network, trained_on(loaded))
+            target = viz.build_model(network, x=x, t=t, title=args.title or f"{title} on {shown}")
+            title = target.title
     else:
         target = expression_target(args.expr, args.values, backward=not args.no_backward)
         title = args.title or args.expr

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 
-from .common import UsageError
+from .common import UsageError, check_output_file
 
 
 def add_parser(subparsers):
@@ -32,6 +32,7 @@ def run(args) -> int:
 
     if not os.path.isfile(args.file):
         raise UsageError(f"no such file: {args.file}")
+    check_output_file("-o", args.output)
     written = import_book(args.file, args.model, args.output)
     print(f"{args.file} → {written} ({args.model}); try: layerprop evaluate {written}")
     return 0

@@ -2,11 +2,17 @@
 
   layerprop lab                      # http://127.0.0.1:8765/?token=…, opens the browser
   layerprop lab --port 0 --no-browser
+  layerprop lab --layers my_layers.py    # your own layers on the graph page (the file is run)
 
 Starts a local web app (needs the extra: pip install 'layerprop[lab]') and prints its URL. The
 graph page recomputes forward and backward as you move a slider; the train page trains a small
-network on a toy data set or MNIST and shows it learning. The app listens on 127.0.0.1 only and
-answers only requests that carry the random token in the URL. Ctrl-C stops it.
+network on a toy data set or MNIST and shows it learning. With --layers FILE.py the graph page can
+run any node with one of your own classes (FILE.py is run, as `python FILE.py` would run it), steps
+through its forward and backward with the numbers and shows the doctor's verdict on each node and,
+in a "Doctor" panel, on each class. The app listens on 127.0.0.1 only and answers only requests
+that carry the random token in the URL. The browser it opens is given a private redirect file, not
+the URL, so the token never shows on a command line (ps); if your browser cannot open local files,
+open the printed URL yourself. Ctrl-C stops it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,12 @@ def add_parser(subparsers):
         help="allow a --host that other machines can reach (they still need the token)",
     )
     p.add_argument("--no-browser", action="store_true", help="print the URL, do not open a browser")
+    p.add_argument(
+        "--layers",
+        metavar="FILE.py",
+        help="your own layers on the graph page, checked by the doctor: FILE.py is run, as `python FILE.py` "
+        "would run it (its classes with forward and backward can stand for the graph's nodes)",
+    )
     p.set_defaults(func=run)
 
 
@@ -58,6 +70,10 @@ def run(args) -> int:
             file=sys.stderr,
         )
         return 2
+    if not args.host.strip():
+        raise UsageError(
+            "--host is empty; give an address such as 127.0.0.1 (or 0.0.0.0 with --allow-remote for every interface)"
+        )
     if not is_loopback(args.host):
         if not args.allow_remote:
             raise UsageError(f"--host {args.host} lets other machines reach the lab; add --allow-remote if you mean it")
@@ -66,10 +82,26 @@ def run(args) -> int:
             "(requests still need the token; anyone who sees the URL can run code on this machine)",
             file=sys.stderr,
         )
+    layers = None
+    if args.layers:
+        from ..doctor.learner_file import LearnerFileError, load_layers
+        from ..lab.learner_layers import LearnerLayers
+
+        try:  # the learner's file, given here on the command line: never code from the browser
+            layers = LearnerLayers(load_layers(args.layers, quiet=True), args.layers)
+        except LearnerFileError as exc:
+            raise UsageError(str(exc)) from None
     from ..lab.server import serve
 
     try:
-        serve(args.host, args.port, open_browser=not args.no_browser, announce=lambda line: print(line, flush=True))
+        serve(
+            args.host,
+            args.port,
+            open_browser=not args.no_browser,
+            announce=lambda line: print(line, flush=True),
+            layers=layers,
+            debug=getattr(args, "debug", False),
+        )
     except OSError as exc:
         raise UsageError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
     return 0

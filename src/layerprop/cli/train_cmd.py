@@ -295,6 +295,7 @@ def _settings_checks():
         "activation": one_of(ACTIVATIONS),
         "optimizer": one_of(OPTIMIZERS),
         "lr": validation.positive,
+        "lr_schedule": one_of(SCHEDULES),
         "epochs": lambda n, v: validation.integer(n, v, minimum=1),
         "batch_size": lambda n, v: validation.integer(n, v, minimum=1),
         "weight_decay": validation.non_negative,
@@ -320,7 +321,6 @@ def _checked_settings(settings, arrays, checkpoint) -> dict:
             f"{checkpoint}: not a checkpoint written by 'layerprop train' "
             f"(its run settings are {type(settings).__name__}, not an object)"
         )
-    settings = {"lr_schedule": "constant", **settings}  # checkpoints of layerprop 0.1.0 had no schedule
     problems = [f"{key} missing" for key in _settings_checks() if key not in settings]
     for key, check in _settings_checks().items():
         if key in settings:
@@ -328,8 +328,6 @@ def _checked_settings(settings, arrays, checkpoint) -> dict:
                 check(key, settings[key])
             except (TypeError, ValueError) as exc:
                 problems.append(str(exc))
-    if settings.get("lr_schedule") not in SCHEDULES:
-        problems.append(f"lr_schedule must be one of {', '.join(SCHEDULES)}, got {settings.get('lr_schedule')!r}")
     if not problems and settings["model"] == "mlp":
         layer_sizes = [784, *settings["hidden"], 10]
         weights = sum(a * b for a, b in zip(layer_sizes, layer_sizes[1:]))
@@ -411,13 +409,23 @@ def _resume_settings(args):
     return settings, out_dir, checkpoint
 
 
-def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None):
-    """Load the data set and build the Trainer (the data lives only as long as the trainer holds it)."""
-    from ..training.trainer import Trainer
+def _make_trainer(network, settings, checkpoint, verbose, communicator):
+    """Load the data set and build the Trainer with the run's callbacks: checkpoints, a validation
+    split with early stopping, the learning-rate schedule (the data lives only as long as the
+    trainer holds it)."""
+    from ..training import Checkpoint, EarlyStopping, LearningRateSchedule, Trainer, split_validation
 
     flatten = settings["model"] == "mlp"
     (x_train, t_train), (x_test, t_test) = load_dataset(settings["dataset"], settings["data_dir"], flatten=flatten)
-    return Trainer(
+    callbacks = [Checkpoint(checkpoint, metadata={"run": settings})]
+    if settings["validation_split"]:
+        (x_train, t_train), (x_val, t_val) = split_validation(
+            x_train, t_train, settings["validation_split"], settings["seed"]
+        )
+        callbacks.append(EarlyStopping(x_val, t_val, patience=settings["patience"]))
+    if settings["lr_schedule"] != "constant":
+        callbacks.append(LearningRateSchedule(settings["lr_schedule"]))
+    trainer = Trainer(
         network,
         x_train,
         t_train,
@@ -428,22 +436,20 @@ def _make_trainer(network, settings, checkpoint, verbose, log, communicator=None
         optimizer=settings["optimizer"],
         optimizer_param={"lr": settings["lr"]},
         verbose=verbose,
-        lr_schedule=settings.get("lr_schedule", "constant"),
+        callbacks=callbacks,
         seed=settings["seed"],
-        validation_split=settings["validation_split"],
-        early_stopping_patience=settings["patience"],
-        checkpoint_path=checkpoint,
-        checkpoint_metadata={"run": settings},
-        log=log,
         communicator=communicator,
-        train_acc_samples=None if settings["model"] == "mlp" else 10000,  # a conv net's forward pass is costly
     )
+    if settings["model"] != "mlp":
+        trainer.train_acc_samples = 10000  # a conv net's forward pass is costly
+    return trainer
 
 
 def run(args, comm=None) -> int:
     from ..errors import MissingExtraError, TrainingDiverged
     from ..io import save_model
     from ..storage.atomic import remove_leftover_temporaries, write_bytes
+    from ..training import Checkpoint
     from ..training.communicators import SingleProcess, ThreadParallel
 
     if comm is None and getattr(args, "distributed", False):
@@ -470,7 +476,8 @@ def run(args, comm=None) -> int:
     say = (lambda text: None) if args.quiet or not comm.is_root else (lambda text: print(text, flush=True))
 
     network = build_network(settings).to(device)  # a checkpoint resumes on any device
-    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, log=say, communicator=comm)
+    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, communicator=comm)
+    checkpointer = trainer.callback(Checkpoint)
     if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
     if isinstance(comm, ThreadParallel):
@@ -483,9 +490,9 @@ def run(args, comm=None) -> int:
             f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
             f"each computes its slice of every global batch of {settings['batch_size']}"
         )
-    metadata = dict(trainer.checkpoint_metadata)  # {"run": settings}, as in every checkpoint
+    metadata = dict(checkpointer.metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
-        trainer.load_checkpoint(checkpoint)
+        checkpointer.restore()
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
     else:
         say(
@@ -504,9 +511,9 @@ def run(args, comm=None) -> int:
     except KeyboardInterrupt:
         if not comm.is_root:
             return 130
-        if trainer.checkpointed_epoch:
+        if checkpointer.saved_epoch:
             print(
-                f"\ninterrupted; {checkpoint} holds epoch {trainer.checkpointed_epoch} of {trainer.epochs}. "
+                f"\ninterrupted; {checkpoint} holds epoch {checkpointer.saved_epoch} of {trainer.epochs}. "
                 f"Continue with:  layerprop train --resume {out_dir}",
                 file=sys.stderr,
             )
@@ -533,10 +540,14 @@ def run(args, comm=None) -> int:
 
 def _run_distributed(args) -> int:
     """``run`` on every rank that mpiexec started; any failure on one rank stops them all, named."""
-    from ..errors import TrainingDiverged
+    from ..errors import MissingExtraError, TrainingDiverged
     from ..training.communicators import mpi_communicator
 
-    comm = mpi_communicator(overlap=args.overlap)
+    try:
+        comm = mpi_communicator(overlap=args.overlap)
+    except MissingExtraError:
+        _validate(args)  # without MPI this is one process: a usage error is reported before the missing extra
+        raise
     with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
         return run(args, comm)
 

@@ -16,6 +16,8 @@ import numpy as np
 from ..backend import get_array_module, sum_to
 from ..display import format_array
 from ..errors import ShapeError
+from ..layers.interface import parameter_gradient
+from ..notebook import show
 from .config import is_recording
 
 
@@ -161,6 +163,13 @@ class Variable:
         label = f", name={self.name!r}" if self.name else ""
         return f"Variable({format_array(self.data)}{label})"
 
+    def _repr_svg_(self):
+        """In a notebook: the drawing of the graph that made this Variable (see layerprop.notebook)."""
+        return show(self, "svg")
+
+    def _repr_html_(self):
+        return show(self, "html")
+
     # -- backpropagation ---------------------------------------------------------------------
     def nodes(self) -> list:
         """The recorded nodes that lead to this Variable, in topological (forward) order.
@@ -295,8 +304,11 @@ def clear_grads(output: Variable):
 class Node:
     """One recorded application of a layer: ``output = layer.forward(*inputs, *constants)``.
 
+    ``layer`` is any object with the book's interface (a layerprop layer or a learner's own class):
+    ``forward``, ``backward``, and only if it has parameters their gradients by the book's names.
     ``params`` maps a layer's parameter key ('W', 'b', …) to the Variable that holds it, so that
-    ``layer.grads[key]`` flows into that Variable's gradient.
+    the layer's gradient of it (``layer.grads[key]``, or ``layer.dW`` for 'W') flows into that
+    Variable's gradient.
     """
 
     def __init__(self, layer, inputs, output, constants=(), params=None):
@@ -317,9 +329,8 @@ class Node:
         data_inputs = self.inputs[: len(self.inputs) - len(self.params)]
         for var, gx in zip(data_inputs, gxs):
             yield var, (None if gx is None else sum_to(gx, var.shape))
-        grads = self.layer.grads
-        for key, var in self.params.items():
-            yield var, grads[key]
+        for key, var in self.params.items():  # W, b … by the book's names: grads['W'] or dW
+            yield var, parameter_gradient(self.layer, key)
 
     def __repr__(self):
         return f"Node({self.label}, inputs={len(self.inputs)})"
@@ -342,13 +353,22 @@ def as_variable(value, like: Variable | None = None) -> Variable:
 def apply(layer, *inputs, constants=(), params=None) -> Variable:
     """Run ``layer.forward`` on the inputs' data and record the node (unless in :func:`no_grad`).
 
-    ``inputs`` are Variables (or numbers, which become constants); ``constants`` are passed to
-    ``forward`` after them but receive no gradient (e.g. the labels of a loss); ``params`` maps the
-    layer's parameter keys to Variables that should receive ``layer.grads``.
+    ``layer`` is a layerprop layer or any object with the book's interface — ``forward(x)`` or
+    ``forward(x, y)`` and ``backward(dout)`` returning ``dx`` or ``(dx, dy)``, such as a learner's own
+    ``MulLayer``; it needs ``params``/``grads`` only when ``params`` is given. ``inputs`` are
+    Variables (or numbers, which become constants); ``constants`` are passed to ``forward`` after them
+    but receive no gradient (e.g. the labels of a loss); ``params`` maps the layer's parameter keys
+    to Variables that should receive the layer's gradients (``layer.grads[key]`` or ``layer.d<key>``).
     """
     first = next((v for v in inputs if isinstance(v, Variable)), None)
     variables = [as_variable(v, like=first) for v in inputs]
-    out = Variable(layer.forward(*[v.data for v in variables], *constants))
+    result = layer.forward(*[v.data for v in variables], *constants)
+    if result is None:
+        raise TypeError(
+            f"{type(layer).__name__}.forward returned None: a layer's forward returns its output "
+            "(a missing 'return out'?); layerprop.doctor.check_layer says more"
+        )
+    out = Variable(result)
     if is_recording():
         param_vars = dict(params or {})
         out.creator = Node(layer, [*variables, *param_vars.values()], out, constants, param_vars)

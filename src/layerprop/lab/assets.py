@@ -17,6 +17,7 @@ ASSETS = {
     "lab.js": "text/javascript; charset=utf-8",
     "graph.js": "text/javascript; charset=utf-8",
     "train.js": "text/javascript; charset=utf-8",
+    "layers.js": "text/javascript; charset=utf-8",  # lab --layers: the learner's own layers (on lab.js's hooks)
     "i18n.js": "text/javascript; charset=utf-8",
     "stepper.js": "text/javascript; charset=utf-8",
     "lab.css": "text/css; charset=utf-8",

@@ -9,9 +9,10 @@ that rebuilds the data, the network and the training.
 - **ONNX** (:func:`layerprop.interop.onnx_export.export_onnx`): the same network, for ONNX Runtime
   or Netron.
 - **Python script**: plain layerprop code — the data (the toy set with its seed, the MNIST subset,
-  or the points written out), the network and the optimizer with the page's settings, the training
-  loop with the page's seed and number of steps — that trains the same network step for step and
-  writes the same model file.
+  or the points written out), the network and the optimizer with the page's settings, and the
+  :class:`~layerprop.training.Trainer` with the page's seed, stopped after the page's number of
+  steps — that trains the same network step for step (the lab trains through the same Trainer)
+  and writes the same model file.
 
 The lab trains 2-D data in a square around it: ``u = (x − center) / scale`` (:func:`frame_of`). The
 exported network takes the data's own coordinates instead: the scaling is folded into the first
@@ -160,7 +161,11 @@ def python_script(config: dict, steps: int, classes: list, data: dict) -> str:
             f'{{"lab": {{"classes": CLASSES, "columns": {list(data["columns"])!r}, '
             '"points": {"x": x_raw.tolist(), "t": t.tolist()}}}'
         )
-    imports += ["from layerprop.nets import MultiLayerNet", f"from layerprop.optim import {c['optimizer']}"]
+    imports += [
+        "from layerprop.nets import MultiLayerNet",
+        f"from layerprop.optim import {c['optimizer']}",
+        "from layerprop.training import Callback, Trainer",
+    ]
     layers = " → ".join(
         [f"Affine {i + 1} → {activation if activation != 'relu' else 'ReLU'} {i + 1}" for i in range(len(c["hidden"]))]
         + [f"Affine {len(c['hidden']) + 1} → SoftmaxWithLoss"]
@@ -189,13 +194,22 @@ def python_script(config: dict, steps: int, classes: list, data: dict) -> str:
         f'activation="{activation}", weight_init_std="{init}", dtype="float32", seed=SEED)',
         f"optimizer = {c['optimizer']}(lr={c['lr']!r})",
         "",
-        f"# the training: one mini-batch of {c['batch_size']} samples per step",
-        "rng = np.random.default_rng(SEED)",
-        "for step in range(STEPS):",
-        f"    batch = rng.choice(len(t), min({c['batch_size']}, len(t)), replace=False)",
-        "    grads = net.gradient(x[batch], t[batch])",
-        "    optimizer.update(net.params, grads)",
-        'print(f"after {STEPS} steps: accuracy {net.accuracy(x, t):.1%} on the training data")',
+        "",
+        "class StopAfter(Callback):",
+        '    """End the run after STEPS steps, where the page was."""',
+        "",
+        "    def on_step_end(self, trainer, loss):",
+        "        if trainer.current_iter >= STEPS:",
+        "            trainer.stop()",
+        "",
+        "",
+        f"# the training: mini-batches of {c['batch_size']} samples, in a new order each epoch; STEPS steps in all",
+        "trainer = Trainer(",
+        f"    net, x, t, epochs=STEPS, mini_batch_size={c['batch_size']}, optimizer=optimizer, verbose=False,",
+        "    callbacks=[StopAfter()], seed=SEED,",
+        ")",
+        "trainer.train()",
+        'print(f"after {trainer.current_iter} steps: accuracy {net.accuracy(x, t):.1%} on the training data")',
         *fold,
         "",
         f'save_model("lab-model.npz", net, metadata={meta})',

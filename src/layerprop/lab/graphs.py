@@ -72,9 +72,15 @@ def parse_all(text: str) -> list:
     if not isinstance(text, str) or not text.strip():
         raise LabLimitError("type an expression, e.g. (a*b + c*d)*t", "수식을 입력하세요. 예: (a*b + c*d)*t")
     check_limit("expression_length", len(text), "expression length (characters)")
-    expressions = []
+    expressions, seen = [], set()
     for part in text.split(";"):
         if part.strip():
+            if part.strip() in seen:
+                raise LabLimitError(
+                    f"the expression {part.strip()!r} is given twice; separate different expressions with ';'",
+                    f"수식 {part.strip()!r}이(가) 두 번 나옵니다. ';'는 서로 다른 수식을 나눌 때 쓰세요",
+                )
+            seen.add(part.strip())
             expression = parse_expression(part.strip())
             check_limit("expression_depth", _depth(expression.tree), f"nesting depth of {part.strip()!r}")
             expressions.append(expression)
@@ -92,7 +98,7 @@ def _number(name: str, value) -> float:
     return float(value)
 
 
-def _record(expressions, values: dict):
+def record(expressions, values: dict):
     """Build every expression with ``values``; return ``({title: output}, [(name, Variable), …])``."""
     outputs, inputs = {}, []
     for expression in expressions:
@@ -160,11 +166,20 @@ def _slider(value: float) -> dict:
     return {"min": value - span, "max": value + span, "step": span / 200}
 
 
-def evaluate(request: dict) -> dict:
-    """The graph page's answer to one request (see the module docstring)."""
+def _values(request: dict) -> dict:
+    """The request's ``values``: an object {name: number or tensor}."""
     values = request.get("values") or {}
     if not isinstance(values, dict):
-        raise LabLimitError("values must be an object {name: number}", "values는 {이름: 숫자} 꼴이어야 합니다")
+        raise LabLimitError(
+            f"values must be an object {{name: number}}, got {type(values).__name__}",
+            f"values는 {{이름: 숫자}} 꼴이어야 하는데 {type(values).__name__}입니다",
+        )
+    return values
+
+
+def evaluate(request: dict) -> dict:
+    """The graph page's answer to one request (see the module docstring)."""
+    values = _values(request)
     with np.errstate(all="ignore"):  # exp(1000) is inf: shown as such, not warned about
         return _evaluate(request, values)
 
@@ -185,33 +200,56 @@ def _evaluate(request: dict, values: dict) -> dict:
         ]
         text = None
     else:
-        text = request.get("expr")
-        if preset is not None:
-            if preset not in PRESETS:
-                raise LabLimitError(
-                    f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}",
-                    f"모르는 예제 {preset!r}: {', '.join(PRESETS)} 중에서 고르세요",
-                )
-            text, defaults = PRESETS[preset]
-            values = {**defaults, **values}
-        expressions = parse_all(text)
-        outputs, variables = _record(expressions, values)
-        model = build_model(outputs if len(outputs) > 1 else next(iter(outputs.values())), title=None)
-        inputs = []
-        for name, var in variables:
-            value = float(var.data)
-            grad = float(var.grad)
-            inputs.append(
-                {
-                    "name": name,
-                    "value": value,
-                    "shape": [],
-                    "grad": describe_value(grad),
-                    "grad_value": grad if np.isfinite(grad) else None,
-                    "tensor": False,
-                    **_slider(value),
-                }
+        text, values = expression_of(request, values)
+        outputs, variables = record(parse_all(text), values)
+        model = build_model(drawn(outputs), title=None)
+        inputs = scalar_inputs(variables)
+    return answer(model, inputs, text, preset, request)
+
+
+def expression_of(request: dict, values: dict) -> tuple:
+    """``(expression text, values)`` of a request: its ``expr``, or a preset's with its starting values."""
+    preset, text = request.get("preset"), request.get("expr")
+    if preset is not None:
+        if preset not in PRESETS:
+            raise LabLimitError(
+                f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}",
+                f"모르는 예제 {preset!r}: {', '.join(PRESETS)} 중에서 고르세요",
             )
+        text, defaults = PRESETS[preset]
+        values = {**defaults, **values}
+    return text, values
+
+
+def drawn(outputs: dict):
+    """What is drawn of ``{title: output}``: the one output, or all of them side by side."""
+    return outputs if len(outputs) > 1 else next(iter(outputs.values()))
+
+
+def scalar_inputs(variables) -> list:
+    """The page's input rows (value, gradient, slider range) of ``[(name, Variable), …]``."""
+    inputs = []
+    for name, var in variables:
+        value = float(var.data)
+        grad = float(var.grad)
+        inputs.append(
+            {
+                "name": name,
+                "value": value,
+                "shape": [],
+                "grad": describe_value(grad),
+                "grad_value": grad if np.isfinite(grad) else None,
+                "tensor": False,
+                **_slider(value),
+            }
+        )
+    return inputs
+
+
+def answer(model, inputs: list, text, preset, request: dict | None = None) -> dict:
+    """Everything the graph page shows of ``model``: drawing, inputs, outputs, sums, rules, steps; the
+    drawing laid out to fit the request's ``width`` (see :func:`_fit`)."""
+    request = request or {}
     sums = model.branch_sums()
     outputs_text = [
         {"name": model.node(e.target).label, "value": e.value_text, "number": _scalar(e.value)}
@@ -274,7 +312,7 @@ def check(request: dict) -> dict:
 def _check(request: dict) -> dict:
     from ..gradcheck import check_network, compare_gradients, numerical_gradient
 
-    values = request.get("values") or {}
+    values = _values(request)
     if request.get("preset") == "two-layer-net":
         from ..viz.examples import two_layer_net_network
 

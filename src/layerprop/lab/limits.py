@@ -6,6 +6,8 @@ Each limit is enforced on the server (the page only mirrors them); breaking one 
 
 from __future__ import annotations
 
+import math
+
 from ..errors import LayerpropError
 
 #: every limit, by name (the page receives this table and shows it)
@@ -50,12 +52,33 @@ LIMITS_KO = {
 REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
 
 
+#: characters of one error message sent to the page
+MAX_ERROR_CHARS = 300
+
+
+def _one_line(text: str) -> str:
+    line = text.splitlines()[0] if text.strip() else ""
+    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
+
+
 def error_answer(exc) -> dict:
-    """A page's error: ``{"error": one line, "error_ko": its Korean wording (when it has one)}``."""
-    answer = {"error": str(exc).splitlines()[0] if str(exc) else type(exc).__name__}
+    """A page's error: ``{"error": one short line, "error_ko": its Korean wording (when it has one)}``."""
+    answer = {"error": _one_line(str(exc)) or type(exc).__name__}
     if getattr(exc, "message_ko", None):
-        answer["error_ko"] = exc.message_ko
+        answer["error_ko"] = _one_line(exc.message_ko)
     return answer
+
+
+def finite_only(value):
+    """``value`` with every float that is not finite replaced by None (dicts and lists walked): JSON
+    has no NaN or Infinity, and a browser's JSON.parse refuses them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: finite_only(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [finite_only(item) for item in value]
+    return value
 
 
 class LabLimitError(LayerpropError, ValueError):

@@ -7,21 +7,36 @@ when it
    part of the URL the command prints; the page sends it back as the ``X-Lab-Token`` header or the
    ``token`` query parameter (WebSocket). Another local program or another site cannot guess it;
 2. names the lab in its **Host** header — ``127.0.0.1:PORT``, ``localhost:PORT`` or ``[::1]:PORT``
-   (plus the ``--host`` given) — so a page of another site whose name was re-pointed at 127.0.0.1
+   (plus the ``--host`` given; on port 80 also without ``:80``, as browsers send it and as
+   :func:`lab_url` prints it) — so a page of another site whose name was re-pointed at 127.0.0.1
    (DNS rebinding) is refused;
 3. comes, when it has an **Origin** (browsers always send one on WebSockets and POSTs), from the
    lab itself (``http://`` + an allowed host).
 
 :class:`Guard` is plain ASGI middleware: it answers 403 with one line of text (an HTTP request) or
 refuses the WebSocket handshake before any route sees the request.
+
+**Where the token travels.** The URL with the token is printed on the terminal that started the
+lab (the user's own). It is never put on another program's command line, which every local user
+can read with ``ps``: the browser that ``layerprop lab`` opens gets the path of a redirect file
+instead (:func:`write_redirect_file`: a page in a folder only this user can read, 0700/0600, that
+forwards to the token URL; it is removed once the lab has served its page, or when the lab stops).
+A browser confined so that it cannot read that folder (some snap or flatpak packages) shows an
+error instead of the lab: open the printed URL in it by hand. The page itself carries the token
+(it sends it with each request), so the browser's history holds it as it would after a click on
+the printed URL; the token is new each time the lab starts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+import html
 import ipaddress
+import os
 import secrets
 import socket
+import tempfile
 from urllib.parse import parse_qs
 
 TOKEN_HEADER = "x-lab-token"
@@ -43,11 +58,33 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+WILDCARDS = ("0.0.0.0", "::")
+#: the port a URL may leave out (``http://127.0.0.1/`` is port 80, and browsers then send ``Host: 127.0.0.1``)
+DEFAULT_HTTP_PORT = 80
+
+
+def _url_name(host: str) -> str:
+    """``host`` as it stands in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def authority(name: str, port: int) -> str:
+    """``name:port`` as a URL (and the browser's Host header) spells it: no ``:80`` for port 80."""
+    return name if port == DEFAULT_HTTP_PORT else f"{name}:{port}"
+
+
+def lab_url(host: str, port: int, token: str) -> str:
+    """The URL ``layerprop lab`` prints: a wildcard address is shown as 127.0.0.1."""
+    name = "127.0.0.1" if host in WILDCARDS else _url_name(host)
+    return f"http://{authority(name, port)}/?token={token}"
+
+
 def allowed_hosts(host: str, port: int) -> set:
     """The Host header values the lab answers to: loopback names, ``host``, and for a wildcard
-    address (0.0.0.0 or ::, only with ``--allow-remote``) this machine's name and addresses."""
+    address (0.0.0.0 or ::, only with ``--allow-remote``) this machine's name and addresses —
+    each as :func:`authority` writes it, and with ``:PORT`` too (a client may always add it)."""
     names = set(LOOPBACK_NAMES)
-    if host in ("0.0.0.0", "::"):
+    if host in WILDCARDS:
         hostname = socket.gethostname()
         names.add(hostname)
         try:
@@ -55,8 +92,38 @@ def allowed_hosts(host: str, port: int) -> set:
         except OSError:
             pass
     else:
-        names.add(f"[{host}]" if ":" in host and not host.startswith("[") else host)
-    return {f"{name}:{port}" for name in names}
+        names.add(_url_name(host))
+    return {f"{name}:{port}" for name in names} | {authority(name, port) for name in names}
+
+
+def write_redirect_file(url: str) -> str:
+    """A page that forwards the browser to ``url``, in a new folder only this user can read; its path.
+
+    The browser is started on this file's path instead of ``url``, so the token stays off every
+    command line (see the module docstring). Remove it with :func:`remove_redirect_file`.
+    """
+    folder = tempfile.mkdtemp(prefix="layerprop-lab-")  # mode 0700
+    path = os.path.join(folder, "open-lab.html")
+    quoted = html.escape(url, quote=True)
+    page = (
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8">'
+        f'<meta http-equiv="refresh" content="0;url={quoted}"><title>layerprop lab</title></head>'
+        f'<body><p><a href="{quoted}">Open layerprop lab</a></p></body></html>\n'
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(page)
+    return path
+
+
+def remove_redirect_file(path: str | None) -> None:
+    """Remove the file :func:`write_redirect_file` made, and its folder (nothing if already gone)."""
+    if path is None:
+        return
+    with contextlib.suppress(OSError):
+        os.remove(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))
 
 
 class Guard:

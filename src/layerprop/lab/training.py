@@ -5,14 +5,26 @@ MNIST subset, or the learner's own points (an uploaded CSV file or points drawn 
 :mod:`.userdata`) with any number of classes — always a softmax over the classes with the
 cross-entropy loss (SoftmaxWithLoss). 2-D data are trained in a square around them (see
 :func:`.exports.frame_of`); the boundary is drawn over that square and the page labels its axes in
-the data's own units. Its thread runs steps (one
-mini-batch each: ``gradient`` then ``optimizer.update``) at most ``steps_per_second`` times a
-second, and every :data:`SNAPSHOT_INTERVAL_S` replaces its one *latest snapshot* — step, loss and
+the data's own units.
+
+The job trains through layerprop's :class:`~layerprop.training.Trainer` — the same loop a script
+runs (the exported one does), with the same seed — in its own thread. One callback
+(:class:`PageHooks`) is the page's part: after each step it keeps the loss and the per-layer
+gradient norms, holds the pace (at most ``steps_per_second`` steps a second), waits while the job
+is paused (or lets one step through), ends the run when the job stops (``trainer.stop()``), and
+every :data:`SNAPSHOT_INTERVAL_S` replaces the job's one *latest snapshot* — step, loss and
 accuracy curves, per-layer gradient norms, the decision boundary on a grid (2-D data) or the
-first-layer weights as 28×28 images (MNIST). The page's connection reads that snapshot whenever it
-is ready to send; a slow browser therefore skips snapshots and never slows the training, and the
-training never waits for the network. ``stop()`` ends the thread (the server calls it when the page
-closes).
+first-layer weights as 28×28 images (MNIST).
+
+The Trainer's divergence guard stays on: a loss that blows up (a learning rate too large) ends the
+run, puts the last good weights back and marks the job **diverged**: it refuses to go on, and its
+snapshots say ``"diverged": {"step": n, "loss": …, "message": …}`` (the guard's own words) — the
+page says so in the reader's language and suggests a smaller learning rate. A number that is not
+finite (NaN, ±inf) is sent as ``null`` (JSON has no NaN).
+
+The page's connection reads the latest snapshot whenever it is ready to send; a slow browser
+therefore skips snapshots and never slows the training, and the training never waits for the
+network. ``stop()`` ends the thread (the server calls it when the page closes).
 
 Commands (thread-safe): :meth:`start`, :meth:`pause`, :meth:`step` (one step while paused),
 :meth:`stop`; :meth:`inspect` picks the parameter whose values and gradient the snapshot carries
@@ -28,16 +40,20 @@ import time
 
 import numpy as np
 
+from ..errors import TrainingDiverged
+from ..training import Callback, Trainer
 from ..validation import in_range, integer
 from . import exports
 from .exports import EXTENT
-from .limits import LIMITS, REQUEST_ERRORS, LabLimitError, check_limit, error_answer
+from .limits import LIMITS, REQUEST_ERRORS, LabLimitError, check_limit, error_answer, finite_only
 from .names import layer_titles, loss_title
 from .toy import TOY_SETS, make_toy
 from .userdata import check_points
 
 #: seconds between two snapshots (so ≥ 10 updates a second reach a fast page)
 SNAPSHOT_INTERVAL_S = 0.06
+#: a job trains until it is stopped: its Trainer's number of epochs
+EPOCHS = 2**31 - 1
 #: the decision boundary is evaluated on GRID × GRID points
 GRID = 48
 #: the points of the loss curve kept (older ones are thinned by 2 when the list fills up)
@@ -197,6 +213,36 @@ def _heatmap(a, limit: int = 4096) -> dict:
     }
 
 
+class PageHooks(Callback):
+    """The job's part in its Trainer's loop (see the module docstring); it runs in the training
+    thread, which holds the job's lock except while it waits between two steps."""
+
+    order = 40  # after the history
+
+    def __init__(self, job):
+        self.job = job
+
+    def on_train_begin(self, trainer):
+        self.job._lock.acquire()
+        self.job._between_steps(trainer)
+
+    def on_before_update(self, trainer, grads, loss):
+        self.job._grads = grads
+
+    def on_step_end(self, trainer, loss):
+        self.job._stepped(trainer.current_iter, float(loss))
+        self.job._between_steps(trainer)
+
+    def on_train_end(self, trainer):
+        self.job._lock.release()
+
+    def on_exception(self, trainer, error):
+        self.job._lock.release()
+
+    def description(self):
+        return None
+
+
 class TrainingJob:
     """One network training in a thread (see the module docstring)."""
 
@@ -220,7 +266,18 @@ class TrainingJob:
             seed=c["seed"],
         )
         self.optimizer = getattr(optim, c["optimizer"])(lr=c["lr"])
-        self.rng = np.random.default_rng(c["seed"])
+        self.trainer = Trainer(
+            self.net,
+            self.x,
+            self.t,
+            epochs=EPOCHS,
+            mini_batch_size=c["batch_size"],
+            optimizer=self.optimizer,
+            verbose=False,
+            callbacks=[PageHooks(self)],
+            seed=c["seed"],
+        )
+        self.diverged = None  # {"step", "loss", "message"} once the divergence guard ended the run
         self.layers = [(name, keys) for name, _, keys in self.net.parameters_by_layer() if keys]
         self.titles = layer_titles(self.net.layers.items())
         self.step_count = 0
@@ -236,14 +293,16 @@ class TrainingJob:
         self._stopped = threading.Event()
         self._snapshot = None
         self._version = 0
-        self._thread = threading.Thread(target=self._loop, name="layerprop-lab-training", daemon=True)
+        self._next_step = self._last_snapshot = time.monotonic()
+        self._thread = threading.Thread(target=self._run, name="layerprop-lab-training", daemon=True)
         self._grid = self._make_grid() if self.x.shape[1] == 2 else None
         self._publish()
         self._thread.start()
 
     # -- commands ------------------------------------------------------------------------------
     def start(self):
-        self._running.set()
+        if self.diverged is None:  # a diverged network stays where it is: the page offers Reset
+            self._running.set()
         self._publish()
 
     def pause(self):
@@ -309,39 +368,46 @@ class TrainingJob:
             return self._version, self._snapshot
 
     # -- the thread ----------------------------------------------------------------------------
-    def _loop(self):
-        period = 1.0 / self.config["steps_per_second"]
-        last_snapshot = time.monotonic()
-        next_step = time.monotonic()
-        while not self._stopped.is_set():
-            if not self._running.is_set():
-                if self._single.wait(0.05):
-                    self._single.clear()
-                    with self._lock:
-                        self._train_step()
-                        self._publish_locked()
-                continue
-            now = time.monotonic()
-            if now < next_step:
-                time.sleep(min(next_step - now, 0.02))
-                continue
-            next_step = max(next_step + period, now - 0.1)
-            with self._lock:  # the layers keep forward state: one user of the network at a time
-                if not self._running.is_set() or self._stopped.is_set():
-                    continue  # paused while waiting for the lock: pause() has published the last step
-                self._train_step()
-                if time.monotonic() - last_snapshot >= SNAPSHOT_INTERVAL_S:
-                    last_snapshot = time.monotonic()
-                    self._publish_locked()
+    def _run(self):
+        try:
+            self.trainer.train()
+        except TrainingDiverged as exc:  # the guard put the last good weights back
+            with self._lock:
+                self._running.clear()
+                step, loss = self.trainer.current_iter, float(self.net.last_loss)  # the loss that blew up
+                self.step_count = step
+                self.losses.append([step, loss])  # the curve shows the blow-up
+                self.diverged = {"step": step, "loss": loss, "message": error_answer(exc)["error"]}
+                self._publish_locked()
 
-    def _train_step(self):
-        batch = min(self.config["batch_size"], len(self.t))
-        pick = self.rng.choice(len(self.t), batch, replace=False)
-        grads = self.net.gradient(self.x[pick], self.t[pick])
-        self.optimizer.update(self.net.params, grads)
-        self._grads = grads
-        self.step_count += 1
-        loss = float(self.net.last_loss) if self.net.last_loss is not None else float("nan")
+    def _between_steps(self, trainer):
+        """Publish when due, then wait — for the pace, while paused (a single step passes), or for
+        the stop — with the lock released, so that the page's commands can use the network."""
+        if not self._running.is_set() or time.monotonic() - self._last_snapshot >= SNAPSHOT_INTERVAL_S:
+            self._last_snapshot = time.monotonic()
+            self._publish_locked()
+        period = 1.0 / self.config["steps_per_second"]
+        self._lock.release()
+        try:
+            while not self._stopped.is_set():
+                if not self._running.is_set():
+                    if self._single.wait(0.05):
+                        self._single.clear()
+                        return
+                    continue
+                now = time.monotonic()
+                if now >= self._next_step:
+                    self._next_step = max(self._next_step + period, now - 0.1)
+                    return
+                time.sleep(min(self._next_step - now, 0.02))
+            trainer.stop()  # the job stops: the run ends after this step
+        finally:
+            self._lock.acquire()
+
+    def _stepped(self, step: int, loss: float):
+        """Keep the step's loss and the gradient norm of each layer's weights."""
+        self.step_count = step
+        grads = self._grads
         if self.step_count % self.loss_every == 0:
             self.losses.append([self.step_count, loss])
             self.norms.append([self.step_count, {name: _norm(grads[keys["W"]]) for name, keys in self.layers}])
@@ -383,6 +449,10 @@ class TrainingJob:
             self._publish_locked()
 
     def _publish_locked(self):
+        with np.errstate(all="ignore"):  # a network that blew up computes inf and NaN: sent as null
+            self._publish_unchecked()
+
+    def _publish_unchecked(self):
         net = self.net
         predicted = np.concatenate(
             [net.predict(self.x[i : i + 1000]).argmax(axis=1) for i in range(0, len(self.x), 1000)]
@@ -397,7 +467,8 @@ class TrainingJob:
         snap = {
             "ticket": self.ticket,
             "step": self.step_count,
-            "running": self.running,
+            "running": self.running and self.diverged is None,
+            "diverged": self.diverged,
             "config": {k: v for k, v in self.config.items() if k != "points"},  # the page has its points
             "loss": self.losses[-1][1] if self.losses else None,
             "accuracy": accuracy,
@@ -453,7 +524,7 @@ class TrainingJob:
         elif self.config["dataset"] == "mnist":
             W1 = np.asarray(net.params["W1"][:, :16], dtype=np.float64)
             snap["filters"] = [np.round(W1[:, i], 4).tolist() for i in range(W1.shape[1])]
-        self._snapshot = snap
+        self._snapshot = finite_only(snap)
         self._version += 1
 
 

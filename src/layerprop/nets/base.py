@@ -30,6 +30,7 @@ from ..errors import DeviceUnavailableError, LabelError, ModelFileError, ShapeEr
 from ..gradcheck import numerical_gradient as _numerical_gradient
 from ..layers import SoftmaxWithLoss
 from ..layers.base import Layer
+from ..notebook import show
 from ..validation import non_negative
 
 
@@ -301,3 +302,10 @@ class Network:
     def __repr__(self):
         inner = " → ".join(self.layers) + f" → {type(self.last_layer).__name__}"
         return f"{type(self).__name__}({inner}, dtype={self.dtype.name})"
+
+    def _repr_svg_(self):
+        """In a notebook: the network's layers as a graph, with values and gradients (see layerprop.notebook)."""
+        return show(self, "svg")
+
+    def _repr_html_(self):
+        return show(self, "html")

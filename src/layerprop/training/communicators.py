@@ -42,11 +42,13 @@ device and reduced through one host buffer (blocking; MPI need not be CUDA-aware
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import copy
 import hashlib
 import json
 import os
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor, wait
 
@@ -132,18 +134,57 @@ class Communicator:
         """
         if self.size == 1:
             return
-        mine = json.dumps(facts, sort_keys=True, default=str)
-        texts = self.allgather_text(mine)
-        reference = _flatten(json.loads(texts[0]))
-        for rank, text in enumerate(texts[1:], start=1):
-            theirs = _flatten(json.loads(text))
-            for key in sorted(set(reference) | set(theirs)):
-                if reference.get(key) != theirs.get(key):
-                    raise DistributedError(
-                        f"the ranks disagree on {what}: rank {rank} has {key} = {_short(theirs.get(key))} "
-                        f"but rank 0 has {_short(reference.get(key))}; start every rank with the same "
-                        f"layerprop, data and options"
-                    )
+        texts = self.allgather_text(json.dumps(facts, sort_keys=True, default=str))
+        _compare(what, [json.loads(text) for text in texts])
+
+    @contextlib.contextmanager
+    def settled(self, what: str, collective: tuple = ()):
+        """Run a block of local work (checks, file reads, building) on every rank, then settle its
+        outcome in ONE collective, so that no rank ever waits in a collective for a rank that failed.
+
+        Yields a :class:`Settlement`: the block puts into ``facts`` what every rank must agree on
+        (compared with rank 0's, as :meth:`check_agreement` does) and into ``shared`` the values
+        rank 0 decides for all (after the block, ``shared`` holds rank 0's). When the block raised
+        an ``Exception`` on any rank, every rank raises: rank 0 its own error (one of ``collective``
+        as it is, any other as a :class:`DistributedError` with its message) or, when rank 0 had
+        none, the first failing rank's, named (``rank 1 of 4: …``; its class when it is one of
+        ``collective``); the other ranks a :class:`DistributedError` (which
+        :meth:`fail_together` ends silently). In one process the block simply runs.
+        """
+        settlement = Settlement()
+        if self.size == 1:
+            yield settlement
+            return
+        error = None
+        try:
+            yield settlement
+        except Exception as exc:
+            error = exc
+        record = {
+            "error": None if error is None else [type(error).__name__, _first_line(error)],
+            "facts": settlement.facts,
+            "shared": settlement.shared,
+        }
+        records = [json.loads(text) for text in self.allgather_text(json.dumps(record, sort_keys=True, default=str))]
+        failed = [(rank, r["error"]) for rank, r in enumerate(records) if r["error"] is not None]
+        if failed:
+            raise self._settled_error(error, failed, collective) from None
+        settlement.shared = records[0]["shared"]
+        _compare(what, [r["facts"] for r in records])
+
+    def _settled_error(self, error, failed, collective) -> Exception:
+        """The error this rank raises when ``failed`` ranks (rank, [class name, message]) failed."""
+        if self.is_root and error is not None:
+            return error if isinstance(error, (DistributedError, *collective)) else DistributedError(_first_line(error))
+        rank, (kind, message) = failed[0]
+        message = f"rank {rank} of {self.size}: {message}"
+        if self.is_root:
+            cls = next((c for c in collective if c.__name__ == kind), DistributedError)
+            return cls(message)
+        return DistributedError(message)
+
+    def stop_if_orphaned(self) -> None:
+        """End this process at once when the launcher that started it is gone (see :class:`MPICommunicator`)."""
 
     @contextlib.contextmanager
     def fail_together(self, program: str = "layerprop", collective: tuple = ()):
@@ -151,12 +192,27 @@ class Communicator:
         yield
 
 
+class Settlement:
+    """What :meth:`Communicator.settled` yields: ``facts`` (compared across ranks) and ``shared``
+    (rank 0's values, adopted by every rank)."""
+
+    def __init__(self):
+        self.facts: dict = {}
+        self.shared: dict = {}
+
+
 class SingleProcess(Communicator):
-    """The communicator of an ordinary run: one process, rank 0 of 1; every operation is the identity."""
+    """The communicator of an ordinary run: one process, rank 0 of 1; every operation is the identity.
+
+    The loss of a network on a GPU stays there as a 0-d array (the divergence guard checks such
+    losses in batches, so that the GPU never waits for the host between steps); on the CPU it is
+    a float.
+    """
 
     def gradient(self, network, x, t, share: float = 1.0):
         grads = network.gradient(x, t)
-        return grads, float(network.last_loss)
+        loss = network.last_loss
+        return grads, (loss if type(loss) is not float and get_array_module(loss) is not np else float(loss))
 
     def allreduce_sum(self, values):
         return np.array(values, dtype=np.float64, copy=True)
@@ -272,7 +328,8 @@ class ThreadParallel(SingleProcess):
             if hi > lo
         ]
         with self._one_blas_thread_each():
-            futures = [self._pool.submit(in_slice, *job) for job in jobs[1:]]
+            # each worker runs in a copy of this thread's context (NumPy's error state lives there)
+            futures = [self._pool.submit(contextvars.copy_context().run, in_slice, *job) for job in jobs[1:]]
             try:
                 first = in_slice(*jobs[0])
             finally:
@@ -413,7 +470,9 @@ class MPICommunicator(Communicator):
     """Data parallelism over an MPI communicator (``MPI.COMM_WORLD`` by default) with mpi4py.
 
     Launch with ``mpiexec -n P …``. Construction checks that every rank runs the same layerprop
-    version (one collective, before any other), so ranks of different installs stop at once.
+    version with the same ``overlap`` (one collective, before any other), so ranks of different
+    installs or options stop at once. Each rank then watches its launcher (its parent process,
+    every 0.2 s and before rank 0 writes a checkpoint) and ends itself when that is gone.
     ``overlap=True`` reduces each layer's gradients while backward continues (module docstring).
     ``allreduce_seconds`` adds up the time spent in the gradient allreduce (waiting included).
     """
@@ -434,13 +493,26 @@ class MPICommunicator(Communicator):
         from .. import __version__
 
         self.check_agreement(
-            "the installation",
+            "the installation and the gradient reduction",
             {
                 "layerprop version": __version__,
                 "NumPy major version": np.__version__.split(".")[0],
                 "distributed protocol": 1,
+                "overlap": self.overlap,
             },
         )
+        # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
+        # have process groups of their own) is reparented: it then stops at once and writes nothing more.
+        self._launcher = os.getppid() if self.size > 1 else None
+        if self._launcher is not None:
+            threading.Thread(
+                target=_watch_launcher, args=(self._launcher, self.rank), name="layerprop-launcher-watch", daemon=True
+            ).start()
+
+    def stop_if_orphaned(self) -> None:
+        """End this process at once (exit status 1) when the launcher that started it is gone."""
+        if self._launcher is not None and os.getppid() != self._launcher:
+            _orphaned(self.rank)
 
     # -- gradients ----------------------------------------------------------------------------
     def _layout_for(self, network):
@@ -547,9 +619,6 @@ class MPICommunicator(Communicator):
         self.comm.Bcast(buffer, root=0)
         return buffer.tobytes().decode("utf-8")
 
-    def barrier(self):
-        self.comm.Barrier()
-
     # -- failures -----------------------------------------------------------------------------
     @contextlib.contextmanager
     def fail_together(self, program: str = "layerprop", collective: tuple = ()):
@@ -624,9 +693,43 @@ def _flatten(facts: dict, prefix: str = "") -> dict:
     return flat
 
 
+def _compare(what: str, facts_by_rank: list) -> None:
+    """DistributedError naming the first rank and fact where ``facts_by_rank[r]`` differs from rank 0's."""
+    reference = _flatten(facts_by_rank[0])
+    for rank, facts in enumerate(facts_by_rank[1:], start=1):
+        theirs = _flatten(facts)
+        for key in sorted(set(reference) | set(theirs)):
+            if reference.get(key) != theirs.get(key):
+                raise DistributedError(
+                    f"the ranks disagree on {what}: rank {rank} has {key} = {_short(theirs.get(key))} "
+                    f"but rank 0 has {_short(reference.get(key))}; start every rank with the same "
+                    f"layerprop, data and options"
+                )
+
+
+def _first_line(error: BaseException, limit: int = 1000) -> str:
+    """The first line of ``error``'s message (its class name when it has none), at most ``limit`` characters."""
+    text = str(error)
+    line = text.splitlines()[0] if text.strip() else type(error).__name__
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def _short(value, limit: int = 80) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _watch_launcher(launcher: int, rank: int) -> None:
+    """(A daemon thread of each rank) End the rank when its parent, the launcher, is gone."""
+    while os.getppid() == launcher:
+        time.sleep(0.2)
+    _orphaned(rank)
+
+
+def _orphaned(rank: int) -> None:
+    with contextlib.suppress(Exception):  # the launcher held our stderr: it may be gone too
+        print(f"layerprop: rank {rank}: the MPI launcher is gone; stopping", file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def _import_mpi():
@@ -659,26 +762,41 @@ def _digest(*arrays) -> str:
 
 
 def training_fingerprint(trainer) -> dict:
-    """What every rank of one run must agree on: data checksums, network, optimizer and trainer options."""
-    optimizer = trainer.optimizer
-    hyper = {k: v for k, v in vars(optimizer).items() if isinstance(v, (int, float, str, bool)) and k != "lr"}
+    """What every rank of one run must agree on before the first step: the data (checksums), the
+    network and its weights, the optimizer and its state, the trainer's options and callbacks
+    (:meth:`Trainer.description <layerprop.training.trainer.Trainer.description>`) and its state —
+    so that ranks started with different options, data or checkpoints stop before any averaging."""
+    network, optimizer = trainer.network, trainer.optimizer
+    try:
+        described_network = network.to_config()
+    except (AttributeError, NotImplementedError):
+        described_network = repr(network)
+    if hasattr(optimizer, "state_dict"):
+        config, arrays = optimizer.state_dict()
+        described_optimizer = {**config, "state checksum": _digest(*(arrays[key] for key in sorted(arrays)))}
+    else:
+        described_optimizer = {"class": type(optimizer).__name__}
+    state = trainer.state_dict()
+    for callback in trainer.callbacks:
+        state.update(callback.state_dict())
     return {
         "training data checksum": _digest(trainer.x_train, trainer.t_train),
-        "validation data checksum": _digest(trainer.x_val, trainer.t_val),
         "test data checksum": _digest(trainer.x_test, trainer.t_test),
-        "network": trainer.network.to_config() if hasattr(trainer.network, "_config") else repr(trainer.network),
-        "initial weights checksum": _digest(*trainer.network.state_dict().values()),
-        "optimizer": {"class": type(optimizer).__name__, "lr": trainer.base_lr, **hyper},
-        "trainer options": {
-            "epochs": trainer.epochs,
-            "mini_batch_size": trainer.batch_size,
-            "seed": trainer.seed,
-            "lr_schedule": trainer.lr_schedule,
-            "early_stopping_patience": trainer.early_stopping_patience,
-            "evaluate_sample_num_per_epoch": trainer.evaluate_sample_num_per_epoch,
-            "train_acc_samples": trainer.train_acc_samples,
-        },
+        "network": described_network,
+        "weights checksum": _digest(*network.state_dict().values()),
+        "optimizer": described_optimizer,
+        "trainer options": _checksums(trainer.description()),
+        "trainer state": state,
     }
+
+
+def _checksums(value):
+    """``value`` with every array (or tuple of arrays) replaced by its checksum (JSON-able)."""
+    if isinstance(value, dict):
+        return {key: _checksums(item) for key, item in value.items()}
+    if isinstance(value, tuple) or hasattr(value, "dtype"):
+        return _digest(*(value if isinstance(value, tuple) else (value,)))
+    return value
 
 
 def check_batch_size(batch_size: int, size: int):

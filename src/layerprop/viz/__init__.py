@@ -10,8 +10,10 @@
 >>> viz.render(price, "price.html")       # a page stepping through forward, then backward
 
 In Jupyter a Variable (with a recorded graph) and a network display themselves as this drawing:
-importing this package attaches ``_repr_svg_``/``_repr_html_`` to them (:func:`attach_notebook_display`;
-``import layerprop`` does it by itself inside IPython). ``graph`` and ``nets`` never import ``viz``.
+their ``_repr_svg_``/``_repr_html_`` ask :mod:`layerprop.notebook`, where the package's facade
+registers painters that import this package on the first display (:func:`repr_svg`,
+:func:`repr_html`; :func:`attach_notebook_display` sets them on the classes once it is imported).
+``graph`` and ``nets`` never import ``viz``.
 
 Nodes are the operations (the layers' ``symbol``: ×, +, exp, /, Affine, Relu, SoftmaxWithLoss …),
 edges the values between them: forward value above the line, gradient below it, in the notes' style.
@@ -102,18 +104,31 @@ def repr_html(obj):
         return None
 
 
-def attach_notebook_display():
-    """Give :class:`~layerprop.graph.Variable` and every network Jupyter's display methods.
+def repr_graph_check(graph_check) -> str:
+    """Jupyter's display of :func:`layerprop.doctor.check_graph`'s result: the drawing with each node
+    marked (a wrong one red, with its relative error; a right one ✓), then the table of verdicts."""
+    try:
+        drawing = f'<div class="layerprop-drawing">{to_inline_svg(graph_check.output, check=graph_check)}</div>'
+    except Exception:
+        drawing = ""
+    return drawing + graph_check.table_html()
 
-    Called when :mod:`layerprop.viz` is imported: the drawing code stays above ``graph`` and
-    ``nets``, which know nothing about it.
+
+def attach_notebook_display():
+    """Give :class:`~layerprop.graph.Variable`, every network and the doctor's graph check Jupyter's
+    display methods.
+
+    Called when :mod:`layerprop.viz` is imported: the drawing code stays above ``graph``, ``nets``
+    and ``doctor``, which know nothing about it.
     """
+    from ..doctor import GraphCheck
     from ..graph import Variable
     from ..nets.base import Network
 
     for cls in (Variable, Network):
         cls._repr_svg_ = repr_svg
         cls._repr_html_ = repr_html
+    GraphCheck._repr_html_ = repr_graph_check
 
 
 attach_notebook_display()

@@ -21,6 +21,9 @@ from .model import CONSTANT, INPUT, OP, OUTPUT, PARAM, build_model
 
 VALUE_COLOR = "#1f4e9c"  # forward values: dark blue
 GRAD_COLOR = "#d62728"  # gradients: red
+WRONG_COLOR = "#c62828"  # a node the doctor found wrong (check=True): red outline, pale red fill
+WRONG_FILL = "#fdecea"
+RIGHT_COLOR = "#1a7f37"  # … and the check mark of a right one: green
 EDGE_COLOR = "#444444"
 FONT = "Helvetica"
 
@@ -62,17 +65,39 @@ def edge_label(edge) -> str | None:
     )
 
 
+def verdict_tooltip(node) -> str:
+    """A node's tooltip: its layer and rule, then the doctor's problems when it was checked."""
+    text = f"{node.layer_name}: {node.rule}" if node.rule else node.layer_name
+    verdict = node.verdict
+    if verdict is not None:
+        text += "\n" + ("doctor: ok" if verdict.ok else "\n".join(f"{p.code}: {p.message}" for p in verdict.problems))
+    return text
+
+
+def _verdict_label(node) -> str | None:
+    """The HTML-like xlabel of a checked op node: a green ✓, or a red ✗ with its relative error."""
+    if node.verdict is None:
+        return None
+    colour = RIGHT_COLOR if node.verdict.ok else WRONG_COLOR
+    return f'<font color="{colour}" point-size="12"><b>{html_escape(node.verdict.mark())}</b></font>'
+
+
 def _node_attributes(node) -> dict:
     label = node.label
     if node.kind == OP:
-        attrs = {
-            "label": quote(label),
-            "tooltip": quote(f"{node.layer_name}: {node.rule}" if node.rule else node.layer_name),
-        }
+        attrs = {"label": quote(label), "tooltip": quote(verdict_tooltip(node))}
         if len(label) <= 3:
             attrs.update(shape="circle", width="0.5", fixedsize="true", fontsize="14")
         else:
             attrs.update(shape="box", style='"rounded,filled"', fillcolor='"#ffffff"', fontsize="13")
+        if node.verdict is not None and not node.verdict.ok:
+            attrs.update(
+                color=f'"{WRONG_COLOR}"',
+                penwidth="2.5",
+                fontcolor=f'"{WRONG_COLOR}"',
+                style='"rounded,filled"' if len(label) > 3 else "filled",
+                fillcolor=f'"{WRONG_FILL}"',
+            )
         return attrs
     if node.kind == INPUT:
         return {"label": quote(label), "shape": "plaintext", "fontsize": "14"}
@@ -132,6 +157,8 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
         text = f'<font color="{VALUE_COLOR}">forward value</font>'
         if model.has_gradients:
             text += f' (above) · <font color="{GRAD_COLOR}">gradient</font> (below)'
+        if model.checked:
+            text += f' · doctor: <font color="{RIGHT_COLOR}">✓ right</font>, <font color="{WRONG_COLOR}">✗ wrong</font>'
         heading.append(f'<font point-size="11">{text}</font>')
     if heading:
         lines.append(f'  labelloc="t"; label=<{"<br/>".join(heading)}>;')
@@ -140,8 +167,11 @@ def to_dot(target, *, title: str | None = None, legend: bool = True, **options) 
     sums = {branch.node: branch.text for branch in model.branch_sums()}
     for node in model.nodes:
         attrs = _node_attributes(node)
+        xlabels = [text for text in (_verdict_label(node),) if text]
         if node.id in sums:  # the notes' branch node: the gradient is the sum of the uses' shares
-            attrs["xlabel"] = f'<<font color="{GRAD_COLOR}" point-size="11">{html_escape(sums[node.id])}</font>>'
+            xlabels.append(f'<font color="{GRAD_COLOR}" point-size="11">{html_escape(sums[node.id])}</font>')
+        if xlabels:
+            attrs["xlabel"] = f"<{'<br/>'.join(xlabels)}>"
         blocks.setdefault(node.cluster, []).append(f"{node.id} [{_attr_list(attrs)}];")
     edge_lines = []
     for edge in model.edges:

@@ -9,8 +9,9 @@ edges, then, node by node from the output back, the gradients, each with the nod
 its numbers.
 
 Hooks for scripts and tests: ``#layerprop-page[data-step]``, ``#status`` (``data-step``,
-``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``; edge texts with the classes
-``value visible`` and ``grad visible`` once revealed.
+``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``, ``#step-verdict`` (the doctor's
+verdict on the step's node, with ``check=True``); edge texts with the classes ``value visible`` and
+``grad visible`` once revealed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import json
 from html import escape
 from importlib import resources
 
-from .dot import GRAD_COLOR, VALUE_COLOR
+from .dot import GRAD_COLOR, RIGHT_COLOR, VALUE_COLOR, WRONG_COLOR
 from .model import build_model
 from .steps import build_steps
 from .svg import svg_markup
@@ -60,6 +61,11 @@ def to_html(target, *, title: str | None = None, **options) -> str:
         legend += f', then <span class="g" style="color:{GRAD_COLOR}">gradients</span> below them'
     else:
         legend += " (run backward() before drawing to step through the gradients too)"
+    if model.checked:
+        legend += (
+            f'; the doctor checked each node: <span style="color:{RIGHT_COLOR}">✓</span> right, '
+            f'<span style="color:{WRONG_COLOR}">✗</span> wrong (red, with its relative error)'
+        )
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -86,6 +92,7 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <div id="step-heading">{escape(steps[0]["heading"])}</div>
 <div id="step-rule">{escape(steps[0]["rule"])}</div>
 <div id="step-numbers">{escape(steps[0]["numbers"])}</div>
+<div id="step-verdict"></div>
 </div>
 <div class="drawing">
 {svg_markup(drawing_model, reveal=False, scale=PAGE_SCALE, max_width=PAGE_WIDTH / PAGE_SCALE)}

@@ -47,6 +47,8 @@ class DrawnNode:
     ``layer`` the layer object (op nodes); ``rule`` and ``forward_rule`` its class's
               ``backward_rule`` and ``forward_rule``
     ``cluster`` index into :attr:`GraphModel.clusters`, or ``None``
+    ``verdict`` with ``check=True``: the doctor's :class:`~layerprop.doctor.NodeVerdict` of an op
+              node (``ok``, ``mark()`` — ``✓`` or ``✗ rel. error 0.5``, ``problems``)
     """
 
     id: str
@@ -59,6 +61,7 @@ class DrawnNode:
     cluster: int | None = None
     step: int | None = None  # forward position of an op node (0, 1, …)
     value: object = None  # a constant's value (its label is this value written out)
+    verdict: object = None  # the doctor's NodeVerdict of an op node, when the drawing was checked
 
 
 @dataclass
@@ -135,6 +138,11 @@ class GraphModel:
         return sorted((n for n in self.nodes if n.kind == OP), key=lambda n: n.step)
 
     @property
+    def checked(self) -> bool:
+        """True when the doctor's verdicts are on the op nodes (``check=True``)."""
+        return any(n.verdict is not None for n in self.nodes)
+
+    @property
     def has_gradients(self) -> bool:
         return any(e.grad_text is not None for e in self.edges)
 
@@ -204,8 +212,9 @@ def _constant_roles(node) -> list:
 
 
 class _Builder:
-    def __init__(self, digits: int):
+    def __init__(self, digits: int, verdicts=None):
         self.model = GraphModel(digits=digits)
+        self.verdicts = verdicts or {}  # id(graph Node) → the doctor's verdict
         self.op_ids: dict = {}  # id(graph Node) → node id
         self.source_ids: dict = {}  # id(Variable) → node id of an input/param/constant
         self.node_clusters: dict = {}  # node id → set of cluster indices
@@ -272,6 +281,7 @@ class _Builder:
                 rule=backward_rule_of(layer),
                 forward_rule=forward_rule_of(layer),
                 step=len(self.op_ids),
+                verdict=self.verdicts.get(id(gnode)),
             )
             self.model.nodes.append(node)
             self.mark(node.id, cluster)
@@ -316,7 +326,7 @@ class _Builder:
         gy = gnode.output.grad
         if gy is None:
             return [None] * len(gnode.inputs)
-        grads = [gx for _, gx in gnode.backward(gy)]
+        grads = [gx for _, gx in gnode.backward(gy.copy())]  # a copy: a learner's layer may write into dout
         return grads + [None] * (len(gnode.inputs) - len(grads))
 
 
@@ -334,18 +344,36 @@ def is_network(obj) -> bool:
     return hasattr(obj, "layers") and hasattr(obj, "last_layer") and hasattr(obj.layers, "items")
 
 
-def build_model(target, *, title: str | None = None, digits: int = DEFAULT_DIGITS, x=None, t=None) -> GraphModel:
+def node_verdicts(targets, check) -> dict:
+    """{id(graph Node): the doctor's verdict} for ``check``: True (run :func:`layerprop.doctor.check_graph`
+    on each target), a :class:`~layerprop.doctor.GraphCheck` (or a list of them) already made, or False."""
+    if check is False or check is None:
+        return {}
+    checks = check if isinstance(check, (list, tuple)) else [check]
+    if check is True:
+        from ..doctor import check_graph
+
+        checks = [check_graph(var) for _, var in targets if getattr(var, "creator", None) is not None]
+    return {id(verdict.node): verdict for graph_check in checks for verdict in graph_check}
+
+
+def build_model(
+    target, *, title: str | None = None, digits: int = DEFAULT_DIGITS, x=None, t=None, check=False
+) -> GraphModel:
     """Describe ``target``'s computational graph (see the module docstring for what it may be).
 
     ``digits`` — significant digits of the numbers on the edges; ``x``, ``t`` — the batch to push
-    through a network (default: a small fixed random batch, see :func:`model_from_network`).
+    through a network (default: a small fixed random batch, see :func:`model_from_network`);
+    ``check`` — True to have :mod:`layerprop.doctor` examine every node's layer at its own input
+    values (the drawings then mark a wrong node in red with its relative error, a right one with a
+    check mark), or a :class:`~layerprop.doctor.GraphCheck` already made.
     """
     if isinstance(target, GraphModel):
         return _restyled(target, title, digits)
     if is_network(target):
-        return model_from_network(target, x, t, title=title, digits=digits)
+        return model_from_network(target, x, t, title=title, digits=digits, check=check)
     targets = _targets(target)
-    builder = _Builder(digits)
+    builder = _Builder(digits, node_verdicts(targets, check))
     titled = [(title_ is not None) for title_, _ in targets]
     if any(titled):
         builder.model.clusters = [str(title_) for title_, _ in targets]
@@ -439,13 +467,16 @@ def _record_network(net, x=None, t=None):
     return loss, layer_names
 
 
-def model_from_network(net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS) -> GraphModel:
+def model_from_network(
+    net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS, check=False
+) -> GraphModel:
     """Draw a network: record its forward pass (:func:`record_network`), then describe the graph.
 
-    Its layers are labelled with the network's names for them (``Affine1``, ``Relu1`` …).
+    Its layers are labelled with the network's names for them (``Affine1``, ``Relu1`` …); ``check``
+    as for :func:`build_model`.
     """
     loss, layer_names = _record_network(net, x, t)
-    model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits)
+    model = build_model(loss, title=title if title is not None else type(net).__name__, digits=digits, check=check)
     for node in model.nodes:  # the network's own names: Affine1, Relu1, …
         if node.kind == OP and id(node.layer) in layer_names:
             node.label = layer_names[id(node.layer)]

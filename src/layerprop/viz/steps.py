@@ -7,8 +7,9 @@ per operation in reverse order shows the node's ``backward_rule`` with ``dout`` 
 sends to each input, which then appear under those edges.
 
 Each step is a plain dict (JSON for the page): ``phase`` ('start', 'forward', 'seed', 'backward'),
-``node`` (id or None), ``heading``, ``rule``, ``numbers`` (the rule's numbers as text), and the
-edge ids whose ``values``/``grads`` this step reveals. A last step (phase 'sum', with the ``sums``
+``node`` (id or None), ``heading``, ``rule``, ``numbers`` (the rule's numbers as text), the
+edge ids whose ``values``/``grads`` this step reveals, and for an operation of a drawing made with
+``check=True`` the doctor's ``verdict`` on its layer (otherwise ''). A last step (phase 'sum', with the ``sums``
 it reveals: node ids) shows each value used more than once with the sum that forms its gradient.
 """
 
@@ -28,6 +29,7 @@ WORDS = {
         "backward": "Backward {i} of {n}",
         "sums": "Branch sums",
         "sums_rule": "A value used more than once receives the sum of the gradients of its uses.",
+        "doctor": "doctor",
     },
     "ko": {
         "inputs": "입력",
@@ -39,6 +41,7 @@ WORDS = {
         "backward": "역전파 {i} / {n}",
         "sums": "분기 노드의 합",
         "sums_rule": "여러 번 쓰인 값은 쓰인 곳마다 돌아온 기울기를 모두 더한 값을 기울기로 받습니다.",
+        "doctor": "닥터",
     },
 }
 
@@ -49,6 +52,19 @@ def _who(edge, model) -> str:
         return edge.name
     source = model.node(edge.source)
     return source.label if source.kind in (INPUT, PARAM) else ""
+
+
+def verdict_text(node, language: str = "en") -> str:
+    """``doctor: ✓ ok`` or ``doctor: ✗ rel. error 0.52 — wrong-gradient: dx is wrong: …`` for a
+    checked op node ('' when the drawing was not checked)."""
+    verdict = getattr(node, "verdict", None)
+    if verdict is None:
+        return ""
+    head = f"{WORDS[language]['doctor']}: {verdict.mark(language)}"
+    if verdict.ok:
+        return f"{head} {verdict.report.verdict(language)}"
+    first = verdict.problems[0]
+    return f"{head} — {first.code}: {first.text(language)}"
 
 
 def build_steps(model, language: str = "en") -> list:
@@ -92,6 +108,7 @@ def build_steps(model, language: str = "en") -> list:
                 "numbers": f"{args} → {result}" if args else result,
                 "values": [e.id for e in outs],
                 "grads": [],
+                "verdict": verdict_text(node, language),
             }
         )
     if not model.has_gradients:
@@ -132,6 +149,7 @@ def build_steps(model, language: str = "en") -> list:
                 "numbers": f"dout = {dout}" + (": " + ", ".join(sent) if sent else ""),
                 "values": [],
                 "grads": [e.id for e in ins if e.grad_text is not None],
+                "verdict": verdict_text(node, language),
             }
         )
     sums = model.branch_sums()

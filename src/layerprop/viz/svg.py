@@ -17,7 +17,7 @@ from __future__ import annotations
 import uuid
 from html import escape
 
-from .dot import EDGE_COLOR, GRAD_COLOR, VALUE_COLOR
+from .dot import EDGE_COLOR, GRAD_COLOR, RIGHT_COLOR, VALUE_COLOR, WRONG_COLOR, WRONG_FILL, verdict_tooltip
 from .heatmap import CELL_HEIGHT, MAX_ROWS, svg_heatmap, wants_heatmap
 from .heatmap import WIDTH as HEATMAP_WIDTH
 from .layout import FONT_SIZE, LABEL_FONT_SIZE, layout
@@ -40,8 +40,19 @@ def _node_markup(node, box) -> str:
     tip = f"{node.layer_name}: {node.rule}" if node.kind == "op" and node.rule else node.label
     if node.kind == "constant":
         tip = f"constant {node.label} (no gradient)"
+    verdict = ""
+    if node.verdict is not None:  # checked by the doctor: a class, a data attribute and a mark above
+        state = "right" if node.verdict.ok else "wrong"
+        classes += f" {state}"
+        tip = verdict_tooltip(node)
+        verdict = (
+            f' data-verdict="{state}"',
+            f'<text class="verdict {state}" x="{box.x:.1f}" y="{box.y - box.h / 2 - 5:.1f}" '
+            f'font-size="12" font-weight="700" text-anchor="middle">{escape(node.verdict.mark())}</text>',
+        )
     parts = [
-        f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}">',
+        f'<g class="{classes}" id="node-{node.id}" data-node="{node.id}" data-kind="{node.kind}"'
+        f"{verdict[0] if verdict else ''}>",
         f"<title>{escape(tip)}</title>",
     ]
     if box.shape == "circle":
@@ -59,6 +70,8 @@ def _node_markup(node, box) -> str:
         f'<text class="label" x="{box.x:.1f}" y="{box.y:.1f}" font-size="{size}" text-anchor="middle" '
         f'dominant-baseline="central">{escape(node.label)}</text>'
     )
+    if verdict:
+        parts.append(verdict[1])
     parts.append("</g>")
     return "".join(parts)
 
@@ -107,7 +120,7 @@ def svg_markup(
     """
     box = layout(model, max_width)
     arrow = f"{element_id}-arrow"  # ids stay unique when several drawings share a page
-    top = 26 if model.title else 0  # room for the title above the drawing
+    top = (26 if model.title else 0) + (14 if model.checked else 0)  # room for the title and the doctor's marks
     sums = model.branch_sums()
     height = box.height + top + len(sums) * SUM_LINE
     width = max(box.width, max((len(b.text) * LABEL_FONT_SIZE * 0.6 + 2 * MARGIN_X for b in sums), default=0))
@@ -122,6 +135,9 @@ def svg_markup(
         f".layerprop-graph .grad{{fill:{GRAD_COLOR}}}"
         f".layerprop-graph .branch-sum{{fill:{GRAD_COLOR};font-weight:600}}"
         ".layerprop-graph .cluster{fill:none;stroke:#999;stroke-dasharray:5 4}"
+        f".layerprop-graph .node.wrong .shape{{stroke:{WRONG_COLOR};stroke-width:2.5;fill:{WRONG_FILL}}}"
+        f".layerprop-graph .node.wrong .label,.layerprop-graph .verdict.wrong{{fill:{WRONG_COLOR}}}"
+        f".layerprop-graph .verdict.right{{fill:{RIGHT_COLOR}}}"
         ".js .layerprop-graph .edge:not(.has-value) .heat-value,.js .layerprop-graph .edge:not(.has-grad) .heat-grad"
         "{visibility:hidden}"
         "</style>"

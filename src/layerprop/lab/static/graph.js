@@ -8,6 +8,7 @@
      host.t(key, args), host.lang()   the words of the page (i18n.js) in the reader's language
      host.changed()                   the state changed (the page writes it into its link)
      host.shown(result)               a new drawing is on screen
+     host.stepped(step)               the stepper shows another step (optional)
      host.keys                        the element whose keys step and zoom (document, or the widget)
      host.elementId                   a unique id for the drawing (several widgets share a notebook)
    The view answers load(state), state(), relabel() (the language changed), show(result) (an answer
@@ -37,6 +38,8 @@ var layerpropGraphView = (function () {
     function request() {
       var body = { values: values, element_id: host.elementId || "lab-graph" };
       if (source.expr) body.expr = source.expr; else body.preset = source.preset;
+      // a preset's graph drawn again (new values) also names its expression: the same graph as shown
+      if (!source.expr && view.result && view.result.preset === source.preset && view.result.expr) body.expr = view.result.expr;
       var width = $("drawing").clientWidth;
       if (width > 0) { body.width = width - 4; laidOut = width; }
       return body;
@@ -229,6 +232,7 @@ var layerpropGraphView = (function () {
       $("counter").textContent = host.t("step_of", { i: view.step, n: steps.length - 1 });
       $("prev").disabled = $("first").disabled = view.step === 0;
       $("next").disabled = $("last").disabled = view.step === steps.length - 1;
+      if (host.stepped) host.stepped(shown.step);
       changed();
     }
     function changed() { if (host.changed) host.changed(); }

@@ -43,7 +43,8 @@ var LAB_WORDS = {
     network: "Network — click a weight or an edge between layers to see that tensor and its gradient", value: "value", gradient: "gradient",
     shape: "shape", stats: "min {min}, max {max}, mean {mean}, std {std}",
     limits: "Limits: expression ≤ {expression_length} characters and depth ≤ {expression_depth}, ≤ {expression_names} inputs, tensors ≤ {tensor_elements} elements, data sets ≤ {toy_samples} points (CSV files ≤ {csv_kib} KiB, ≤ {classes} classes), MNIST ≤ {mnist_samples} images, ≤ {hidden_layers} hidden layers of ≤ {hidden_units} units, ≤ {jobs} training jobs at once.",
-    disconnected: "The connection to the lab was closed (is layerprop lab still running?)"
+    disconnected: "The connection to the lab was closed (is layerprop lab still running?)",
+    diverged: "Training diverged at step {step}: the loss blew up (past ten times its start, or no longer a number). The last good weights were put back; lower the learning rate and press Reset."
   },
   ko: {
     tab_graph: "계산 그래프", tab_train: "학습", other_language: "English",
@@ -86,7 +87,8 @@ var LAB_WORDS = {
     network: "신경망 — 가중치나 층 사이의 간선을 누르면 그 텐서와 기울기를 보여 줍니다", value: "값", gradient: "기울기",
     shape: "모양", stats: "최솟값 {min}, 최댓값 {max}, 평균 {mean}, 표준편차 {std}",
     limits: "제한: 수식은 {expression_length}자, 깊이 {expression_depth} 이하, 입력 {expression_names}개 이하, 텐서는 원소 {tensor_elements}개 이하, 데이터는 {toy_samples}점(CSV 파일은 {csv_kib} KiB, 클래스 {classes}개) 이하, MNIST는 {mnist_samples}장 이하, 은닉층 {hidden_layers}개(각 {hidden_units}개 뉴런) 이하, 동시에 학습 {jobs}개까지.",
-    disconnected: "lab과의 연결이 끊어졌습니다 (layerprop lab이 아직 실행 중인가요?)"
+    disconnected: "lab과의 연결이 끊어졌습니다 (layerprop lab이 아직 실행 중인가요?)",
+    diverged: "{step}단계에서 학습이 발산했습니다: 손실이 폭발했습니다 (처음의 10배를 넘었거나 더 이상 수가 아닙니다). 마지막으로 괜찮았던 가중치로 되돌렸습니다. 학습률을 낮추고 초기화를 누르세요."
   }
 };
 

@@ -8,6 +8,9 @@
   var TOKEN = document.body.getAttribute("data-token");
   var $ = function (id) { return document.getElementById(id); };
   var lab = window.lab = { lang: "en", limits: null };
+  // hooks for the page's other scripts (layers.js: the learner's own layers): graphRequest(body) →
+  // {path, body}, afterGraph(result), step(step), language(lang); lab.recompute() redraws the graph
+  lab.hooks = {};
 
   // -- language ------------------------------------------------------------------------------
   function t(key, args, lang) { return labText(lang || lab.lang, key, args); }
@@ -20,6 +23,7 @@
     showLimits();
     if (graph) graph.relabel();
     if (trainer) trainer.relabel();
+    if (lab.hooks.language) lab.hooks.language(lab.lang);
   }
 
   function showLimits() {
@@ -29,8 +33,13 @@
   }
 
   // -- talking to the lab ----------------------------------------------------------------------
-  function call(name, body) {  // POST /api/NAME; a refusal is {en, ko}
-    return fetch("/api/" + name, {
+  function call(name, body) {  // POST /api/NAME (a hook may route the graph elsewhere); a refusal is {en, ko}
+    var path = "/api/" + name;
+    if (name === "graph" && lab.hooks.graphRequest) {
+      var routed = lab.hooks.graphRequest(body);
+      path = routed.path; body = routed.body;
+    }
+    return fetch(path, {
       method: "POST", headers: { "Content-Type": "application/json", "X-Lab-Token": TOKEN },
       body: JSON.stringify(body)
     }).then(function (reply) {
@@ -64,7 +73,9 @@
       lab.limits = result.limits;
       showLimits();
       document.body.setAttribute("data-graph-version", String(graph.view.version));
+      if (lab.hooks.afterGraph) lab.hooks.afterGraph(result);
     },
+    stepped: function (step) { if (lab.hooks.step) lab.hooks.step(step); },
     send: send
   };
   graph = layerpropGraphView.mount($("graph-page"), host);
@@ -77,6 +88,7 @@
     train: { get: function () { return trainer.train; } }
   });
   lab.showStep = graph.showStep;
+  lab.recompute = graph.recompute;
   lab.t = t;
 
   // -- tabs --------------------------------------------------------------------------------------

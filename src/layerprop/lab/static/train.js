@@ -220,6 +220,9 @@ var layerpropTrainView = (function () {
       $("test-stat").hidden = snap.test_accuracy === null;
       if (snap.test_accuracy !== null) $("train-test").textContent = pct(snap.test_accuracy);
       root.setAttribute("data-train-step", String(snap.step));
+      $("train-diverged").hidden = !snap.diverged;  // the loss blew up: say so, in the page's language
+      $("train-diverged").textContent = snap.diverged ? t("diverged", { step: snap.diverged.step }) : "";
+      $("train-diverged").title = snap.diverged ? snap.diverged.message : "";
       $("boundary-figure").hidden = !snap.boundary;
       $("filters-figure").hidden = !snap.filters;
       if (snap.boundary) { drawPoints(snap); renderLegend(); }
