@@ -118,10 +118,12 @@ def test_korean_errors_read_as_korean(lab, chromium):
     page.click("#tab-train")
     wait_for_job(page)
     page.fill("#hidden", "300")
-    page.dispatch_event("#hidden", "change")
+    page.locator("#hidden").blur()  # the field's change: a new job, refused
     page.wait_for_selector("#train-error:not([hidden])")
     page.click("#lang")
-    assert page.text_content("#train-error") == "은닉층의 뉴런 수: 300 — 최대 256까지 쓸 수 있습니다"
+    page.wait_for_function(
+        "document.getElementById('train-error').textContent === '은닉층의 뉴런 수: 300 — 최대 256까지 쓸 수 있습니다'"
+    )
 
 
 def test_the_train_page_shows_the_network_it_trains(lab, chromium):
