@@ -13,6 +13,9 @@ What it measures (batch 100, float32, real MNIST batches; one training step = gr
   networks, next to each layer's FLOPs and bytes moved, the floor these give
   (max(FLOPs / peak, bytes / bandwidth)), and for each convolution the rate NumPy's matmul reaches
   at the shape of its products (what bounds it in NumPy);
+- ``--trainer``: the Trainer's own cost per step — an epoch of ``Trainer.train_epoch`` (its default
+  callbacks: History, DivergenceGuard) against the same batches as a bare gradient + update loop,
+  on a network small enough (784-4-10, batch 10) that the bookkeeping shows;
 - ``--tta``: wall time until the MNIST test accuracy first reaches 99.0 % — SimpleConvNet, Adam
   (lr 0.003, ε = 1e-7) with a cosine decay over ``--tta-epochs`` epochs, batch 100, the same initial
   weights and the same shuffles in both frameworks; training time only (the test-set evaluation
@@ -24,7 +27,7 @@ PyTorch is never imported into a NumPy process. The workers take turns: each rou
 of steps in every worker, the order rotating from round to round, with a pause between turns so
 that no worker's idle threads compete with the next one. Medians over the rounds are reported.
 
-Run:  python benchmarks/cpu.py [--rounds 9] [--steps 10] [--profile] [--tta] [--train-memory]
+Run:  python benchmarks/cpu.py [--rounds 9] [--steps 10] [--profile] [--trainer] [--tta] [--train-memory]
 (``--rounds 0 --tta``: the time to accuracy alone)
 (PyTorch as the reference: ``pip install torch==2.13.0``; layerprop from this checkout:
 ``PYTHONPATH=src``). This is a benchmark, not a test: it asserts nothing, it prints the table the
@@ -535,6 +538,47 @@ def time_to_accuracy(framework, epochs, weights_path, seed=0):
     return curve
 
 
+def trainer_overhead(rounds, steps=600):
+    """Per-step seconds of Trainer.train_epoch and of the bare loop over the same batches (medians
+    of ``rounds`` alternating rounds): the difference is what the Trainer adds to a step."""
+    import numpy as np
+
+    from layerprop.datasets import load_mnist
+    from layerprop.nets import TwoLayerNet
+    from layerprop.optim import SGD
+    from layerprop.training import Trainer
+
+    (x_all, t_all), _ = load_mnist(flatten=True)
+    batch = 10
+    x, t = np.ascontiguousarray(x_all[: steps * batch], dtype=np.float32), t_all[: steps * batch].astype(np.int64)
+
+    def bare():
+        net, optimizer = TwoLayerNet(784, 4, 10, dtype="float32", seed=0), SGD(lr=0.01)
+        order = np.random.default_rng([0, 1]).permutation(len(x))
+        start = time.perf_counter()
+        for i in range(steps):
+            index = order[i * batch : (i + 1) * batch]
+            grads = net.gradient(x[index], t[index])
+            float(net.last_loss)
+            optimizer.update(net.params, grads)
+        return (time.perf_counter() - start) / steps
+
+    def trainer():
+        net = TwoLayerNet(784, 4, 10, dtype="float32", seed=0)
+        run = Trainer(net, x, t, epochs=1, mini_batch_size=batch, optimizer_param={"lr": 0.01}, verbose=False, seed=0)
+        run.train_acc_samples = 1  # epoch_seconds is the loop's time; the evaluation is not counted
+        run.train_epoch()
+        return run.history["epoch_seconds"][-1] / run.iter_per_epoch
+
+    times = {"bare": [], "trainer": []}
+    for r in range(rounds):
+        for name, timed in (
+            (("bare", bare), ("trainer", trainer)) if r % 2 == 0 else (("trainer", trainer), ("bare", bare))
+        ):
+            times[name].append(timed())
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
 def worker_main(kind):
     """Answer one JSON command per stdin line with one JSON line on stdout."""
     worker = WORKERS[kind]()
@@ -564,6 +608,8 @@ def worker_main(kind):
             reply = True
         elif cmd == "tta":
             reply = time_to_accuracy(kind, request["epochs"], request["path"])
+        elif cmd == "trainer":
+            reply = trainer_overhead(request["rounds"])
         else:
             reply = None
         print(json.dumps(reply), flush=True)
@@ -658,6 +704,7 @@ def main():
     parser.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when installed")
     parser.add_argument("--no-threads", action="store_true", help="leave out layerprop with one thread per core")
     parser.add_argument("--profile", action="store_true", help="per-layer profile of the two conv nets")
+    parser.add_argument("--trainer", action="store_true", help="the Trainer's per-step overhead over a bare loop")
     parser.add_argument("--tta", action="store_true", help="time to 99.0 %% test accuracy (minutes)")
     parser.add_argument("--tta-epochs", type=int, default=6, help="epochs of the cosine schedule (default 6)")
     parser.add_argument(
@@ -760,6 +807,13 @@ def run(args, nets, workers):
         for net in ("simple", "deep"):
             rows = workers["layerprop"].ask(cmd="profile", net=net, rounds=max(args.rounds, 5))
             print_profile(net, rows, peak, bandwidth)
+    if args.trainer:
+        cost = workers["layerprop"].ask(cmd="trainer", rounds=max(args.rounds, 5))
+        print(
+            f"\nTrainer per-step cost (784-4-10, batch 10, float32, default callbacks): "
+            f"{cost['trainer'] * 1e6:.1f} µs a step in Trainer.train_epoch, {cost['bare'] * 1e6:.1f} µs bare: "
+            f"{(cost['trainer'] - cost['bare']) * 1e6:+.1f} µs"
+        )
     if args.tta:
         with tempfile.TemporaryDirectory() as tmp:
             path = os.path.join(tmp, "initial.npz")

@@ -139,9 +139,22 @@ def test_stop_ends_the_run_after_the_current_step_without_evaluating_or_checkpoi
     assert tr.callback(Checkpoint).saved_epoch == 1  # the checkpoint holds the last whole epoch
     tr.train()  # a stopped trainer stays stopped
     assert tr.current_iter == 3
-    tr.stop_training = False  # … until told otherwise
+    tr.train_epoch()  # … but an epoch asked for runs whole
+    assert tr.epoch == 2 and tr.current_iter == 5 and tr.callback(Checkpoint).saved_epoch == 2
+    tr.stop_training = False  # and train() goes on once told to
     tr.train()
     assert tr.epoch == 5
+
+
+def test_a_checkpoint_makes_its_folder_and_reads_its_epoch_from_the_file(tmp_path):
+    """Checkpoint("runs/x/checkpoint.npz") makes runs/x; epoch_on_disk() reads what the file holds —
+    what an interrupt that came while the file was committed (before saved_epoch was set) resumes from."""
+    checkpoint = Checkpoint(tmp_path / "new" / "folder" / "ck.npz")
+    assert checkpoint.epoch_on_disk() is None  # no file yet
+    trainer([checkpoint], epochs=2).train()
+    assert checkpoint.saved_epoch == 2 and checkpoint.epoch_on_disk() == 2
+    checkpoint.saved_epoch = None  # as if interrupted right after the rename
+    assert checkpoint.epoch_on_disk() == 2
 
 
 def test_a_stop_before_training_starts_runs_no_step():

@@ -1,4 +1,4 @@
-"""Data-parallel training (issue 11): the communicator, and real runs under ``mpiexec``.
+"""Data-parallel training: the communicator, and real runs under ``mpiexec``.
 
 The MPI tests start ``mpiexec -n 2/3/4`` themselves, each bounded by a timeout after which the
 whole process group is killed (a hang fails the test instead of stalling CI). Without ``mpiexec``
@@ -437,4 +437,127 @@ def test_cli_diverged_training_stops_every_rank_with_one_message(needs_mpi, tmp_
     assert result.returncode == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("layerprop train: error:")]
     assert len(errors) == 1 and "loss became" in errors[0], result.stderr
-    assert (tmp_path / "model.npz").exists()  # rank 0 kept the last good weights
+    assert errors[0].endswith("No epoch had completed: no model was saved.")
+    assert not (tmp_path / "model.npz").exists()
+
+
+# -- errors on some ranks, mismatched resumes, the run-folder lock -------------------------------
+TINY = str(ROOT / "mpi_scripts" / "tiny_train.py")  # `layerprop train` on a small synthetic data set
+
+
+def cli_ranks(*per_rank, timeout=90, env=None):
+    """``mpiexec`` with one program per rank: entry r is rank r's ``layerprop train --distributed`` options."""
+    cmd = [MPIEXEC, *TRANSPORTS["sm"]]
+    for rank, options in enumerate(per_rank):
+        cmd += [":"] * bool(rank) + ["-n", "1", sys.executable, TINY, "train", "--distributed", *map(str, options)]
+    return run_bounded(cmd, timeout=timeout, env=env)
+
+
+def the_error(result):
+    """The one ``layerprop train: error:`` line of a failed job (mpiexec adds its own banner)."""
+    assert result.returncode != 0, result.stdout
+    lines = [line for line in result.stderr.splitlines() if line.startswith("layerprop train: error:")]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def one_epoch_runs(tmp_path_factory):
+    """Two run folders of one tiny run (one process): after epoch 1 (``a``) and after epoch 2 (``b``)."""
+    _need_mpi()
+    root = tmp_path_factory.mktemp("runs")
+    options = ["--hidden", "8", "--seed", "2", "--quiet"]
+    done = run_bounded([sys.executable, TINY, "train", *options, "--epochs", "1", "--out", str(root / "a")])
+    assert done.returncode == 0, done.stderr
+    shutil.copytree(root / "a", root / "b")
+    more = run_bounded([sys.executable, TINY, "train", "--resume", str(root / "b"), "--epochs", "2", "--quiet"])
+    assert more.returncode == 0, more.stderr
+    return root / "a", root / "b"
+
+
+def folder_state(folder):
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted(folder.iterdir())}
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--epochs", "0"], "error: rank 1 of 2: --epochs must be at least 1, got 0"),
+        (["--threads", "2"], "error: rank 1 of 2: --threads and --distributed do not combine"),
+        (["--patience", "2"], "error: rank 1 of 2: --patience needs --validation-split"),
+        (["--overlap"], "rank 1 has overlap = true but rank 0 has false"),
+        (["--lr", "0.5"], "the ranks disagree on the command line: rank 1 has --lr = 0.5 but rank 0 has null"),
+    ],
+)
+def test_a_usage_error_on_one_rank_ends_the_job_with_one_line(needs_mpi, tmp_path, extra, message):
+    common = ["--hidden", "8", "--epochs", "2", "--quiet", "--out", tmp_path / "run"]
+    started = time.monotonic()
+    line = the_error(cli_ranks(common, [*common, *extra]))
+    assert message in line
+    assert time.monotonic() - started < 60
+    assert not (tmp_path / "run" / "model.npz").exists()
+
+
+def test_resume_of_a_missing_folder_on_one_rank_ends_the_job_with_one_line(needs_mpi, one_epoch_runs, tmp_path):
+    good, _ = one_epoch_runs
+    before = folder_state(good)
+    missing = tmp_path / "nowhere"
+    line = the_error(cli_ranks(["--resume", good, "--epochs", "3"], ["--resume", missing, "--epochs", "3"]))
+    assert line.endswith(f"error: rank 1 of 2: --resume: no checkpoint at {missing}")
+    assert folder_state(good) == before
+
+
+def test_mismatched_resume_folders_are_refused_before_any_averaging(needs_mpi, one_epoch_runs):
+    a, b = one_epoch_runs
+    before = folder_state(a), folder_state(b)
+    line = the_error(cli_ranks(["--resume", a, "--epochs", "3"], ["--resume", b, "--epochs", "3"]))
+    assert "the ranks disagree on the training run: rank 1 has" in line
+    assert (folder_state(a), folder_state(b)) == before  # no checkpoint and no model was written
+
+
+def test_two_ranks_on_the_same_folder_copies_resume(needs_mpi, one_epoch_runs, tmp_path):
+    """Equal states in different folders (a copy per machine) are fine: the states agree."""
+    a, _ = one_epoch_runs
+    copy = tmp_path / "copy"
+    shutil.copytree(a, copy)
+    result = cli_ranks(["--resume", copy, "--epochs", "2"], ["--resume", a, "--epochs", "2"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((copy / "history.json").read_text())["settings"]["epochs"] == 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds the ranks through /proc")
+def test_after_sigkill_of_mpiexecs_process_group_the_ranks_stop_writing(needs_mpi, tmp_path):
+    out = tmp_path / "run"
+    marker = f"LAYERPROP_TEST_RUN={os.getpid()}-{time.monotonic_ns()}"
+    name, value = marker.split("=")
+    env = {**mpi_env(), name: value}
+    cmd = [MPIEXEC, "-n", "2", *TRANSPORTS["sm"], "-x", name, sys.executable, TINY, "train", "--distributed"]
+    cmd += ["--hidden", "8", "--epochs", "100000", "--quiet", "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not (out / "checkpoint.npz").exists():
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        assert set(_pids_with(marker)) == {0, 1}
+        os.killpg(proc.pid, signal.SIGKILL)  # mpiexec and its group; the ranks have groups of their own
+        killed = time.monotonic()
+        proc.communicate()
+        while _pids_with(marker):
+            assert time.monotonic() - killed < 10, "ranks outlived their launcher"
+            time.sleep(0.05)
+        gone = time.monotonic() - killed
+        written = (out / "checkpoint.npz").stat().st_mtime_ns
+        time.sleep(0.5)
+        assert (out / "checkpoint.npz").stat().st_mtime_ns == written and gone < 5
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    from layerprop.io import load_model
+
+    assert load_model(str(out / "checkpoint.npz")).metadata["trainer"]["epoch"] >= 1  # intact
+    # the lock went with rank 0: the folder takes a new run at once
+    again = run_bounded([sys.executable, TINY, "train", "--hidden", "8", "--epochs", "1", "--quiet", "--out", str(out)])
+    assert again.returncode == 0, again.stderr

@@ -84,7 +84,15 @@ MODULE_RANKS = {
         "fashion_mnist": 3,
         "mnist": 3,
     },
-    "training": {"callbacks": 0, "communicators": 0, "curves": 0, "checkpoint": 1, "trainer": 2},
+    "training": {
+        "blas": 0,
+        "callbacks": 0,
+        "curves": 0,
+        "run_lock": 0,
+        "checkpoint": 1,
+        "communicators": 1,
+        "trainer": 2,
+    },
     "interop": {"book_import": 0, "onnx_export": 0},
     "doctor": {
         "messages": 0,

@@ -61,6 +61,10 @@ class DistributedError(LayerpropError, RuntimeError):
     """The processes of a distributed run disagree (version, data, options) or cannot work together."""
 
 
+class RunFolderBusyError(LayerpropError, RuntimeError):
+    """Another training run holds the lock of the run folder (one run per folder at a time)."""
+
+
 class MissingExtraError(LayerpropError, ImportError):
     """An optional dependency is missing; the message says which ``pip install`` brings it."""
 

@@ -12,9 +12,11 @@ from the last checkpoint. --resume refuses options that contradict the checkpoin
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import shlex
 import sys
 import time
 
@@ -164,6 +166,15 @@ def add_parser(subparsers):
         help="compute each batch in N slices on N CPU cores (data-parallel threads; needs "
         "layerprop[threads]); worth it for deepconvnet, not for the MLP; default 1",
     )
+    p.add_argument(
+        "--blas-threads",
+        type=int,
+        default=None,
+        metavar="N",
+        help="threads of the matrix products (BLAS); default: chosen for the work — 1 for networks whose "
+        "products are small (where more threads only spin), else every core; LAYERPROP_BLAS_THREADS, or your "
+        "own OPENBLAS_NUM_THREADS/OMP_NUM_THREADS, also decide it (needs threadpoolctl)",
+    )
     add_device_option(p)
     p.set_defaults(func=run)
 
@@ -182,6 +193,7 @@ def _validate(args):
         ("--patience", args.patience, lambda n, v: validation.integer(n, v, minimum=1)),
         ("--weight-decay", args.weight_decay, validation.non_negative),
         ("--threads", getattr(args, "threads", None), lambda n, v: validation.integer(n, v, minimum=1)),
+        ("--blas-threads", getattr(args, "blas_threads", None), lambda n, v: validation.integer(n, v, minimum=1)),
     ]
     try:
         for name, value, check in checks:
@@ -446,38 +458,74 @@ def _make_trainer(network, settings, checkpoint, verbose, communicator):
 
 
 def run(args, comm=None) -> int:
-    from ..errors import MissingExtraError, TrainingDiverged
-    from ..io import save_model
-    from ..storage.atomic import remove_leftover_temporaries, write_bytes
-    from ..training import Checkpoint
-    from ..training.communicators import SingleProcess, ThreadParallel
+    from ..errors import MissingExtraError
+    from ..storage.atomic import remove_leftover_temporaries
+    from ..training import Checkpoint, SingleProcess, ThreadParallel
+    from ..training.run_lock import RunFolderLock
 
     if comm is None and getattr(args, "distributed", False):
         return _run_distributed(args)
-    _validate(args)
     if comm is None:
+        _validate(args)
         threads = getattr(args, "threads", None) or 1
         try:
             comm = ThreadParallel(threads) if threads > 1 else SingleProcess()
         except MissingExtraError as exc:
             raise UsageError(str(exc)) from None
-    device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
-    if args.resume:
-        settings, out_dir, checkpoint = _resume_settings(args)
-    else:
-        settings = _settings_from_args(args)
-        if args.seed == "random":  # every rank trains with rank 0's random seed
-            settings["seed"] = int(comm.broadcast_text(str(settings["seed"])))
-        out_dir = comm.broadcast_text(args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S")))
-        checkpoint = os.path.join(out_dir, CHECKPOINT)
-    if comm.is_root:  # rank 0 alone writes files
-        os.makedirs(out_dir, exist_ok=True)
-        remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
     say = (lambda text: None) if args.quiet or not comm.is_root else (lambda text: print(text, flush=True))
+    # Each setup step is local work settled in one collective (with MPI, an error on any rank
+    # reaches every rank before any of them waits in another collective).
+    with comm.settled("the run's settings", collective=(UsageError,)) as decided:
+        device = resolve_device(args.device)  # before any work: a missing GPU is a usage error
+        if args.resume:
+            settings, out_dir, checkpoint = _resume_settings(args)
+        else:  # every rank trains with rank 0's random seed, into rank 0's folder
+            settings = _settings_from_args(args)
+            decided.shared.update(
+                seed=settings["seed"], out=args.out or os.path.join("runs", time.strftime("%Y%m%d-%H%M%S"))
+            )
+    if not args.resume:
+        settings["seed"], out_dir = decided.shared["seed"], decided.shared["out"]
+        checkpoint = os.path.join(out_dir, CHECKPOINT)
+    with contextlib.ExitStack() as held:
+        with comm.settled("the run's start", collective=(UsageError,)):
+            if comm.is_root:  # rank 0 alone writes files, and holds the folder for the whole run
+                os.makedirs(out_dir, exist_ok=True)
+                held.enter_context(RunFolderLock(out_dir))
+                remove_leftover_temporaries(out_dir)  # what writes killed by a crash left behind
+            network = build_network(settings).to(device)  # a checkpoint resumes on any device
+            _choose_blas_threads(args, network, settings, comm)
+            trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, communicator=comm)
+            if args.resume:
+                trainer.callback(Checkpoint).restore()
+        return _train(args, comm, trainer, settings, out_dir, say)
 
-    network = build_network(settings).to(device)  # a checkpoint resumes on any device
-    trainer = _make_trainer(network, settings, checkpoint, verbose=not args.quiet, communicator=comm)
-    checkpointer = trainer.callback(Checkpoint)
+
+def _choose_blas_threads(args, network, settings, comm):
+    """BLAS threads for the work (layerprop.training.blas): --blas-threads, LAYERPROP_BLAS_THREADS,
+    the user's OMP_NUM_THREADS & co., else one thread for small matrix products."""
+    from ..errors import ArgumentError
+    from ..training.blas import choose_blas_threads
+
+    try:
+        return choose_blas_threads(
+            network,
+            settings["batch_size"],
+            requested=getattr(args, "blas_threads", None),
+            ceiling=getattr(comm, "blas_threads", None),
+        )
+    except ArgumentError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _train(args, comm, trainer, settings, out_dir, say) -> int:
+    """Train (the setup is done), then write model.npz, history.json and curves.png (rank 0)."""
+    from ..errors import TrainingDiverged
+    from ..io import save_model
+    from ..storage.atomic import write_bytes
+    from ..training import Checkpoint, EarlyStopping, ThreadParallel
+
+    network, checkpointer = trainer.network, trainer.callback(Checkpoint)
     if getattr(args, "distributed", False) and comm.size == 1:
         say("--distributed with a single process: start several with  mpiexec -n P layerprop train --distributed …")
     if isinstance(comm, ThreadParallel):
@@ -490,31 +538,32 @@ def run(args, comm=None) -> int:
             f"data-parallel over {comm.size} ranks{' (allreduce overlapped with backward)' if args.overlap else ''}: "
             f"each computes its slice of every global batch of {settings['batch_size']}"
         )
-    metadata = dict(checkpointer.metadata)  # {"run": settings}, as in every checkpoint
     if args.resume:
-        checkpointer.restore()
         say(f"resuming {out_dir} after epoch {trainer.epoch} of {trainer.epochs}")
     else:
         say(
-            f"training {network!r} on {settings['dataset']} ({device}) "
+            f"training {network!r} on {settings['dataset']} ({network.device}) "
             f"({settings['optimizer']}, lr {settings['lr']} {settings['lr_schedule']}, batch {settings['batch_size']}, "
             f"{settings['epochs']} epochs, seed {settings['seed']}) → {out_dir}"
         )
-
+    metadata = dict(checkpointer.metadata)  # {"run": settings}, as in every checkpoint
     model_path = os.path.join(out_dir, "model.npz")
     try:
         history = trainer.train()
     except TrainingDiverged as exc:
+        if not trainer.epoch:  # not one good epoch: there is no model worth keeping
+            raise TrainingDiverged(f"{exc} No epoch had completed: no model was saved.") from None
         if comm.is_root:
             save_model(model_path, network, history=trainer.history, metadata={**metadata, "diverged": str(exc)})
         raise TrainingDiverged(f"{exc} The last good weights are in {model_path}.") from None
     except KeyboardInterrupt:
         if not comm.is_root:
             return 130
-        if checkpointer.saved_epoch:
+        saved_epoch = checkpointer.epoch_on_disk()
+        if saved_epoch:
             print(
-                f"\ninterrupted; {checkpoint} holds epoch {checkpointer.saved_epoch} of {trainer.epochs}. "
-                f"Continue with:  layerprop train --resume {out_dir}",
+                f"\ninterrupted; {checkpointer.path} holds epoch {saved_epoch} of {trainer.epochs}. "
+                f"Continue with:  {_resume_command(args, comm, out_dir)}",
                 file=sys.stderr,
             )
         else:
@@ -524,18 +573,57 @@ def run(args, comm=None) -> int:
     trainer.release_data()  # the data sets are not needed for saving and plotting: free their memory
     if not comm.is_root:
         return 0
-    test_acc = history["test_acc_list"][-1] if history["test_acc_list"] else None
+    early = trainer.callback(EarlyStopping)
+    kept = early.best_epoch if early is not None else None  # the epoch whose weights the network holds
+    test_acc = history["test_acc_list"][(kept or trainer.epoch) - 1] if history["test_acc_list"] else None
     metadata["test_accuracy"] = test_acc
+    if kept is not None:
+        metadata["best_epoch"] = kept
     save_model(model_path, network, optimizer=trainer.optimizer, history=history, metadata=metadata)
     write_bytes(
         os.path.join(out_dir, "history.json"), json.dumps({**history, "settings": settings}, indent=1).encode("utf-8")
     )
     _plot(history, os.path.join(out_dir, "curves.png"), settings, say)
+    weights = (
+        "" if kept is None else f" with the weights of epoch {kept} (best validation accuracy {early.best_val_acc:.4f})"
+    )
     print(
-        f"test accuracy {test_acc:.4f}  ({settings['model']} on {settings['dataset']}, "
+        f"test accuracy {test_acc:.4f}{weights}  ({settings['model']} on {settings['dataset']}, "
         f"{trainer.epoch} epochs, {sum(history['epoch_seconds']):.1f} s of training) — saved {model_path}"
     )
     return 0
+
+
+def _resume_command(args, comm, out_dir) -> str:
+    """The command that continues this run bit for bit: --resume with the options a checkpoint does
+    not record (threads, device, BLAS threads, the MPI launch)."""
+    command = ["layerprop", "train", "--resume", out_dir]
+    threads = getattr(args, "threads", None) or 1
+    if threads > 1:
+        command += ["--threads", str(threads)]
+    if getattr(args, "device", "cpu") not in (None, "cpu"):
+        command += ["--device", args.device]
+    if getattr(args, "blas_threads", None):
+        command += ["--blas-threads", str(args.blas_threads)]
+    if comm.size > 1:
+        command = ["mpiexec", "-n", str(comm.size), *command, "--distributed", *(["--overlap"] if args.overlap else [])]
+    return shlex.join(command)
+
+
+#: options each rank of a --distributed run may set for itself (the others must agree)
+_PER_RANK_OPTIONS = ("data_dir", "quiet", "out", "device", "debug", "resume", "func", "command")
+
+
+def _compared_options(args) -> dict:
+    """The command line every rank of a distributed run must share (--resume folders may differ:
+    the states they hold are compared before the first step)."""
+    options = {
+        "--" + name.replace("_", "-"): value
+        for name, value in sorted(vars(args).items())
+        if name not in _PER_RANK_OPTIONS and not callable(value)
+    }
+    options["--resume"] = bool(args.resume)
+    return options
 
 
 def _run_distributed(args) -> int:
@@ -544,11 +632,15 @@ def _run_distributed(args) -> int:
     from ..training.communicators import mpi_communicator
 
     try:
-        comm = mpi_communicator(overlap=args.overlap)
+        comm = mpi_communicator(overlap=args.overlap, check=False)
     except MissingExtraError:
         _validate(args)  # without MPI this is one process: a usage error is reported before the missing extra
         raise
     with comm.fail_together("layerprop train", collective=(UsageError, TrainingDiverged)):
+        comm.check_installation()
+        with comm.settled("the command line", collective=(UsageError,)) as line:
+            _validate(args)
+            line.facts.update(_compared_options(args))
         return run(args, comm)
 
 

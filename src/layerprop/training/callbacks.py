@@ -339,7 +339,8 @@ class DivergenceGuard(Callback):
     history's first, so a resumed run keeps it) — raises :class:`~layerprop.errors.TrainingDiverged`
     naming the iteration and the likely cause (the learning rate, or a weight decay whose term
     ½·λ·Σ‖W‖² makes most of L₀), after restoring the weights of the last snapshot, taken every
-    ``check_every`` iterations from weights whose loss was checked.
+    ``check_every`` iterations and at the first step of every epoch, from weights whose loss was
+    checked (so a run that diverges after a good epoch keeps at least that epoch's weights).
 
     A loss already on the host (a Python float: the CPU, MPI) is checked at its step. Losses left
     on a GPU are checked together, in one transfer, every ``check_every`` iterations and at the end
@@ -358,9 +359,11 @@ class DivergenceGuard(Callback):
 
     def _reset(self):
         self.reference = None  # L0, once known
+        self._limit = None  # factor × max(L0, 1), once L0 is known
         self._pending = []  # (iteration, loss on a device) not checked yet
         self._snapshot = None
         self._snapshot_iter = None
+        self._epoch_start = True
 
     def set_trainer(self, trainer):
         self.base_lr = getattr(trainer.optimizer, "lr", None)
@@ -371,16 +374,21 @@ class DivergenceGuard(Callback):
     def epoch_context(self, trainer):
         return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
+    def on_epoch_begin(self, trainer):
+        self._epoch_start = True
+
     def on_before_update(self, trainer, grads, loss):
         iteration = trainer.current_iter
         if type(loss) is float:
-            if not loss <= self._bound(trainer, loss):  # also true for NaN
+            limit = self._limit if self._limit is not None else self._bound(trainer, loss)
+            if not loss <= limit:  # also true for NaN
                 self._diverged(trainer, loss, iteration)
         else:
             self._pending.append((iteration, loss))
-        if self._snapshot is None or iteration % self.check_every == 0:
+        if self._epoch_start or self._snapshot is None or iteration % self.check_every == 0:
             self._check_pending(trainer)
             self._take_snapshot(trainer, iteration)
+            self._epoch_start = False
 
     def on_epoch_end(self, trainer, logs):
         losses = logs["losses"]
@@ -406,7 +414,8 @@ class DivergenceGuard(Callback):
             losses = trainer.history["train_loss_list"]
             first = losses[0] if losses else loss
             self.reference = first if type(first) is float else host_floats([first])[0]
-        return self.factor * max(self.reference, 1.0)
+            self._limit = self.factor * max(self.reference, 1.0)
+        return self._limit
 
     def _take_snapshot(self, trainer, iteration):
         """Copy the current (checked) weights and buffers into preallocated arrays."""

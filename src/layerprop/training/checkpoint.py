@@ -65,6 +65,7 @@ class Checkpoint(Callback):
             return
         communicator.stop_if_orphaned()  # a job whose launcher was killed writes nothing more
         path = self.path
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         early = trainer.callback(EarlyStopping)
         best_name = None
         if early is not None and early.best_state is not None:
@@ -81,6 +82,19 @@ class Checkpoint(Callback):
         save_model(path, trainer.network, optimizer=trainer.optimizer, history=trainer.history, metadata=meta)
         self.saved_epoch = trainer.epoch
         _remove_unreferenced_best_files(path, best_name)
+
+    def epoch_on_disk(self):
+        """The epoch that the checkpoint file holds now — what an interrupted run resumes from, also
+        when the interrupt came while the file was being committed (``saved_epoch`` is set only
+        once the write has returned); ``saved_epoch`` when there is no readable file."""
+        from ..io import read_model_file
+
+        try:
+            header, _, _ = read_model_file(self.path)
+        except (OSError, ModelFileError):
+            return self.saved_epoch
+        epoch = ((header.get("metadata") or {}).get("trainer") or {}).get("epoch")
+        return epoch if isinstance(epoch, int) and epoch > 0 else self.saved_epoch
 
     # -- reading -----------------------------------------------------------------------------
     def restore(self):

@@ -56,6 +56,7 @@ import numpy as np
 
 from ..backend import get_array_module
 from ..errors import ArgumentError, DistributedError, missing_extra
+from .blas import blas_controllers, share_for_ranks
 
 __all__ = [
     "Communicator",
@@ -212,7 +213,9 @@ class SingleProcess(Communicator):
     def gradient(self, network, x, t, share: float = 1.0):
         grads = network.gradient(x, t)
         loss = network.last_loss
-        return grads, (loss if type(loss) is not float and get_array_module(loss) is not np else float(loss))
+        if isinstance(loss, (float, np.floating)) or get_array_module(loss) is np:
+            return grads, float(loss)
+        return grads, loss  # a 0-d array on a GPU: no wait for the device
 
     def allreduce_sum(self, values):
         return np.array(values, dtype=np.float64, copy=True)
@@ -257,7 +260,7 @@ class ThreadParallel(SingleProcess):
         from ..validation import integer
 
         self.threads = integer("threads", threads, minimum=1, owner="ThreadParallel")
-        self._blas = _blas_thread_controls() if self.threads > 1 else []
+        self._blas = blas_controllers() if self.threads > 1 else []
         self._pool = (
             ThreadPoolExecutor(self.threads - 1, thread_name_prefix="layerprop-slice") if self.threads > 1 else None
         )
@@ -378,15 +381,6 @@ def _weighted_sum(arrays, weights):
     return total
 
 
-def _blas_thread_controls():
-    """threadpoolctl's controls of the BLAS libraries NumPy loaded (to hold them to one thread)."""
-    try:
-        from threadpoolctl import ThreadpoolController
-    except ImportError as exc:
-        raise missing_extra("threadpoolctl", "threads", "training on several threads (--threads)") from exc
-    return list(ThreadpoolController().select(user_api="blas").lib_controllers)
-
-
 class _Layout:
     """Where each gradient, buffer and the loss live in the one flat buffer that is reduced.
 
@@ -469,15 +463,16 @@ class _Layout:
 class MPICommunicator(Communicator):
     """Data parallelism over an MPI communicator (``MPI.COMM_WORLD`` by default) with mpi4py.
 
-    Launch with ``mpiexec -n P …``. Construction checks that every rank runs the same layerprop
-    version with the same ``overlap`` (one collective, before any other), so ranks of different
-    installs or options stop at once. Each rank then watches its launcher (its parent process,
+    Launch with ``mpiexec -n P …``. Construction checks (:meth:`check_installation`; ``check=False``
+    leaves it to the caller) that every rank runs the same layerprop version with the same
+    ``overlap`` (one collective, before any other), so ranks of different installs or options stop
+    at once. Each rank then watches its launcher (its parent process,
     every 0.2 s and before rank 0 writes a checkpoint) and ends itself when that is gone.
     ``overlap=True`` reduces each layer's gradients while backward continues (module docstring).
     ``allreduce_seconds`` adds up the time spent in the gradient allreduce (waiting included).
     """
 
-    def __init__(self, comm=None, overlap: bool = False):
+    def __init__(self, comm=None, overlap: bool = False, check: bool = True):
         MPI = _import_mpi()
         self.MPI = MPI
         self.comm = comm if comm is not None else MPI.COMM_WORLD
@@ -489,7 +484,20 @@ class MPICommunicator(Communicator):
         node = self.comm.Split_type(MPI.COMM_TYPE_SHARED)
         self.local_size = node.Get_size()  # ranks on this machine
         node.Free()
-        self.blas_threads = limit_blas_threads(self.local_size)
+        self.blas_threads = share_for_ranks(self.local_size)  # each rank its share of the cores
+        # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
+        # have process groups of their own) is reparented: it then stops at once and writes nothing more.
+        self._launcher = os.getppid() if self.size > 1 else None
+        if self._launcher is not None:
+            threading.Thread(
+                target=_watch_launcher, args=(self._launcher, self.rank), name="layerprop-launcher-watch", daemon=True
+            ).start()
+        if check:
+            self.check_installation()
+
+    def check_installation(self) -> None:
+        """Every rank runs the same layerprop (and NumPy major version) with the same ``overlap``
+        (:class:`DistributedError` on every rank otherwise); one collective."""
         from .. import __version__
 
         self.check_agreement(
@@ -501,13 +509,6 @@ class MPICommunicator(Communicator):
                 "overlap": self.overlap,
             },
         )
-        # A rank whose launcher is killed (SIGKILL of mpiexec's process group leaves the ranks, which
-        # have process groups of their own) is reparented: it then stops at once and writes nothing more.
-        self._launcher = os.getppid() if self.size > 1 else None
-        if self._launcher is not None:
-            threading.Thread(
-                target=_watch_launcher, args=(self._launcher, self.rank), name="layerprop-launcher-watch", daemon=True
-            ).start()
 
     def stop_if_orphaned(self) -> None:
         """End this process at once (exit status 1) when the launcher that started it is gone."""
@@ -659,29 +660,6 @@ class MPICommunicator(Communicator):
         return f"MPICommunicator(rank={self.rank}, size={self.size}, overlap={self.overlap})"
 
 
-def limit_blas_threads(ranks_on_this_machine: int):
-    """Give each rank of a machine its share of the CPU cores for BLAS (NumPy's matrix products).
-
-    Without this, P ranks each start one BLAS thread per core and P·cores threads fight for the
-    cores: an MLP epoch on 2 ranks of a 2-core machine took 182 s instead of 11 s. The share is
-    the cores this process may run on divided by the ranks on the machine (at least 1); an
-    explicit ``OMP_NUM_THREADS``/``OPENBLAS_NUM_THREADS``/``MKL_NUM_THREADS`` is left alone, and
-    without threadpoolctl (part of ``layerprop[dist]``) nothing changes. Returns the limit set, or None.
-    """
-    if ranks_on_this_machine <= 1 or any(
-        os.environ.get(name) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-    ):
-        return None
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:
-        return None
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    threads = max(1, cores // ranks_on_this_machine)
-    threadpool_limits(limits=threads, user_api="blas")
-    return threads
-
-
 def _flatten(facts: dict, prefix: str = "") -> dict:
     """{'a': {'b': 1}} → {'a.b': 1}, so that a disagreement names the innermost fact."""
     flat = {}
@@ -740,13 +718,13 @@ def _import_mpi():
     return MPI
 
 
-def mpi_communicator(overlap: bool = False) -> MPICommunicator:
+def mpi_communicator(overlap: bool = False, check: bool = True) -> MPICommunicator:
     """The communicator of every process started by ``mpiexec`` (``MPI.COMM_WORLD``).
 
     Raises :class:`~layerprop.errors.MissingExtraError` naming ``pip install 'layerprop[dist]'``
     when mpi4py is not installed.
     """
-    return MPICommunicator(overlap=overlap)
+    return MPICommunicator(overlap=overlap, check=check)
 
 
 def _digest(*arrays) -> str:

@@ -216,7 +216,8 @@ class Trainer:
         return self.history
 
     def train_epoch(self):
-        """One pass over the training data in a fresh random order, then evaluation and the epoch's callbacks."""
+        """One pass over the training data in a fresh random order, then evaluation and the epoch's
+        callbacks. A stop asked for during the epoch ends it early; called after a stop, it runs whole."""
         self._begin()
         with self._reporting_errors():
             self._epoch()
@@ -255,6 +256,7 @@ class Trainer:
                 hook(self)
             step, shard, step_end = self.train_step, self.communicator.shard, self._hooks["on_step_end"]
             x, t, size = self.x_train, self.t_train, self.batch_size
+            stopped_before = self.stop_training  # an epoch asked for after a stop runs whole
             losses = []
             for i in range(self.iter_per_epoch):
                 batch, share = shard(order[i * size : (i + 1) * size])
@@ -262,7 +264,7 @@ class Trainer:
                 losses.append(loss)
                 for hook in step_end:
                     hook(self, loss)
-                if self.stop_training:
+                if self.stop_training and not stopped_before:
                     return  # an epoch cut short is neither evaluated nor checkpointed
             losses = host_floats(losses)  # on a GPU: the epoch's losses reach the host once
             self.epoch += 1

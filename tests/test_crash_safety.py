@@ -1,5 +1,5 @@
-"""Issue 8, writing and training: crash-safe writes, resumable checkpoints, the divergence guard,
-damaged cache entries, the train CLI's checks, Ctrl-C and closed pipes.
+"""Crash safety of writing and training: atomic writes, resumable checkpoints, the divergence guard,
+damaged cache entries, the train CLI's checks, the run-folder lock, Ctrl-C and closed pipes.
 
 The crash test runs the real ``layerprop train`` command in subprocesses on a few hundred
 synthetic samples (a driver script replaces the data set loader), kills it with SIGKILL at every
@@ -13,10 +13,10 @@ import errno
 import json
 import logging
 import os
+import shlex
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
@@ -32,29 +32,11 @@ from layerprop.storage import atomic
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 SINGLE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
-# Runs `layerprop train` with a small synthetic, learnable data set instead of MNIST.
-DRIVER = textwrap.dedent("""
-    import sys
-    import numpy as np
-    from layerprop.cli import main, train_cmd
-
-    def tiny_dataset(name, data_dir=None, flatten=True):  # noisy labels: the validation accuracy wobbles
-        rng = np.random.default_rng(123)
-        projection = rng.standard_normal((784, 10)).astype(np.float32)
-        x = rng.random((400, 784), dtype=np.float32)
-        t = np.argmax((x - 0.5) @ projection + 4.0 * rng.standard_normal((400, 10)), axis=1)
-        return (x[:300], t[:300]), (x[300:], t[300:])
-
-    train_cmd.load_dataset = tiny_dataset
-    sys.exit(main(sys.argv[1:]))
-""")
-
 
 @pytest.fixture(scope="module")
-def driver(tmp_path_factory):
-    path = tmp_path_factory.mktemp("driver") / "tiny_train.py"
-    path.write_text(DRIVER)
-    return path
+def driver():
+    """``layerprop train`` with a small synthetic, learnable data set instead of MNIST."""
+    return Path(__file__).resolve().parent / "mpi_scripts" / "tiny_train.py"
 
 
 def run_driver(driver, *argv, env=None, timeout=120):
@@ -114,7 +96,7 @@ def test_remove_leftover_temporaries_touches_only_temporaries(tmp_path):
 
 
 def test_history_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
-    """Item 2: a failing write (ENOSPC) leaves the previous history.json, valid, and no temporary file."""
+    """a failing write (ENOSPC) leaves the previous history.json, valid, and no temporary file."""
     from layerprop.cli import train_cmd
 
     target = tmp_path / "history.json"
@@ -140,7 +122,7 @@ def test_history_json_on_a_full_disk_keeps_the_old_file(tmp_path, monkeypatch):
         atomic.write_bytes(target, json.dumps({"train_loss_list": list(range(5000))}).encode())
     assert json.loads(target.read_text()) == {"train_loss_list": [1.0]}
     assert os.listdir(tmp_path) == ["history.json"]
-    assert "write_bytes" in train_cmd.run.__code__.co_names  # the CLI writes history.json this way
+    assert "write_bytes" in train_cmd._train.__code__.co_names  # the CLI writes history.json this way
 
 
 def test_every_file_the_library_writes_goes_through_atomic_write():
@@ -211,7 +193,7 @@ def test_the_crash_run_covers_checkpoints_best_weights_and_final_files(straight_
 
 
 def test_sigkill_at_every_file_system_event_then_resume_gives_identical_weights(driver, straight_run, tmp_path):
-    """Item 1: for every k, SIGKILL at the k-th event, resume (or restart when no checkpoint was
+    """for every k, SIGKILL at the k-th event, resume (or restart when no checkpoint was
     committed yet): the final weights, optimizer state and history equal the uninterrupted run's."""
     straight, events = straight_run
     for k in range(1, len(events) + 1):
@@ -232,14 +214,135 @@ def test_sigkill_at_every_file_system_event_then_resume_gives_identical_weights(
 
 # --------------------------------------------------------------------------- divergence guard
 def test_divergence_guard_catches_an_exploding_but_finite_loss(driver, tmp_path):
-    """Item 5: lr 1e6 stops at an early iteration with one line (exit 1), keeping finite weights."""
+    """lr 1e6 stops at an early iteration with one line (exit 1); before any good epoch, no model is saved."""
     proc = run_driver(driver, "--hidden", "8", "--lr", "1e6", "--epochs", "5", "--out", tmp_path, "--quiet")
     assert proc.returncode == 1, proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("layerprop train: error: the training loss became"), proc.stderr
-    assert "iteration 2" in lines[0] and "smaller learning rate" in lines[0] and "model.npz" in lines[0]
-    _, arrays, _ = read_model_file(tmp_path / "model.npz")
-    assert all(np.isfinite(a).all() and np.abs(a).max() < 10 for a in arrays.values())
+    assert "iteration 2" in lines[0] and "smaller learning rate than 1e+06" in lines[0]
+    assert lines[0].endswith("No epoch had completed: no model was saved.")
+    assert not (tmp_path / "model.npz").exists()
+
+
+def test_divergence_after_a_good_epoch_saves_the_last_good_weights(driver, tmp_path):
+    """3 steps per epoch; the loss turns NaN at step 9 (epoch 3): model.npz holds epoch 2's weights."""
+    proc = run_driver(
+        driver, "--hidden", "8", "--epochs", "5", "--out", tmp_path, "--quiet", env={"TINY_TRAIN_NAN_FROM": "9"}
+    )
+    assert proc.returncode == 1, proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    assert "the training loss became nan at epoch 3, iteration 9; the weights from before iteration 7" in line
+    assert line.endswith(f"The last good weights are in {tmp_path / 'model.npz'}.")
+    header, arrays, _ = read_model_file(tmp_path / "model.npz")
+    assert "loss became nan" in header["metadata"]["diverged"]
+    _, after_epoch_2, _ = read_model_file(tmp_path / "checkpoint.npz")
+    assert all(np.array_equal(arrays[k], after_epoch_2[k]) for k in arrays)
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_huge_weight_decay_is_one_line_that_blames_it(driver, tmp_path, threads):
+    """--weight-decay 1e30: no RuntimeWarning reaches stderr (nor from the slices' worker threads),
+    and the one line names the weight decay."""
+    if threads != "1":
+        pytest.importorskip("threadpoolctl")
+    options = ["--hidden", "8", "--weight-decay", "1e30", "--epochs", "2", "--threads", threads]
+    proc = run_driver(driver, *options, "--out", tmp_path, "--quiet")
+    assert proc.returncode == 1, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Warning" not in proc.stderr, proc.stderr
+    assert "try a smaller weight decay than λ = 1e+30" in lines[0] and "learning rate" not in lines[0]
+
+
+def test_early_stopping_reports_the_accuracy_of_the_weights_it_keeps(driver, tmp_path):
+    """The result line and model.npz give the test accuracy of the best epoch's weights, which the
+    model keeps, not the last epoch's."""
+    options = ["--hidden", "32", "--lr", "0.5", "--batch-size", "20", "--epochs", "30"]
+    proc = run_driver(driver, *options, "--validation-split", "0.3", "--patience", "3", "--out", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    history = json.loads((tmp_path / "history.json").read_text())
+    best = int(np.argmax(history["val_acc_list"])) + 1
+    accuracies = history["test_acc_list"]
+    assert best < len(accuracies) and accuracies[best - 1] != accuracies[-1]  # these settings show the difference
+    assert f"test accuracy {accuracies[best - 1]:.4f} with the weights of epoch {best} (best validation" in proc.stdout
+    metadata = read_model_file(tmp_path / "model.npz")[0]["metadata"]
+    assert metadata["test_accuracy"] == accuracies[best - 1] and metadata["best_epoch"] == best
+
+
+def test_ctrl_c_hint_keeps_threads_and_following_it_is_bit_identical(driver, tmp_path):
+    pytest.importorskip("threadpoolctl")
+    options = ["--hidden", "8", "--epochs", "60", "--threads", "2", "--seed", "1", "--quiet"]
+    straight = run_driver(driver, *options, "--out", tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr
+    out = tmp_path / "interrupted"
+    proc = start_driver(driver, *options, "--out", out)
+    try:
+        wait_for_file(out / "checkpoint.npz", proc)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        stop(proc)
+    assert proc.returncode == 130, err
+    (line,) = [line for line in err.splitlines() if "Continue with:" in line]
+    command = shlex.split(line.split("Continue with:", 1)[1])
+    assert command[:4] == ["layerprop", "train", "--resume", str(out)] and command[4:] == ["--threads", "2"]
+    resumed = run_driver(driver, *command[2:], "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_arrays(out / "model.npz", tmp_path / "straight" / "model.npz")
+
+
+def start_driver(driver, *argv):
+    """``run_driver``, started in the background (stdout and stderr piped)."""
+    environment = {**os.environ, **SINGLE_THREAD, "PYTHONPATH": SRC, "MPLBACKEND": "Agg"}
+    environment.pop(atomic.CRASH_ENV, None)
+    environment.pop(atomic.EVENT_LOG_ENV, None)
+    return subprocess.Popen(
+        [sys.executable, str(driver), "train", *map(str, argv)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+
+
+def wait_for_file(path, proc, timeout=60):
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.02)
+
+
+def stop(proc):
+    if proc.poll() is None:
+        proc.kill()
+    proc.communicate()
+
+
+def test_one_run_per_folder_and_a_killed_run_leaves_no_lock(driver, tmp_path):
+    """A second run on a folder in use is refused with one line (and touches nothing there); after
+    the first is SIGKILLed, the kernel has released its lock and a new run starts."""
+    out = tmp_path / "run"
+    first = start_driver(driver, "--hidden", "8", "--epochs", "100000", "--out", out)
+    try:
+        wait_for_file(out / "checkpoint.npz", first)
+        leftover = out / ".model.npz.abc123.tmp"  # what a killed write leaves: only the folder's owner cleans it
+        leftover.write_bytes(b"x")
+        second = run_driver(driver, "--hidden", "8", "--epochs", "1", "--out", out, "--quiet")
+        assert second.returncode == 1
+        assert second.stderr.strip().splitlines() == [
+            f"layerprop train: error: another training run is using {out} (it holds the folder's lock): "
+            "wait for it to end, or train into another folder"
+        ]
+        assert leftover.exists()
+        refused = run_driver(driver, "--resume", out, "--quiet")
+        assert refused.returncode == 1 and "another training run is using" in refused.stderr
+        first.kill()
+        first.wait(timeout=60)
+    finally:
+        stop(first)
+    third = run_driver(driver, "--hidden", "8", "--epochs", "1", "--out", out, "--quiet")
+    assert third.returncode == 0, third.stderr
+    assert not leftover.exists()
 
 
 def small_trainer(**kwargs):
@@ -302,7 +405,7 @@ def test_trainer_numbers_are_checked(make, message):
 
 # --------------------------------------------------------------------------- damaged cache entries
 def test_damaged_cache_entries_are_discarded_with_a_warning(tmp_path, monkeypatch, caplog):
-    """Item 6: a header claiming 1e12 elements, a truncated file and a CRC mismatch never load."""
+    """a header claiming 1e12 elements, a truncated file and a CRC mismatch never load."""
     from layerprop.datasets import cache
 
     monkeypatch.setenv("LAYERPROP_CACHE", str(tmp_path))
@@ -485,7 +588,7 @@ def _set(path, value):
     ],
 )
 def test_resume_from_a_crafted_checkpoint_is_one_line(driver, one_epoch_run, tmp_path, change, expected):
-    """Item 7: missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""
+    """missing keys, None and wrong types in a checkpoint give one line, exit 1 or 2."""
     out = copy_run(one_epoch_run, tmp_path / "run")
     forge(out, change)
     proc = run_driver(driver, "--resume", out, "--epochs", "2", "--quiet")
