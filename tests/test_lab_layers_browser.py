@@ -7,28 +7,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab_helpers import Chromium, LabProcess
+from lab_helpers import LabProcess
 from test_lab_browser import screenshot, version, wait_version_after
 
 LAYERS_FILE = Path(__file__).parent / "doctor_files" / "lab_layers.py"
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab():  # the module's own lab, with --layers (the browser is conftest's)
     process = LabProcess(["--layers", LAYERS_FILE])
     try:
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture
