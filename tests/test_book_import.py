@@ -18,11 +18,13 @@ import textwrap
 import warnings
 from pathlib import Path
 
+import hostile_helpers as hostile
 import numpy as np
 import pytest
+from hostile_helpers import cli_child
 
 from layerprop.cli import main
-from layerprop.errors import ModelFileError, ShapeError, UnsafePickleError
+from layerprop.errors import ArgumentError, ModelFileError, ShapeError, UnsafePickleError
 from layerprop.interop.book_import import import_book, import_book_weights
 from layerprop.io.book_pickle import load_book_pickle, scan_pickle
 
@@ -483,3 +485,143 @@ def test_pickle_module_is_not_used_to_load(tmp_path, monkeypatch):
     path = tmp_path / "ok.pkl"
     path.write_bytes(_array_pickle(b"K\x01\x85", np.ones(1).tobytes()))
     assert load_book_pickle(path)["W"].tolist() == [1.0]
+
+
+# --------------------------------------------------------------------------- issue 17: bounded walking
+def _import_in_child(path, tmp_path):
+    """``layerprop import-book PATH`` in a child process: (result dict, the one stderr line)."""
+    result = cli_child("import-book", path, "--model", "ch03", "-o", tmp_path / "out.npz", timeout=120)
+    return result, result["err"].strip()
+
+
+CRAFTED = {  # name → (bytes, a word the refusal must hold)
+    "tuple DAG as a dict key (2**60 leaves, item 1)": (hostile.tuple_dag_key_pickle(60), "tuple holds"),
+    "2**40-leaf shape given to _reconstruct (item 2)": (hostile.reconstruct_message_pickle(40), "tuple holds"),
+    "2**40-leaf dtype state (item 2)": (hostile.dtype_state_message_pickle(40), "tuple holds"),
+    "1 MB of bytes memoized, made the data of 2000 arrays (item 3)": (
+        hostile.shared_bytes_pickle(1 << 20, 2000),
+        "more than once",
+    ),
+    "5 MB of MEMOIZE opcodes (item 3)": (hostile.memoize_flood_pickle(5 << 20), "memo"),
+    "a 9 MB global name": (hostile.long_global_pickle(9 << 20), "not allowed"),
+}
+
+
+@pytest.mark.parametrize("name", list(CRAFTED))
+def test_crafted_pickles_are_refused_in_bounded_memory(tmp_path, name):
+    """Each crafted file is refused with one short line, in a child whose peak memory stays near
+    that of refusing a 3-byte junk file (before: hashing without end, 2.1 GB, 2.0 GB, 364 MB, a
+    9 MB error line)."""
+    data, word = CRAFTED[name]
+    path = tmp_path / "crafted.pkl"
+    path.write_bytes(data)
+    result, err = _import_in_child(path, tmp_path)
+    junk = tmp_path / "junk.pkl"
+    junk.write_bytes(b"\x80\x02.")
+    baseline, _ = _import_in_child(junk, tmp_path)
+    assert result["rc"] == 1 and len(err.splitlines()) == 1 and word in err, err[:500]
+    assert len(err) < 400 and str(path) in err
+    assert result["peak_kb"] - baseline["peak_kb"] < 60_000  # KB
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_memo_shared_bytes_refused_before_the_arrays_are_made(tmp_path):
+    path = tmp_path / "shared.pkl"
+    path.write_bytes(hostile.shared_bytes_pickle(4096, 3))
+    with pytest.raises(UnsafePickleError, match="uses its stored data more than once"):
+        load_book_pickle(path)
+    path.write_bytes(hostile.shared_bytes_pickle(4096, 1))  # one array: an honest file
+    assert load_book_pickle(path)["k0"].shape == (512,)
+
+
+def test_one_array_under_two_names_is_one_array(tmp_path):
+    """An honest pickle of the same array twice memoizes the array, not its bytes: it loads."""
+    array = np.arange(1000.0)
+    path = tmp_path / "twice.pkl"
+    path.write_bytes(pickle.dumps({"W1": array, "W2": array}, protocol=4))
+    loaded = load_book_pickle(path)
+    assert np.array_equal(loaded["W1"], array) and loaded["W1"] is loaded["W2"]
+
+
+@pytest.mark.parametrize("depth", [1, 8])
+def test_tuple_values_and_nesting_are_bounded(tmp_path, depth):
+    from layerprop.io.book_pickle import MAX_DEPTH, MAX_TUPLE_VALUES
+
+    path = tmp_path / "t.pkl"
+    wide = b"\x80\x02(" + b"N" * (MAX_TUPLE_VALUES + 1) + b"t."  # one flat tuple of too many values
+    deep = b"\x80\x02" + b"N" + b"\x85" * (MAX_DEPTH + 1) + b"."  # ((((None,),),),) too deep
+    path.write_bytes(wide if depth == 1 else deep)
+    with pytest.raises(UnsafePickleError, match="tuple holds|nested more than"):
+        load_book_pickle(path)
+
+
+def test_nested_marks_are_bounded(tmp_path):
+    from layerprop.io.book_pickle import MAX_DEPTH
+
+    path = tmp_path / "marks.pkl"
+    path.write_bytes(b"\x80\x02" + b"(" * (MAX_DEPTH + 1) + b"N.")
+    with pytest.raises(UnsafePickleError, match="MARKs are nested"):
+        load_book_pickle(path)
+
+
+def test_opcode_count_is_bounded(tmp_path, monkeypatch):
+    from layerprop.io import book_pickle
+
+    monkeypatch.setattr(book_pickle, "MAX_OPCODES", 100)
+    path = tmp_path / "many.pkl"
+    path.write_bytes(b"\x80\x02" + b"N" * 200 + b".")
+    with pytest.raises(UnsafePickleError, match="more than 100 opcodes"):
+        load_book_pickle(path)
+
+
+def test_a_global_name_with_a_newline_is_quoted_whole(tmp_path, capsys):
+    path = tmp_path / "newline.pkl"
+    path.write_bytes(hostile.newline_global_pickle())
+    assert main(["import-book", str(path), "--model", "ch03", "-o", str(tmp_path / "m.npz")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'posix.sys\\ntem'" in err and "not allowed" in err
+
+
+def test_messages_never_format_an_unbounded_value(tmp_path, monkeypatch):
+    """The refusal of a 2**30-leaf shape names the tuple in a few characters (repr() would need
+    gigabytes); checked with the tuple bound lifted so that the message is reached."""
+    from layerprop.io import book_pickle
+
+    path = tmp_path / "shape.pkl"
+    path.write_bytes(hostile.reconstruct_message_pickle(30))
+    monkeypatch.setattr(book_pickle, "MAX_TUPLE_VALUES", 10**15)
+    with pytest.raises(UnsafePickleError, match="_reconstruct must be called") as caught:
+        load_book_pickle(path)
+    assert len(str(caught.value)) < 300 and "items)" in str(caught.value)
+
+
+def test_float16_weights_import_as_float32_and_evaluate(tmp_path, capsys):
+    """'Also': a float16 book file becomes a float32 model (exactly: float32 holds every float16),
+    which evaluate reads (before: import wrote a float16 model that evaluate refused)."""
+    path = tmp_path / "half.pkl"
+    path.write_bytes(hostile.float16_book_pickle())
+    out = tmp_path / "half.npz"
+    assert main(["import-book", str(path), "--model", "ch03", "-o", str(out)]) == 0
+    from layerprop.io import load_model
+
+    loaded = load_model(out)
+    half = load_book_pickle(path)
+    assert loaded.model.dtype == np.float32 and loaded.metadata["imported_from"]["stored_dtype"] == ["float16"]
+    assert all(np.array_equal(loaded.model.params[k], half[k].astype(np.float32)) for k in half)
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 0
+    assert "test accuracy" in capsys.readouterr().out
+    with pytest.raises(ArgumentError, match="float32 or float64"):
+        import_book_weights(path, "ch03", dtype="float16")
+
+
+def test_extra_names_are_listed_within_bounds(tmp_path):
+    rng = np.random.default_rng(0)
+    shapes = {"W1": (784, 50), "b1": (50,), "W2": (50, 100), "b2": (100,), "W3": (100, 10), "b3": (10,)}
+    arrays = {k: rng.random(s) for k, s in shapes.items()}
+    arrays.update({f"extra{i}" + "x" * 1000: np.zeros(1) for i in range(500)})
+    path = tmp_path / "extra.pkl"
+    path.write_bytes(pickle.dumps(arrays, protocol=4))
+    with pytest.raises(ModelFileError, match="not part of it") as caught:
+        import_book_weights(path, "ch03")
+    assert len(str(caught.value)) < 500 and "500 items" in str(caught.value)

@@ -113,18 +113,24 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-@pytest.fixture
-def server():
-    Handler.files = {}
-    Handler.requests = Counter()
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+def serve(handler):
+    """Serve ``handler`` on a local port: yields (base URL, handler); always stops the server."""
+    handler.files = {}
+    handler.requests = Counter()
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
-    base = f"http://127.0.0.1:{httpd.server_address[1]}"
-    yield base, Handler
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(5)
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def server():
+    yield from serve(Handler)
 
 
 @pytest.fixture
@@ -453,3 +459,132 @@ def test_endless_body_without_cap_stops_at_the_deadline(server, tmp_path):
     with pytest.raises(DownloadError, match="gave up after 0.5 s"):
         download_file(f"{base}/endless/f.bin", tmp_path / "f.bin", deadline=0.5, retries=0, progress=False)
     assert leftovers(tmp_path) == [] and not (tmp_path / "f.bin").exists()
+
+
+# --------------------------------------------------------------------------- issue 17, item 8
+@pytest.fixture
+def ftp_listener():
+    """A TCP port that records every connection (an "FTP server" a redirect would reach)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.05)
+    connections = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                continue
+            connections.append(connection)
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1], connections
+    stop.set()
+    thread.join(5)
+    for connection in connections:
+        connection.close()
+    listener.close()
+
+
+class RedirectHandler(Handler):
+    target = ""
+
+    def do_GET(self):
+        if self.path.startswith("/redirect/"):
+            self.requests[("redirect", self.path)] += 1
+            self.send_response(302)
+            self.send_header("Location", self.target)
+            self.end_headers()
+            return
+        super().do_GET()
+
+
+@pytest.fixture
+def redirect_server():
+    yield from serve(RedirectHandler)
+
+
+def test_a_redirect_to_ftp_is_refused_without_connecting(redirect_server, ftp_listener, tmp_path):
+    """Before: a redirect to ftp:// was followed by urllib's FTP handler, outside the deadline's
+    watch (54 s for a 2 s deadline). Now it is refused at once and the next mirror is used."""
+    base, handler = redirect_server
+    port, connections = ftp_listener
+    handler.target = f"ftp://127.0.0.1:{port}/f.bin"
+    handler.files["f.bin"] = data = payload(1000)
+    target = download_file(
+        [f"{base}/redirect/f.bin", f"{base}/good/f.bin"],
+        tmp_path / "f.bin",
+        md5=hashlib.md5(data).hexdigest(),
+        deadline=30,
+        retries=2,
+        backoff=0,
+        progress=False,
+    )
+    assert target.read_bytes() == data and connections == []
+    assert handler.requests[("redirect", "/redirect/f.bin")] == 1  # refused: not retried
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1:9/f.bin", "file:///etc/hostname", "data:,hello"])
+def test_only_http_and_https_urls_are_fetched(tmp_path, url):
+    with pytest.raises(DownloadError, match="only http:// and https://") as caught:
+        download_file(url, tmp_path / "f.bin", retries=2, backoff=0, progress=False)
+    assert url in str(caught.value) and not (tmp_path / "f.bin").exists()
+
+
+def test_downloads_are_always_capped(server, tmp_path, monkeypatch):
+    """Before: download_file() without max_bytes wrote 4 GB in 10 s. Now it has a default cap."""
+    assert download_module.DEFAULT_MAX_BYTES == 256 << 20
+    monkeypatch.setattr(download_module, "DEFAULT_MAX_BYTES", 200_000)
+    base, handler = server
+    handler.files["f.bin"] = payload(1000)
+    with pytest.raises(DownloadError, match="more than the file's 200000 bytes"):
+        download_file(f"{base}/endless/f.bin", tmp_path / "f.bin", deadline=30, retries=0, progress=False)
+    assert leftovers(tmp_path) == []
+
+
+def test_a_stalled_mirror_is_given_up_before_the_deadline(server, tmp_path):
+    """The stall rule: the drip server sends 20 bytes a second; with at least 100 bytes/s over
+    0.5 s asked, it is given up after about 0.5 s, not at the 60 s deadline, and the next mirror
+    is used."""
+    base, handler = server
+    handler.files["f.bin"] = data = payload(1000)
+    started = time.monotonic()
+    target = download_file(
+        [f"{base}/drip/f.bin", f"{base}/good/f.bin"],
+        tmp_path / "f.bin",
+        md5=hashlib.md5(data).hexdigest(),
+        deadline=60,
+        speed_limit=100,
+        speed_time=0.5,
+        retries=2,
+        backoff=0,
+        progress=False,
+    )
+    assert target.read_bytes() == data
+    assert handler.requests[("drip", "f.bin")] == 1  # a stall is not retried on the same mirror
+    assert time.monotonic() - started < 30  # a bound for a hung test, not a speed claim
+    with pytest.raises(DownloadError, match="stalled: .*the stall rule"):
+        download_file(
+            f"{base}/drip/f.bin", tmp_path / "g.bin", deadline=60, speed_limit=100, speed_time=0.5, progress=False
+        )
+
+
+def test_the_stall_rule_spares_a_slow_but_steady_mirror(server, tmp_path):
+    base, handler = server
+    handler.files["f.bin"] = data = payload(30)  # 30 bytes dripped at 20 bytes/s: 1.5 s
+    target = download_file(
+        f"{base}/drip/f.bin", tmp_path / "f.bin", speed_limit=5, speed_time=0.5, deadline=60, progress=False
+    )
+    assert target.read_bytes() == data
+
+
+def test_the_stall_rule_defaults():
+    import inspect
+
+    defaults = inspect.signature(download_file).parameters
+    assert defaults["speed_limit"].default == download_module.SPEED_LIMIT == 1024
+    assert defaults["speed_time"].default == download_module.SPEED_TIME == 30.0

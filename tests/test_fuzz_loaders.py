@@ -128,3 +128,43 @@ def test_model_loader_on_odd_headers(tmp_path, model_bytes, changes, top):
     with open(path, "wb") as handle:
         np.savez(handle, __header__=raw, **arrays)
     only_project_errors(lambda: load_model(path))
+
+
+# --------------------------------------------------------------------------- the book-pickle machine
+@pytest.fixture(scope="module")
+def pickle_bytes():
+    import pickle
+
+    arrays = {"W1": np.arange(6, dtype=np.float32).reshape(2, 3), "b1": np.ones(3)}
+    return [pickle.dumps(arrays, protocol=protocol) for protocol in (2, 3, 4, 5)]
+
+
+@FUZZ
+@given(
+    which=st.integers(0, 3),
+    flips=st.lists(st.tuples(st.integers(0, 10**6), st.integers(1, 255)), max_size=4),
+    cut=st.one_of(st.none(), st.integers(0, 10**6)),
+    insert=st.one_of(st.none(), st.tuples(st.integers(0, 10**6), st.binary(min_size=1, max_size=8))),
+)
+def test_pickle_machine_on_damaged_bytes(tmp_path, pickle_bytes, which, flips, cut, insert):
+    """Mutated pickles of a dict of arrays (issue 17, items 1–3): the machine returns a dict of
+    float arrays or raises UnsafePickleError — no other exception, in bounded time."""
+    from layerprop.errors import UnsafePickleError
+    from layerprop.io.book_pickle import load_book_pickle
+
+    data = bytearray(pickle_bytes[which])
+    for position, mask in flips:
+        data[position % len(data)] ^= mask
+    if insert is not None:
+        position, extra = insert
+        data[position % len(data) : position % len(data)] = extra
+    if cut is not None:
+        data = data[: cut % (len(data) + 1)]
+    path = tmp_path / "fuzz.pkl"
+    path.write_bytes(bytes(data))
+    try:
+        result = load_book_pickle(path)
+    except UnsafePickleError as error:
+        assert "\n" not in str(error) and len(str(error)) < 1000
+    else:
+        assert type(result) is dict and all(a.dtype.kind == "f" for a in result.values())

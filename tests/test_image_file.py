@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import hostile_helpers as hostile
 import numpy as np
 import pytest
 
@@ -151,3 +152,103 @@ def test_pillow_bomb_error_becomes_data_file_error(tmp_path, monkeypatch):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow's own check now fires first
     with pytest.raises(DataFileError, match="too large"):
         load_digit_image(path)
+
+
+# --------------------------------------------------------------------------- issue 17: pictures
+@pytest.fixture(scope="module")
+def crafted_pictures(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("pictures")
+    ink = (2000, 5000, 3200, 3800)  # a tall bar: a "1"
+    return {
+        "rgba49": hostile.write_png(folder / "rgba49.png", 7000, 7000, color_type=6, ink=ink),
+        "strip": hostile.wide_strip_png(folder / "strip.png", 50_000_000),
+        "grey16": hostile.write_png(folder / "grey16.png", 7000, 7000, color_type=0, bit_depth=16, ink=ink),
+        "small": hostile.write_png(folder / "small.png", 280, 280, color_type=0, ink=(80, 200, 128, 152)),
+    }
+
+
+PICTURE_CHILD = (
+    """
+import sys
+from layerprop.datasets.image_file import load_digit_image
+from layerprop.errors import DataFileError
+try:
+    sample = load_digit_image(sys.argv[1])
+    print("SUM", float(sample.sum()))
+except DataFileError as error:
+    print(error, file=sys.stderr)
+"""
+    + hostile.PRINT_PEAK
+)
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [("rgba49", "decoded in mode RGBA it would take 196000000 bytes"), ("strip", "a side of more than")],
+)
+def test_pixel_limits_count_the_mode_and_both_sides(crafted_pictures, name, expected):
+    """A 49 MP RGBA PNG (about 200 KB) and a 50,000,000×1 PNG: before, 637 MB and 901 MB; now
+    refused from the header, each within the memory of reading a small picture."""
+    result = hostile.run_child(PICTURE_CHILD, crafted_pictures[name])
+    baseline = hostile.run_child(PICTURE_CHILD, crafted_pictures["small"])
+    assert result["rc"] == 0 and expected in result["err"], result["err"][-500:]
+    assert result["peak_kb"] - baseline["peak_kb"] < 50_000  # KB: no pixel decoded
+
+
+def test_16_bit_grey_is_read_within_the_budget(crafted_pictures):
+    """'Also': a 7000×7000 16-bit grey PNG was refused as "wrong mode"; it is 98 MB decoded, within
+    the budget, and read (box means scaled from 0–65535) with no copy of the whole picture."""
+    result = hostile.run_child(PICTURE_CHILD, crafted_pictures["grey16"])
+    baseline = hostile.run_child(PICTURE_CHILD, crafted_pictures["small"])
+    assert result["rc"] == 0 and "SUM" in result["out"], result["err"][-500:]
+    assert result["peak_kb"] - baseline["peak_kb"] < 150_000  # KB: the 98 MB picture, and no second copy
+
+
+def test_16_bit_levels_match_8_bit_ones(tmp_path, mnist_data):
+    _, (x_test, _) = mnist_data
+    digit = to_uint8(x_test[3])
+    eight = Image.fromarray(digit).resize((2100, 2100), Image.NEAREST)
+    sixteen = Image.fromarray(digit.astype(np.uint16) * 257).resize((2100, 2100), Image.NEAREST)
+    eight.save(tmp_path / "8.png")
+    sixteen.save(tmp_path / "16.png")
+    assert Image.open(tmp_path / "16.png").mode == "I;16"
+    np.testing.assert_allclose(
+        load_digit_image(tmp_path / "16.png"), load_digit_image(tmp_path / "8.png"), atol=2 / 255
+    )
+    small16 = Image.fromarray(digit.astype(np.uint16) * 257)  # 28×28: no reduction, levels scaled
+    small16.save(tmp_path / "s16.png")
+    np.testing.assert_allclose(load_digit_image(tmp_path / "s16.png").reshape(-1), x_test[3], atol=1 / 255)
+
+
+@pytest.mark.parametrize("mode", ["1", "P", "LA", "RGB"])
+def test_large_pictures_of_every_mode_are_reduced(tmp_path, mnist_data, mode):
+    _, (x_test, _) = mnist_data
+    digit = Image.fromarray(to_uint8(x_test[5])).resize((3000, 3000), Image.NEAREST)
+    picture = digit.point(lambda v: 255 if v > 100 else 0).convert(mode) if mode == "1" else digit.convert(mode)
+    picture.save(tmp_path / "big.png")
+    reference = load_digit_image(_saved(digit, tmp_path / "ref.png"))
+    sample = load_digit_image(tmp_path / "big.png")
+    assert sample.shape == (28, 28) and np.abs(sample - reference).mean() < 0.05
+
+
+def _saved(image, path):
+    image.save(path)
+    return path
+
+
+def test_formats_that_run_programs_are_refused(tmp_path, monkeypatch):
+    """'Also': Pillow hands EPS to Ghostscript; it is refused before any decoder or program runs."""
+    import subprocess
+
+    def no_program(*args, **kwargs):
+        raise AssertionError(f"a program was started: {args}")
+
+    monkeypatch.setattr(subprocess, "Popen", no_program)
+    path = hostile.eps_file(tmp_path / "digit.eps", tmp_path / "marker")
+    with pytest.raises(DataFileError, match="formats read") as caught:
+        load_digit_image(path)
+    assert "Ghostscript" in str(caught.value) and not (tmp_path / "marker").exists()
+    renamed = tmp_path / "digit.png"  # the name does not matter: the format is read from the bytes
+    renamed.write_bytes(path.read_bytes())
+    with pytest.raises(DataFileError, match="formats read"):
+        load_digit_image(renamed)

@@ -50,7 +50,7 @@ PART_RANKS = {
 #: rank of each module inside its package (the package's ``__init__`` is its facade, above them all)
 MODULE_RANKS = {
     "backend": {"kernels": 0},
-    "storage": {"atomic": 0, "npyformat": 0},
+    "storage": {"inputs": 0, "npyformat": 0, "atomic": 1},
     "layers": {
         "base": 0,
         "interface": 0,
@@ -65,6 +65,7 @@ MODULE_RANKS = {
     "nets": {
         "base": 0,
         "init": 0,
+        "memory": 0,
         "registry": 0,
         "chapter3": 1,
         "multi_layer": 1,

@@ -15,8 +15,10 @@ import textwrap
 import zipfile
 from pathlib import Path
 
+import hostile_helpers as hostile
 import numpy as np
 import pytest
+from hostile_helpers import cli_child
 
 from layerprop.datasets import known, read_idx, write_idx
 from layerprop.errors import DataFileError, LayerpropError, ModelFileError
@@ -385,3 +387,151 @@ def test_oversized_header_refused(tmp_path, good_model, monkeypatch):
     monkeypatch.setattr(model_io, "MAX_HEADER_BYTES", 100)
     with pytest.raises(ModelFileError, match="at most 100 are accepted"):
         load_model(good_model)
+
+
+# --------------------------------------------------------------------------- issue 17, item 5: model files
+CRAFTED_MODELS = {
+    "84,000 units (263 MB declared)": hostile.wide_model_file,
+    "6000 layers of 60 (88 MB declared)": hostile.deep_model_file,
+    "a 16 MB JSON header of empty lists": hostile.padded_header_model_file,
+}
+
+
+@pytest.fixture(scope="module")
+def crafted_models(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("crafted-models")
+    made = {name: make(folder / f"{i}.npz") for i, (name, make) in enumerate(CRAFTED_MODELS.items())}
+    junk = folder / "junk.npz"
+    junk.write_bytes(b"not a zip")
+    return made, junk
+
+
+@pytest.mark.parametrize("command", ["evaluate", "graph", "export"])
+@pytest.mark.parametrize("name", list(CRAFTED_MODELS))
+def test_crafted_model_files_are_refused_before_allocating(tmp_path, crafted_models, name, command):
+    """Before: 1.2 GB to evaluate, 2.3 GB to draw, 1.6 GB to export the 84,000-unit file; 2.1 GB
+    and > 120 s for the 6000-layer one; 666 MB for the padded header. Now each is refused from
+    the zip directory or the header's size, with one line, at the memory of refusing junk."""
+    made, junk = crafted_models
+    path = made[name]
+    assert path.stat().st_size < 10 << 20
+
+    def argv(model):
+        if command == "graph":
+            return ["graph", "--model", model, "-o", tmp_path / "drawing.html"]
+        return [command, model, "-o", tmp_path / "model.onnx"] if command == "export" else [command, model]
+
+    result = cli_child(*argv(path))
+    baseline = cli_child(*argv(junk))
+    err = result["err"].strip()
+    assert result["rc"] == 1 and len(err.splitlines()) == 1 and str(path) in err, err[:500]
+    assert "decompress" in err or "parsing the header" in err
+    assert result["peak_kb"] - baseline["peak_kb"] < 60_000  # KB
+
+
+def test_header_parse_cost_is_bounded_before_parsing(tmp_path, monkeypatch):
+    from layerprop.storage.inputs import json_parse_cost
+
+    assert json_parse_cost(b"[" + b"[]," * 1000 + b"[]]") > 25 * 3000  # empty lists cost far more than their text
+    floats = json.dumps([0.123456789] * 1000).encode()
+    assert json_parse_cost(floats) < 10 * len(floats)  # a history of floats does not
+    from layerprop.io import model_file as model_io
+
+    path = hostile.padded_header_model_file(tmp_path / "padded.npz", pad_bytes=1 << 20)  # costs ~60 MB parsed
+    monkeypatch.setattr(model_io, "MAX_HEADER_MEMORY", 16 << 20)
+    with pytest.raises(ModelFileError, match="parsing the header"):
+        read_model_file(path)
+    monkeypatch.setattr(model_io, "MAX_HEADER_MEMORY", 1 << 30)
+    assert read_model_file(path)[0]["metadata"]["junk"][0] == []
+
+
+@pytest.fixture(scope="module")
+def huge_activation_model(tmp_path_factory):
+    """A SimpleConvNet of 25,000 filters of 1×1 and one hidden unit, its weights compressed (a
+    small file: zeros): one sample's forward pass would take 78 MB of feature maps (a batch of
+    1000, 78 GB)."""
+    from layerprop.nets import SimpleConvNet
+
+    conv = {"filter_num": 25_000, "filter_size": 1, "pad": 0, "stride": 1}
+    net = SimpleConvNet(conv_param=conv, hidden_size=1, dtype="float32", seed=0)
+    for array in net.params.values():
+        array[...] = 0
+    path = tmp_path_factory.mktemp("huge") / "huge.npz"
+    save_model(path, net, metadata={"run": {"dataset": "mnist"}}, compress=True)
+    assert path.stat().st_size < 1 << 20
+    return path
+
+
+def test_evaluate_refuses_a_forward_pass_beyond_the_budget(tmp_path, huge_activation_model):
+    small = save_model(tmp_path / "small.npz", MultiLayerNetExtend(784, [20], 10, dtype="float32", seed=0))
+    result = cli_child("evaluate", huge_activation_model)
+    baseline = cli_child("evaluate", small)
+    err = result["err"].strip()
+    assert result["rc"] == 1 and len(err.splitlines()) == 1 and "forward pass of one sample" in err, err[:500]
+    assert baseline["rc"] == 0 and result["peak_kb"] - baseline["peak_kb"] < 60_000  # KB
+
+
+def test_drawing_refuses_a_forward_pass_beyond_the_budget(huge_activation_model):
+    from layerprop.errors import MemoryBudgetError
+    from layerprop.viz import build_model
+
+    net = load_model(huge_activation_model).model
+    with pytest.raises(MemoryBudgetError, match="drawing this network"):
+        build_model(net, x=np.zeros((2, 1, 28, 28), np.float32))
+
+
+def test_evaluate_batches_within_the_budget_give_the_same_predictions(monkeypatch, mnist_data):
+    """A deep network is evaluated in batches sized by the forward budget: the same scores as in one batch."""
+    from layerprop.cli.common import checked_scores
+    from layerprop.nets import memory
+
+    _, (x_test, _) = mnist_data
+    net = MultiLayerNetExtend(784, [16] * 50, 10, dtype="float32", seed=0)
+    whole = net.predict(x_test[:600])
+    per_sample = memory.forward_bytes(net, (784,))
+    monkeypatch.setattr(memory, "FORWARD_BUDGET", per_sample * 64)
+    assert memory.batch_size_within(net, (784,), memory.FORWARD_BUDGET) == 64
+    calls = []
+    original = net.predict
+    monkeypatch.setattr(net, "predict", lambda x: calls.append(len(x)) or original(x))
+    monkeypatch.setattr(memory, "batch_size_within", lambda *a, **k: 64)
+    # (float32 matrix products may round the last bit differently for another batch size)
+    np.testing.assert_allclose(checked_scores(net, x_test[:600], "m.npz", "mnist", 10), whole, rtol=1e-4, atol=1e-6)
+    assert calls[0] == 1 and max(calls[1:]) == 64 and sum(calls[1:]) == 600
+
+
+def test_forward_estimate_is_above_what_a_forward_pass_takes():
+    """The budget's estimate is an upper bound of the arrays a forward pass allocates (measured
+    with tracemalloc, which sees NumPy's allocations)."""
+    import tracemalloc
+
+    from layerprop.nets import SimpleConvNet
+    from layerprop.nets.memory import forward_bytes
+
+    for net, shape in (
+        (MultiLayerNetExtend(784, [300, 300], 10, use_batchnorm=True, dtype="float32", seed=0), (784,)),
+        (SimpleConvNet(dtype="float32", seed=0), (1, 28, 28)),
+    ):
+        x = np.random.default_rng(0).random((200, *shape)).astype(np.float32)
+        net.predict(x[:2])
+        tracemalloc.start()
+        start = tracemalloc.get_traced_memory()[0]
+        net.predict(x)
+        peak = tracemalloc.get_traced_memory()[1] - start
+        tracemalloc.stop()
+        assert peak <= forward_bytes(net, shape) * len(x), type(net).__name__
+
+
+def test_config_values_are_quoted_within_bounds(tmp_path, good_model):
+    header, arrays = contents(good_model)
+    header["model_config"]["hidden_size_list"] = ["x" * 1_000_000]
+    header["model_config"]["activation"] = "y\n" * 100_000
+    path = write(tmp_path / "long.npz", header, arrays, listed=False)
+    with pytest.raises(ModelFileError, match="hidden_size_list") as caught:
+        load_model(path)
+    assert len(str(caught.value)) < 800 and "\n" not in str(caught.value)
+    header["model_config"]["class"] = "Net\n" * 100_000
+    path = write(tmp_path / "class.npz", header, arrays, listed=False)
+    with pytest.raises(ModelFileError, match="unknown network class") as caught:
+        load_model(path)
+    assert len(str(caught.value)) < 800 and "\n" not in str(caught.value)

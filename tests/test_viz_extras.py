@@ -181,6 +181,61 @@ def test_tensor_edges_carry_heatmaps():
     assert 'class="heat heat-value"' not in small
 
 
+@pytest.mark.parametrize(
+    "history",
+    [
+        {"train_loss_list": [0.0, 0.0], "test_acc_list": [0.5]},  # a loss of 0: no log scale
+        {"test_acc_list": [0.5, 0.6]},  # no loss: no empty legend
+        {"train_loss_list": [1.0, 0.5]},  # no accuracy: no empty legend
+    ],
+)
+def test_curves_draw_without_matplotlib_warnings(tmp_path, capsys, history):
+    """'Also': matplotlib's warnings (no positive values to log-scale, a legend without lines)
+    reached stderr; their causes are gone, and any warning now fails this test."""
+    pytest.importorskip("matplotlib")
+    import warnings
+
+    (tmp_path / "history.json").write_text(json.dumps(history))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert main(["curves", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_a_network_of_thousands_of_layers_is_drawn_summarised():
+    """Item 17.5: a 6000-layer drawing took more than 120 s; now the first and last layers are
+    drawn, with one node standing for the layers between them."""
+    from layerprop.nets import MultiLayerNet
+    from layerprop.viz import build_model, to_html
+    from layerprop.viz.model import DRAWN_AT_EACH_END
+
+    net = MultiLayerNet(6, [3] * 1000, 2, dtype="float64", seed=0)
+    model = build_model(net)
+    labels = [node.label for node in model.ops]
+    assert len(labels) == 2 * DRAWN_AT_EACH_END + 2  # ends, the summary and the loss
+    assert labels[DRAWN_AT_EACH_END] == f"⋯ {2001 - 2 * DRAWN_AT_EACH_END} layers"
+    summary = model.ops[DRAWN_AT_EACH_END]
+    assert "Affine ×" in summary.layer_name and "Relu ×" in summary.layer_name
+    assert len(model.in_edges(summary.id)) == 1 and len(model.out_edges(summary.id)) == 1
+    assert "⋯ 1969 layers" in to_html(net)
+    small = build_model(MultiLayerNet(6, [3] * 10, 2, dtype="float64", seed=0))
+    assert not any(node.label.startswith("⋯") for node in small.ops)  # short networks are drawn whole
+
+
+def test_heatmaps_of_huge_tensors_copy_only_what_they_draw():
+    """Item 17.5: the heatmap of an 84,000-column weight matrix made a float64 copy of all of it."""
+    import tracemalloc
+
+    from layerprop.viz.heatmap import MAX_COLUMNS, MAX_ROWS, cells
+
+    weights = np.ones((784, 84_000), np.float32)
+    tracemalloc.start()
+    grid = cells(weights)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert grid.shape == (MAX_ROWS, MAX_COLUMNS) and peak < 8 << 20  # (the whole in float64: 527 MB)
+
+
 def test_ipython_started_after_layerprop_shows_the_drawing():
     """The audit's case: layerprop imported first, IPython after (the old check at import missed it)."""
     import subprocess

@@ -9,7 +9,9 @@ Python ``int`` or ``float``.
 - :func:`positive` (> 0), :func:`non_negative` (≥ 0), :func:`in_range` (lo ≤ x < hi or lo ≤ x ≤ hi);
 - :func:`integer` — an integer ≥ ``minimum`` (floats such as 3.0 are refused: sizes are counts).
 
-Type mistakes raise :class:`TypeError`, out-of-range values :class:`ValueError` — both wrapped in
+Values are quoted with :func:`~layerprop.errors.shown` (they may come from a file: a model's
+configuration), so a message stays one short line whatever came. Type mistakes raise
+:class:`TypeError`, out-of-range values :class:`ValueError` — both wrapped in
 the project's own :class:`~layerprop.errors.ArgumentError` so ``except ValueError`` still works.
 """
 
@@ -19,7 +21,7 @@ import math
 import numbers
 from typing import Any
 
-from .errors import ArgumentError, ArgumentTypeError
+from .errors import ArgumentError, ArgumentTypeError, shown
 
 __all__ = ["real", "positive", "non_negative", "in_range", "integer"]
 
@@ -31,10 +33,12 @@ def _who(owner: str | None, name: str) -> str:
 def real(name: str, value: Any, *, owner: str | None = None) -> float:
     """``value`` as a finite float; bools, strings, None, NaN and ±inf are refused."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ArgumentTypeError(f"{_who(owner, name)} must be a real number, got {value!r} ({type(value).__name__})")
+        raise ArgumentTypeError(
+            f"{_who(owner, name)} must be a real number, got {shown(value)} ({type(value).__name__})"
+        )
     number = float(value)
     if not math.isfinite(number):
-        raise ArgumentError(f"{_who(owner, name)} must be a finite number, got {value!r}")
+        raise ArgumentError(f"{_who(owner, name)} must be a finite number, got {shown(value)}")
     return number
 
 
@@ -42,7 +46,7 @@ def positive(name: str, value: Any, *, owner: str | None = None) -> float:
     """``value`` as a finite float > 0."""
     number = real(name, value, owner=owner)
     if number <= 0.0:
-        raise ArgumentError(f"{_who(owner, name)} must be > 0, got {value!r}")
+        raise ArgumentError(f"{_who(owner, name)} must be > 0, got {shown(value)}")
     return number
 
 
@@ -50,7 +54,7 @@ def non_negative(name: str, value: Any, *, owner: str | None = None) -> float:
     """``value`` as a finite float ≥ 0."""
     number = real(name, value, owner=owner)
     if number < 0.0:
-        raise ArgumentError(f"{_who(owner, name)} must be >= 0, got {value!r}")
+        raise ArgumentError(f"{_who(owner, name)} must be >= 0, got {shown(value)}")
     return number
 
 
@@ -62,7 +66,7 @@ def in_range(
     inside = low <= number <= high if include_high else low <= number < high
     if not inside:
         bracket = "]" if include_high else ")"
-        raise ArgumentError(f"{_who(owner, name)} must be in [{low:g}, {high:g}{bracket}, got {value!r}")
+        raise ArgumentError(f"{_who(owner, name)} must be in [{low:g}, {high:g}{bracket}, got {shown(value)}")
     return number
 
 
@@ -74,7 +78,7 @@ def integer(
     Only true integers are taken (Python ``int`` or NumPy integer; not bool, not 3.0).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ArgumentTypeError(f"{_who(owner, name)} must be an integer, got {value!r} ({type(value).__name__})")
+        raise ArgumentTypeError(f"{_who(owner, name)} must be an integer, got {shown(value)} ({type(value).__name__})")
     number = int(value)
     if minimum is not None and number < minimum:
         raise ArgumentError(f"{_who(owner, name)} must be at least {minimum}, got {number}")

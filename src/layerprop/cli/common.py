@@ -14,19 +14,26 @@ DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
 SIZE_LIST_OPTIONS = ("--hidden",)
 
 
-def load_dataset(name: str, data_dir=None, flatten: bool = True):
+def load_dataset(name: str, data_dir=None, flatten: bool = True, *, test_only: bool = False):
     """``((x_train, t_train), (x_test, t_test))`` of MNIST or Fashion-MNIST, float32 in [0, 1].
 
     With ``data_dir`` the files there are read and verified (not a cached copy of other files):
-    a damaged or foreign file is reported, never passed over for the bundled copy.
+    a damaged or foreign file is reported, never passed over for the bundled copy. With
+    ``test_only`` the training split is ``(None, None)`` and never turned into floats (188 MB that
+    evaluating a model does not need).
     """
     from ..datasets import load_fashion_mnist, load_mnist
+    from ..datasets.preprocess import normalize_images
 
     if name not in DATASETS:
         raise UsageError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     check_data_dir(data_dir, name)
     load = load_mnist if name == "mnist" else load_fashion_mnist
-    return load(normalize=True, flatten=flatten, data_dir=data_dir or None, cache=not data_dir)
+    splits = load(normalize=not test_only, flatten=flatten, data_dir=data_dir or None, cache=not data_dir)
+    if not test_only:
+        return splits
+    (_, _), (x_test, t_test) = splits
+    return (None, None), (normalize_images(x_test), t_test)
 
 
 def check_data_dir(data_dir, dataset: str) -> None:
@@ -129,12 +136,17 @@ def load_model_file(path):
 
 
 def checked_scores(network, x, model_path, dataset: str, num_classes: int):
-    """``network.predict(x)``, after checking on one sample that the model takes ``dataset``'s
+    """``network.predict(x)``, in batches whose forward pass fits the memory budget of
+    :mod:`layerprop.nets.memory`, after checking on one sample that the model takes ``dataset``'s
     inputs and has one output per class; otherwise a ModelFileError naming the model file."""
-    from ..errors import LayerpropError, ModelFileError
+    from ..errors import LayerpropError, MemoryBudgetError, ModelFileError
+    from ..nets.memory import batch_size_within
 
     try:
+        batch = batch_size_within(network, tuple(x.shape[1:]))  # from the shapes: nothing allocated yet
         probe = network.predict(x[:1])
+    except MemoryBudgetError as exc:
+        raise ModelFileError(f"{model_path}: {exc}") from None
     except (LayerpropError, ValueError) as exc:
         raise ModelFileError(
             f"{model_path}: the model does not take {dataset} inputs of shape {tuple(x.shape[1:])} ({exc})"
@@ -144,7 +156,9 @@ def checked_scores(network, x, model_path, dataset: str, num_classes: int):
             f"{model_path}: the model has {probe.shape[-1] if probe.ndim else 1} outputs, but {dataset} has "
             f"{num_classes} classes (expected a model with one output per class)"
         )
-    return network.predict(x)
+    if len(x) <= batch:
+        return network.predict(x)
+    return network.xp.concatenate([network.predict(x[i : i + batch]) for i in range(0, len(x), batch)])
 
 
 def trained_on(loaded) -> str | None:

@@ -11,7 +11,6 @@ atomically.
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import os
 
@@ -20,6 +19,9 @@ from .common import UsageError, check_output_file
 #: history.json files larger than this are refused before they are read (a run of 10⁶ iterations
 #: writes about 20 MB)
 MAX_HISTORY_BYTES = 64 * 1024 * 1024
+#: the most memory parsing history.json may take (bounded from its text before parsing; a run's
+#: history of floats takes about five times its size)
+MAX_HISTORY_MEMORY = 192 * 1024 * 1024
 #: the keys whose lists are drawn
 CURVE_KEYS = ("train_loss_list", "train_acc_list", "test_acc_list", "val_acc_list")
 
@@ -38,17 +40,18 @@ def add_parser(subparsers):
 
 def read_history(path: str) -> dict:
     """The curves of ``history.json`` as lists of floats; UsageError naming what is wrong."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
+    from ..storage.inputs import InputTooLarge, parse_json, read_input
+
+    try:  # a regular file only: a FIFO or a link to /dev/zero is refused before anything is read
+        text = read_input(path, max_bytes=MAX_HISTORY_BYTES, what="history")
+        data = parse_json(text, max_memory=MAX_HISTORY_MEMORY, what="history")
+    except FileNotFoundError:
         raise UsageError(f"{path} not found: RUN_DIR must be a folder written by layerprop train") from None
-    if size > MAX_HISTORY_BYTES:
-        raise UsageError(f"{path} is {size} bytes; history files above {MAX_HISTORY_BYTES} bytes are refused")
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+    except InputTooLarge as exc:  # too many bytes (the message names the file), or too costly to parse
+        message = str(exc)
+        raise UsageError(message if message.startswith(path) else f"{path}: {message}") from None
     except (ValueError, UnicodeDecodeError) as exc:
-        raise UsageError(f"{path} is not valid JSON: {exc}") from None
+        raise UsageError(f"{path} is not valid JSON: {str(exc)[:200]}") from None
     if not isinstance(data, dict):
         raise UsageError(
             f"{path} must hold a JSON object with the lists {', '.join(CURVE_KEYS)}, got {type(data).__name__}"

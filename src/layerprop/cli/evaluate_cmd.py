@@ -72,18 +72,12 @@ def run(args) -> int:
                 f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}",
                 file=sys.stderr,
             )
-        _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network))
+        _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network), test_only=True)
         names = class_names(dataset)
         what = f"the {dataset} test set ({len(t_test)} images)"
     x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
-    predictions = to_numpy(
-        network.xp.concatenate(
-            [
-                checked_scores(network, x_device[i : i + 1000], args.model, dataset, len(names)).argmax(axis=1)
-                for i in range(0, len(x_device), 1000)
-            ]
-        )
-    )
+    # in batches whose forward pass fits the memory budget (checked from the layers' shapes first)
+    predictions = to_numpy(checked_scores(network, x_device, args.model, dataset, len(names)).argmax(axis=1))
     labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())

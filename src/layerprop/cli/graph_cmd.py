@@ -138,11 +138,20 @@ def non_finite_values(target, limit: int = 4) -> list[str]:
         for what, array, text in (("", edge.value, edge.value_text), ("gradient of ", edge.grad, edge.grad_text)):
             if array is None or text is None:
                 continue
-            if not np.all(np.isfinite(np.asarray(array, dtype=np.float64))):
+            if not _finite(array):
                 entry = f"{what}{who} = {text}"
                 if entry not in found:
                     found.append(entry)
     return found if len(found) <= limit else [*found[:limit], "…"]
+
+
+def _finite(array) -> bool:
+    """Whether every value of ``array`` is finite, without a copy of it (its minimum and maximum
+    are finite exactly then: NaN makes both NaN)."""
+    a = np.asarray(array)
+    if a.dtype.kind != "f" or a.size == 0:  # integers, booleans (labels, flags) are always finite
+        return True
+    return bool(np.isfinite(a.min()) and np.isfinite(a.max()))
 
 
 def example_image(network, dataset: str | None):

@@ -30,7 +30,7 @@ def add_parser(subparsers):
 def run(args) -> int:
     from ..interop.book_import import import_book
 
-    if not os.path.isfile(args.file):
+    if not os.path.exists(args.file):  # (a FIFO or a device exists: the reader refuses it in one line)
         raise UsageError(f"no such file: {args.file}")
     check_output_file("-o", args.output)
     written = import_book(args.file, args.model, args.output)

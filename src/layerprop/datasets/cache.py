@@ -13,6 +13,12 @@ file's size *before* any array is allocated; then the data's CRC-32 is checked. 
 truncated, corrupt or stale is deleted with a warning naming the file (logged at WARNING level)
 and reported as a miss, and the caller rebuilds it. Writes are atomic. When the cache directory cannot be written,
 storing is skipped silently (logged at DEBUG level) and loading works as before.
+
+Entries are read as regular files only (:func:`~layerprop.storage.inputs.open_input`: a FIFO or a
+device planted in the cache is discarded like a damaged entry, never waited on). A write killed
+mid-way (SIGKILL while the first cache is built) leaves a hidden temporary file; every build of an
+entry first deletes those its folder holds from writers that are no longer alive
+(:func:`~layerprop.storage.atomic.remove_leftover_temporaries`), so leftovers never pile up.
 """
 
 from __future__ import annotations
@@ -28,7 +34,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..storage.atomic import atomic_write
+from ..storage.atomic import atomic_write, remove_leftover_temporaries
+from ..storage.inputs import open_input, read_input
 from ..storage.npyformat import read_npy_header
 
 log = logging.getLogger(__name__)
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 #: Environment variable that, when set, is the cache directory itself.
 CACHE_ENV = "LAYERPROP_CACHE"
 _FORMAT = 1
+#: a sidecar is a few hundred bytes; anything much larger is not one
+_MAX_SIDECAR_BYTES = 1 << 16
 
 
 def cache_dir() -> Path:
@@ -85,17 +94,20 @@ def load_cached_array(
     from another source) is deleted so that the next store rebuilds it.
     """
     npy_path, meta_path = _entry_paths(dataset, name)
-    if not npy_path.is_file():
+    if not os.path.lexists(npy_path):
         return None
     expected_dtype = np.dtype(dtype)
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        problem = _header_problem(npy_path, tuple(shape), expected_dtype)
-        if problem:
-            _discard((npy_path, meta_path), problem)
-            return None
-        array = np.load(npy_path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as error:
+        meta = json.loads(read_input(meta_path, max_bytes=_MAX_SIDECAR_BYTES, what="cache sidecar"))
+        handle, _ = open_input(npy_path, what="cache entry")
+        with handle:
+            problem = _header_problem(handle, tuple(shape), expected_dtype)
+            if problem:
+                _discard((npy_path, meta_path), problem)
+                return None
+            handle.seek(0)
+            array = np.load(handle, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:  # NotRegularFileError and InputTooLarge included
         _discard((npy_path, meta_path), f"unreadable: {error}")
         return None
     if not isinstance(meta, dict):
@@ -118,15 +130,14 @@ def load_cached_array(
     return array
 
 
-def _header_problem(npy_path: Path, shape: tuple[int, ...], dtype: np.dtype) -> str | None:
+def _header_problem(handle, shape: tuple[int, ...], dtype: np.dtype) -> str | None:
     """What is wrong with a cached ``.npy`` file's header, judged before its data is read; None if nothing."""
-    with open(npy_path, "rb") as handle:
-        try:
-            found_shape, fortran, found_dtype = read_npy_header(handle)
-        except ValueError as exc:
-            return str(exc)
-        data_start = handle.tell()
-        file_size = os.fstat(handle.fileno()).st_size
+    try:
+        found_shape, fortran, found_dtype = read_npy_header(handle)
+    except ValueError as exc:
+        return str(exc)
+    data_start = handle.tell()
+    file_size = os.fstat(handle.fileno()).st_size
     if found_shape != shape or found_dtype != dtype or fortran:
         return f"header says shape {found_shape} {found_dtype}, expected {shape} {dtype}"
     needed = math.prod(found_shape) * found_dtype.itemsize
@@ -148,6 +159,7 @@ def store_cached_array(dataset: str, name: str, array: np.ndarray, *, source_md5
     }
     try:
         npy_path.parent.mkdir(parents=True, exist_ok=True)
+        remove_leftover_temporaries(npy_path.parent, spare_live_writers=True)  # killed builds' files
         # The array first, the sidecar last: a crash in between leaves an entry that fails its checks.
         with atomic_write(npy_path) as handle:
             np.save(handle, array, allow_pickle=False)

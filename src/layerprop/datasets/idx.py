@@ -29,6 +29,7 @@ import numpy as np
 
 from ..errors import ChecksumError, DataFileError
 from ..storage.atomic import atomic_write
+from ..storage.inputs import open_input
 
 #: The IDX element type codes and the (big-endian) NumPy dtypes they stand for.
 IDX_TYPES: dict[int, np.dtype] = {
@@ -84,8 +85,8 @@ def read_idx_with_md5(
     path = Path(path)
     try:
         with contextlib.ExitStack() as stack:
-            raw = stack.enter_context(open(path, "rb"))
-            file_size = os.fstat(raw.fileno()).st_size
+            handle, file_size = open_input(path, what="IDX file")  # a FIFO or a device: refused, never waited on
+            raw = stack.enter_context(handle)
             compressed = raw.read(2) == _GZIP_MAGIC
             raw.seek(0)
             stream = stack.enter_context(gzip.GzipFile(fileobj=raw, mode="rb")) if compressed else raw

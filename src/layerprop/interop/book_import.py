@@ -15,6 +15,10 @@ The file is read by :func:`~layerprop.io.book_pickle.load_book_pickle` (no code 
 its names must be exactly the network's parameter names and every shape must be the network's
 before a single value is copied. All three networks take MNIST normalised to [0, 1] (the book's
 ``normalize=True``); ``ch03`` takes flat 784-vectors, the convolutional ones (N, 1, 28, 28).
+
+The network computes in the file's own precision — float32 or float64, the two that layerprop's
+model files hold. A file of float16 weights becomes a float32 network: every float16 value is a
+float32 value, so nothing is rounded, and ``layerprop evaluate`` reads the result like any other.
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ArgumentError, ModelFileError, ShapeError
-from ..io.book_pickle import DEFAULT_MAX_BYTES, load_book_pickle
+from ..errors import ArgumentError, ModelFileError, ShapeError, quoted, shown
+from ..io.book_pickle import DEFAULT_MAX_BYTES, arrays_from_pickle, read_book_file
 from ..nets import DeepConvNet, SimpleConvNet, ThreeLayerNet
 
 __all__ = ["BOOK_MODELS", "book_network", "import_book", "import_book_weights"]
@@ -46,22 +50,28 @@ def book_network(model: str, dtype="float64"):
     return BOOK_MODELS[model][1](dtype)
 
 
-def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_MAX_BYTES):
-    """Build the ``model`` network and load the book's pickled weights from ``path`` into it.
+#: the precisions a network and a model file compute and store in
+NETWORK_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-    ``dtype`` defaults to the file's own (float32 for ch03, float64 for the others), so the network
-    computes what the book's code computes. Raises UnsafePickleError for a hostile or damaged file,
-    ModelFileError for missing or extra names, ShapeError for a shape that is not the architecture's.
-    """
-    arrays = load_book_pickle(path, max_bytes=max_bytes)
-    dtypes = {a.dtype for a in arrays.values()}
-    if dtype is None:
-        dtype = max(dtypes, key=lambda d: d.itemsize) if dtypes else np.float64
-    network = book_network(model, dtype)
+
+def network_dtype(arrays: dict, dtype=None) -> np.dtype:
+    """The dtype of the network for ``arrays``: ``dtype`` if given (float32 or float64), else the
+    file's widest float — float16 widened to float32, which holds every float16 value exactly."""
+    if dtype is not None:
+        chosen = np.dtype(dtype)
+        if chosen not in NETWORK_DTYPES:
+            raise ArgumentError(f"dtype must be float32 or float64 (what model files hold), got {chosen}")
+        return chosen
+    widest = max((a.dtype.itemsize for a in arrays.values()), default=8)
+    return np.dtype(np.float64 if widest >= 8 else np.float32)
+
+
+def _weights_into_network(path, arrays: dict, model: str, dtype=None):
+    network = book_network(model, network_dtype(arrays, dtype))
     expected, found = set(network.params), set(arrays)
     if expected != found:
         missing = ", ".join(sorted(expected - found)) or "none"
-        extra = ", ".join(sorted(found - expected)) or "none"
+        extra = shown(sorted(found - expected), 120) if found - expected else "none"  # the file's names: bounded
         raise ModelFileError(
             f"{path}: the {model} network needs the parameters {', '.join(sorted(expected))}; "
             f"missing: {missing}; not part of it: {extra}"
@@ -69,7 +79,7 @@ def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_M
     for key, target in network.params.items():
         if arrays[key].shape != target.shape:
             raise ShapeError(
-                f"{path}: parameter {key!r} has shape {arrays[key].shape}, but the book's {model} network "
+                f"{path}: parameter {quoted(key)} has shape {arrays[key].shape}, but the book's {model} network "
                 f"needs {target.shape}"
             )
     for key, target in network.params.items():
@@ -77,12 +87,16 @@ def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_M
     return network
 
 
-def _md5(path) -> str:
-    digest = hashlib.md5()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def import_book_weights(path, model: str, dtype=None, max_bytes: int = DEFAULT_MAX_BYTES):
+    """Build the ``model`` network and load the book's pickled weights from ``path`` into it.
+
+    ``dtype`` defaults to the file's own (float32 for ch03, float64 for the others; float32 for
+    float16 weights), so the network computes what the book's code computes. Raises
+    UnsafePickleError for a hostile or damaged file, ModelFileError for missing or extra names,
+    ShapeError for a shape that is not the architecture's, ArgumentError for a ``dtype`` other
+    than float32 or float64.
+    """
+    return _weights_into_network(path, arrays_from_pickle(read_book_file(path, max_bytes), name=path), model, dtype)
 
 
 def import_book(path, model: str, out, dtype=None, max_bytes: int = DEFAULT_MAX_BYTES) -> Path:
@@ -93,13 +107,16 @@ def import_book(path, model: str, out, dtype=None, max_bytes: int = DEFAULT_MAX_
     """
     from ..io import save_model
 
-    network = import_book_weights(path, model, dtype=dtype, max_bytes=max_bytes)
+    data = read_book_file(path, max_bytes)  # read once: the MD5 is of the very bytes imported
+    arrays = arrays_from_pickle(data, name=path)
+    network = _weights_into_network(path, arrays, model, dtype)
     metadata = {
         "imported_from": {
             "file": os.path.basename(os.fspath(path)),
-            "md5": _md5(path),
+            "md5": hashlib.md5(data).hexdigest(),
             "book_file": BOOK_MODELS[model][0],
             "model": model,
+            "stored_dtype": sorted({a.dtype.name for a in arrays.values()}),
         },
         "run": {"dataset": "mnist"},
     }

@@ -14,9 +14,26 @@ Layout of a model file (format ``"layerprop-model"``, format_version 1):
 ``optim/<name>``
     the arrays of ``optimizer.state_dict()[1]``.
 
-Reading uses ``np.load(path, allow_pickle=False)`` only, so loading a file never runs code from it;
+Reading uses ``np.load(file, allow_pickle=False)`` only, so loading a file never runs code from it;
 a file that holds pickled objects is refused with :class:`~layerprop.errors.ModelFileError`, as is
 any file that is not a complete, well-formed layerprop model file.
+
+Nothing a file declares is trusted before it is checked against what the file holds, and what it
+may cost is bounded before anything is allocated:
+
+- the file must be a regular file (:func:`~layerprop.storage.inputs.open_input`: a FIFO or a
+  device is refused at once, it is never waited on);
+- decompressing its entries may add at most :data:`MAX_INFLATION` bytes to the file's size (read
+  from the zip directory: a few kilobytes of deflated zeros cannot declare gigabytes of weights);
+- the JSON header may hold at most :data:`MAX_HEADER_BYTES`, and parsing it may cost at most
+  :data:`MAX_HEADER_MEMORY` (bounded from its bytes before parsing: a text of empty lists costs
+  some 25 times its size once parsed);
+- each array's ``.npy`` header must match the listing and the entry's size;
+- the network is rebuilt within the parameter values the file holds (:func:`layerprop.nets.init.rebuilding`).
+
+Using a loaded network (a forward pass over a batch) is bounded by the budget of
+:mod:`layerprop.nets.memory`. Messages quote what the file holds through
+:func:`~layerprop.errors.quoted` and :func:`~layerprop.errors.shown`: one short line whatever came.
 """
 
 from __future__ import annotations
@@ -31,8 +48,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..backend import to_numpy
-from ..errors import ModelFileError
+from ..errors import ModelFileError, quoted, shown
 from ..storage.atomic import atomic_write
+from ..storage.inputs import InputTooLarge, open_input, parse_json
 from ..storage.npyformat import read_npy_header
 
 __all__ = [
@@ -53,8 +71,14 @@ OPTIM_PREFIX = "optim/"
 #: JSON costs several times its size in memory).
 MAX_HEADER_BYTES = 16 << 20
 #: The most bytes that decompressing a model file's entries may add to the file's own size: a
-#: few kilobytes of deflated zeros could otherwise claim gigabytes of memory.
-MAX_INFLATION = 256 << 20
+#: few kilobytes of deflated zeros could otherwise claim gigabytes of memory (a drawing or an
+#: export holds a network's weights three or four times over). Trained weights hardly compress,
+#: so an honest compressed file stays far below it.
+MAX_INFLATION = 32 << 20
+#: The most memory parsing the JSON header may cost, bounded before parsing by
+#: :func:`~layerprop.storage.inputs.json_parse_cost` (a long run's history of floats costs about
+#: five times its text).
+MAX_HEADER_MEMORY = 96 << 20
 
 
 class LoadedModel(NamedTuple):
@@ -218,19 +242,19 @@ def _scan_member(npz: Any, path: Any, key: str, names: set[str]) -> tuple[tuple[
         try:
             shape, dtype = _read_npy_header(member)
         except ValueError as exc:
-            raise _fail(path, f"entry {key!r} is not a valid NumPy array ({exc})") from None
+            raise _fail(path, f"entry {quoted(key)} is not a valid NumPy array ({exc})") from None
         offset = member.tell()
     if dtype.hasobject:
         raise _fail(
             path,
-            f"entry {key!r} contains pickled Python objects (dtype {dtype}); the file is refused "
+            f"entry {quoted(key)} contains pickled Python objects (dtype {dtype}); the file is refused "
             "because loading it would run code from the file",
         )
     needed = math.prod(shape) * dtype.itemsize
     if needed > info.file_size - offset:
         raise _fail(
             path,
-            f"entry {key!r} is truncated or damaged: its header announces shape {tuple(shape)} "
+            f"entry {quoted(key)} is truncated or damaged: its header announces shape {shown(tuple(shape))} "
             f"({needed} bytes) but the entry holds {max(info.file_size - offset, 0)} bytes",
         )
     return tuple(shape), dtype
@@ -247,7 +271,7 @@ def _check_archive(path: Any, zip_file: Any) -> None:
     if duplicates:
         raise _fail(
             path,
-            f"the archive holds several entries named {duplicates} (expected each name once; "
+            f"the archive holds several entries named {shown(duplicates)} (expected each name once; "
             "a reader would silently take one of them)",
         )
     inflation = sum(max(info.file_size - info.compress_size, 0) for info in zip_file.infolist())
@@ -269,7 +293,7 @@ def _listed_specs(path: Any, header: dict) -> dict[str, tuple[tuple[int, ...], n
                 raise ValueError(shape)
             dtype = np.dtype(spec["dtype"])
         except (KeyError, TypeError, ValueError, OverflowError):
-            raise _fail(path, f"the header's entry for array {name!r} is malformed: {spec!r}") from None
+            raise _fail(path, f"the header's entry for array {quoted(name)} is malformed: {shown(spec)}") from None
         specs[name] = (shape, dtype)
     return specs
 
@@ -281,12 +305,12 @@ def _load_entry(npz: Any, path: Any, key: str) -> np.ndarray:
         if "allow_pickle" in str(exc) or "pickle" in str(exc).lower():
             raise _fail(
                 path,
-                f"entry {key!r} contains pickled Python objects; the file is refused because "
+                f"entry {quoted(key)} contains pickled Python objects; the file is refused because "
                 "loading it would run code from the file",
             ) from None
-        raise _fail(path, f"entry {key!r} cannot be read ({exc})") from None
+        raise _fail(path, f"entry {quoted(key)} cannot be read ({exc})") from None
     if not isinstance(value, np.ndarray):
-        raise _fail(path, f"entry {key!r} is not a NumPy array")
+        raise _fail(path, f"entry {quoted(key)} is not a NumPy array")
     return value
 
 
@@ -294,22 +318,24 @@ def _parse_header(path: Any, raw: np.ndarray) -> dict:
     if raw.dtype != np.uint8 or raw.ndim != 1:
         raise _fail(
             path,
-            f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and shape {raw.shape}",
+            f"the header must be a 1-D uint8 array of UTF-8 JSON, got dtype {raw.dtype} and shape {shown(raw.shape)}",
         )
     try:
-        header = json.loads(raw.tobytes().decode("utf-8"))
+        header = parse_json(raw.tobytes(), max_memory=MAX_HEADER_MEMORY, what="header")
+    except InputTooLarge as exc:
+        raise _fail(path, str(exc)) from None
     except (UnicodeDecodeError, ValueError) as exc:
-        raise _fail(path, f"the header is not valid UTF-8 JSON ({exc})") from None
+        raise _fail(path, f"the header is not valid UTF-8 JSON ({str(exc)[:200]})") from None
     if not isinstance(header, dict):
         raise _fail(path, f"the header must be a JSON object, got {type(header).__name__}")
     if header.get("format") != FORMAT:
         raise _fail(
             path,
-            f"not a layerprop model file (format {header.get('format')!r}, expected {FORMAT!r})",
+            f"not a layerprop model file (format {shown(header.get('format'))}, expected {FORMAT!r})",
         )
     version = header.get("format_version")
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
-        raise _fail(path, f"invalid format_version {version!r}")
+        raise _fail(path, f"invalid format_version {shown(version)}")
     if version > FORMAT_VERSION:
         raise _fail(
             path,
@@ -328,11 +354,9 @@ def _parse_header(path: Any, raw: np.ndarray) -> dict:
     return header
 
 
-def _open_npz(path: Any) -> Any:
+def _open_npz(path: Any, handle: Any) -> Any:
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, PermissionError, IsADirectoryError):
-        raise
+        loaded = np.load(handle, allow_pickle=False)
     except ValueError as exc:
         if "pickle" in str(exc).lower():
             raise _fail(
@@ -356,9 +380,15 @@ def read_model_file(
 
     Raises :class:`~layerprop.errors.ModelFileError` naming the file for anything that is not a
     complete, well-formed layerprop model file (including files holding pickled objects, which
-    are refused without being unpickled), and ``FileNotFoundError`` when there is no file.
+    are refused without being unpickled), :class:`~layerprop.errors.NotRegularFileError` for a
+    FIFO, a device or a folder, and ``FileNotFoundError`` when there is no file.
     """
-    npz = _open_npz(path)
+    handle, _ = open_input(path, what="model file")  # a FIFO or a device is refused, never waited on
+    with handle:
+        return _read_npz(path, _open_npz(path, handle))
+
+
+def _read_npz(path: Any, npz: Any) -> tuple[dict, dict[str, np.ndarray], dict[str, np.ndarray]]:
     try:
         with npz:
             _check_archive(path, npz.zip)
@@ -379,12 +409,12 @@ def read_model_file(
                 if key == HEADER_KEY:
                     continue
                 if not key.startswith((MODEL_PREFIX, OPTIM_PREFIX)):
-                    raise _fail(path, f"unexpected entry {key!r} (expected 'model/…' or 'optim/…')")
+                    raise _fail(path, f"unexpected entry {quoted(key)} (expected 'model/…' or 'optim/…')")
                 if key not in listing:
-                    raise _fail(path, f"arrays not listed in the header: [{key!r}]")
+                    raise _fail(path, f"arrays not listed in the header: [{quoted(key)}]")
             for name in listing:
                 if name not in files:
-                    raise _fail(path, f"array {name!r} is listed in the header but missing from the file")
+                    raise _fail(path, f"array {quoted(name)} is listed in the header but missing from the file")
             for key in files:
                 if key == HEADER_KEY:
                     continue
@@ -392,8 +422,8 @@ def read_model_file(
                 if (shape, dtype) != listing[key]:
                     raise _fail(
                         path,
-                        f"array {key!r} has shape {shape} and dtype {dtype}, but the header says "
-                        f"shape {listing[key][0]} and dtype {listing[key][1]}",
+                        f"array {quoted(key)} has shape {shown(shape)} and dtype {dtype}, but the header says "
+                        f"shape {shown(listing[key][0])} and dtype {listing[key][1]}",
                     )
             arrays = {key: _load_entry(npz, path, key) for key in files if key != HEADER_KEY}
     except ModelFileError:
@@ -406,11 +436,18 @@ def read_model_file(
 
 
 # --------------------------------------------------------------------------- load
+#: the most characters of another part's error message that a model file's error repeats
+MAX_REASON = 400
+
+
 def _strip(path: Any, exc: Exception) -> str:
-    """An error's message without a leading ``<path>: `` (so the file is named once)."""
+    """An error's message without a leading ``<path>: `` (so the file is named once), on one line
+    and cut to :data:`MAX_REASON` characters (it may quote the file's config)."""
     message = str(exc)
     prefix = f"{os.fspath(path)}: "
-    return message[len(prefix) :] if message.startswith(prefix) else message
+    message = message[len(prefix) :] if message.startswith(prefix) else message
+    message = " ".join(message[: MAX_REASON + 1].splitlines())
+    return message if len(message) <= MAX_REASON else message[:MAX_REASON] + "…"
 
 
 def _check_model_dtypes(path: Any, header: dict, arrays: Mapping[str, np.ndarray]) -> None:
@@ -497,18 +534,19 @@ def load_model(path: str | os.PathLike, network_factory: Callable[[dict], Any] |
         with rebuilding(sum(array.size for array in model_arrays.values())):
             model = network_factory(config)
     except ModelFileError as exc:
-        raise _fail(path, f"cannot build the network {config.get('class')!r}: {_strip(path, exc)}") from None
+        raise _fail(path, f"cannot build the network {shown(config.get('class'))}: {_strip(path, exc)}") from None
     except Exception as exc:  # a config the constructor cannot take: inf, 0, -1, wrong types, ...
         raise _fail(
             path,
-            f"cannot build the network {config.get('class')!r} from the file's config: {type(exc).__name__}: {exc}",
+            f"cannot build the network {shown(config.get('class'))} from the file's config: "
+            f"{type(exc).__name__}: {_strip(path, exc)}",
         ) from exc
     _check_model_entries(path, model, model_arrays)
     try:
         model.load_state_dict(model_arrays)
     except Exception as exc:
         message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        raise _fail(path, f"the stored arrays do not fit the network: {message}") from exc
+        raise _fail(path, f"the stored arrays do not fit the network: {_strip(path, Exception(message))}") from exc
 
     optimizer = None
     optimizer_config = header.get("optimizer_config")
@@ -518,7 +556,7 @@ def load_model(path: str | os.PathLike, network_factory: Callable[[dict], Any] |
         try:
             optimizer = optimizer_from_state(optimizer_config, optim_arrays)
         except Exception as exc:
-            raise _fail(path, f"invalid optimizer state: {type(exc).__name__}: {exc}") from exc
+            raise _fail(path, f"invalid optimizer state: {type(exc).__name__}: {_strip(path, exc)}") from exc
     elif optim_arrays:
         raise _fail(path, "the file has optimizer arrays but no optimizer_config")
     return LoadedModel(model, optimizer, header.get("history"), header.get("metadata"), header)

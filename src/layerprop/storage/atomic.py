@@ -7,9 +7,17 @@ complete new one -- never a half-written file. An exception inside the ``with`` 
 ``KeyboardInterrupt`` or ``OSError: No space left on device``) deletes the temporary file and
 leaves the target untouched. A SIGKILL cannot run clean-up code, so a killed write may leave its
 temporary file behind; :func:`remove_leftover_temporaries` deletes such files (training calls it
-when it starts or resumes in a folder).
+when it starts or resumes in a folder, the data-set cache when it builds an entry).
 
-Temporary files are named ``.<target name>.<random><suffix>`` (suffix ``.tmp`` unless given).
+What is replaced: a destination that is a symbolic link is written *through* the link — the
+link's target (resolved to the end of the chain) is replaced atomically and the link stays a link,
+as a shell's ``>`` would leave it. A destination that exists and is not a regular file (a device
+such as ``/dev/full``, a FIFO, a socket, a folder) is refused with
+:class:`~layerprop.errors.NotRegularFileError` before anything is written: renaming over it would
+replace a system's device node with a plain file.
+
+Temporary files are named ``.<target name>.<random>.pid<writer's pid><suffix>`` (suffix ``.tmp``
+unless given), so a clean-up can tell a live writer's file from a killed one's.
 
 For testing crash safety, every write passes through five *file-system events* (``open`` the
 temporary file, ``written`` before fsync, ``synced`` before the rename, ``replaced`` before the
@@ -24,12 +32,24 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import stat
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "write_bytes", "fsync_directory", "remove_leftover_temporaries", "TEMP_SUFFIXES"]
+from ..errors import NotRegularFileError
+from .inputs import file_kind
+
+__all__ = [
+    "atomic_write",
+    "write_bytes",
+    "fsync_directory",
+    "remove_leftover_temporaries",
+    "replaced_file",
+    "TEMP_SUFFIXES",
+]
 
 #: Environment variable: SIGKILL this process at the k-th file-system event (tests only).
 CRASH_ENV = "LAYERPROP_CRASH_AT_WRITE_EVENT"
@@ -37,6 +57,9 @@ CRASH_ENV = "LAYERPROP_CRASH_AT_WRITE_EVENT"
 EVENT_LOG_ENV = "LAYERPROP_WRITE_EVENT_LOG"
 #: Suffixes of temporary files this module creates (``.part`` for downloads).
 TEMP_SUFFIXES = (".tmp", ".part")
+#: A temporary file without its writer's pid (written by an older layerprop) counts as a killed
+#: write's leftover once it is this old, where live writers are spared.
+UNTAGGED_LEFTOVER_AGE = 3600.0
 
 _events_seen = 0
 
@@ -78,11 +101,14 @@ def atomic_write(destination: str | os.PathLike[str], *, suffix: str = ".tmp") -
     block raises anything, the temporary file is deleted and ``destination`` is left untouched;
     raising inside the block is also how a caller rejects the data (e.g. on a checksum mismatch).
 
-    The destination's parent directory must already exist.
+    The destination's parent directory must already exist. A symbolic link is written through
+    (its target is replaced); an existing destination that is not a regular file is refused with
+    :class:`~layerprop.errors.NotRegularFileError` (see the module docstring).
     """
     destination = Path(destination)
-    directory = destination.parent
-    fd, temp_name = tempfile.mkstemp(prefix=f".{destination.name}.", suffix=suffix, dir=directory)
+    target = replaced_file(destination)
+    directory = target.parent
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".pid{os.getpid()}{suffix}", dir=directory)
     temp_path = Path(temp_name)
     try:
         _event("open", destination)
@@ -91,9 +117,9 @@ def atomic_write(destination: str | os.PathLike[str], *, suffix: str = ".tmp") -
             handle.flush()
             _event("written", destination)
             os.fsync(handle.fileno())
-        os.chmod(temp_path, _mode_for(destination))
+        os.chmod(temp_path, _mode_for(target))
         _event("synced", destination)
-        os.replace(temp_path, destination)
+        os.replace(temp_path, target)
     except BaseException:
         with contextlib.suppress(OSError):
             temp_path.unlink()
@@ -101,6 +127,25 @@ def atomic_write(destination: str | os.PathLike[str], *, suffix: str = ".tmp") -
     _event("replaced", destination)
     fsync_directory(directory if str(directory) else ".")
     _event("done", destination)
+
+
+def replaced_file(destination: str | os.PathLike[str]) -> Path:
+    """The file that writing ``destination`` replaces: ``destination`` itself, or the end of the
+    chain of symbolic links it starts (a dangling link's target is created). Raises
+    :class:`~layerprop.errors.NotRegularFileError` when that file exists and is not a regular file."""
+    destination = Path(destination)
+    target = Path(os.path.realpath(destination)) if destination.is_symlink() else destination
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(info.st_mode):
+        through = f" (the link's target {target})" if target != destination else ""
+        raise NotRegularFileError(
+            f"{destination}: the file to write{through} is {file_kind(info.st_mode)}, not a regular file "
+            "(refused: it is never replaced)"
+        )
+    return target
 
 
 def _mode_for(destination: Path) -> int:
@@ -119,11 +164,15 @@ def write_bytes(destination: str | os.PathLike[str], data: bytes) -> Path:
     return Path(destination)
 
 
-def remove_leftover_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+def remove_leftover_temporaries(directory: str | os.PathLike[str], *, spare_live_writers: bool = False) -> list[Path]:
     """Delete the temporary files that killed writes left in ``directory``; returns their paths.
 
     Only hidden files that this module (or an earlier layerprop, ``.<name>.<random>.tmp.npz``)
-    names as temporaries are touched. Call it only where no other process is writing.
+    names as temporaries are touched. By default every one is deleted: call it so only where no
+    other process is writing. With ``spare_live_writers`` (a folder that several processes may
+    write at once, such as the data-set cache) a temporary file is kept while the process named
+    in it is alive on this machine, and one without a pid until it is
+    :data:`UNTAGGED_LEFTOVER_AGE` seconds old.
     """
     removed = []
     try:
@@ -134,8 +183,28 @@ def remove_leftover_temporaries(directory: str | os.PathLike[str]) -> list[Path]
         name = entry.name
         if not (name.startswith(".") and name.count(".") >= 3 and entry.is_file(follow_symlinks=False)):
             continue
-        if name.endswith(TEMP_SUFFIXES) or name.endswith(".tmp.npz"):
-            with contextlib.suppress(OSError):
-                os.unlink(entry.path)
-                removed.append(Path(entry.path))
+        if not (name.endswith(TEMP_SUFFIXES) or name.endswith(".tmp.npz")):
+            continue
+        if spare_live_writers and _writer_may_be_alive(entry):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed.append(Path(entry.path))
     return removed
+
+
+def _writer_may_be_alive(entry: os.DirEntry) -> bool:
+    """Whether the write that made the temporary file ``entry`` may still be going on."""
+    tag = entry.name.rsplit(".", 2)[-2] if entry.name.count(".") >= 4 else ""
+    if tag.startswith("pid") and tag[3:].isdigit():
+        try:
+            os.kill(int(tag[3:]), 0)  # signal 0: is there such a process (another thread of ours, too)?
+        except ProcessLookupError:
+            return False
+        except OSError:  # PermissionError: alive, another user's
+            return True
+        return True
+    try:
+        return time.time() - entry.stat(follow_symlinks=False).st_mtime < UNTAGGED_LEFTOVER_AGE
+    except OSError:
+        return False

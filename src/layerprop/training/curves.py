@@ -27,16 +27,20 @@ def plot_history(history: dict, path, title: str = "") -> None:
         if window > 1:
             smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
             ax_loss.plot(np.arange(window, losses.size + 1), smooth, color="tab:blue", label=f"mean of {window}")
-        ax_loss.set_yscale("log")
+        if np.all(losses > 0):  # a log scale shows a loss falling by decades; it cannot show 0 or less
+            ax_loss.set_yscale("log")
+        ax_loss.legend(loc="upper right")  # (only with lines: an empty legend is a matplotlib warning)
     ax_loss.set(xlabel="iteration", ylabel="training loss", title="loss")
-    ax_loss.legend(loc="upper right")
+    drawn = 0
     for key, label in (("train_acc_list", "train"), ("test_acc_list", "test"), ("val_acc_list", "validation")):
         values = history.get(key) or []
         if values:
             ax_acc.plot(np.arange(1, len(values) + 1), values, marker="o", ms=3, label=label)
+            drawn += 1
     ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
     ax_acc.grid(alpha=0.3)
-    ax_acc.legend(loc="lower right")
+    if drawn:
+        ax_acc.legend(loc="lower right")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -37,10 +37,14 @@ def wants_heatmap(value) -> bool:
 
 
 def cells(value) -> np.ndarray:
-    """The values drawn: a 2-D array of at most MAX_ROWS × MAX_COLUMNS, scaled into [−1, 1]."""
-    a = np.asarray(value, dtype=np.float64)
-    a = a.reshape(a.shape[0], -1) if a.ndim > 1 else a.reshape(1, -1)
-    a = a[:: -(-a.shape[0] // MAX_ROWS), :: -(-a.shape[1] // MAX_COLUMNS)]
+    """The values drawn: a 2-D array of at most MAX_ROWS × MAX_COLUMNS, scaled into [−1, 1].
+
+    Rows are picked before anything is copied or converted, so a huge tensor (a weight matrix of
+    84,000 columns) costs only the few rows drawn, never a float64 copy of the whole."""
+    a = np.asarray(value)
+    a = a[:: -(-a.shape[0] // MAX_ROWS)] if a.ndim > 1 else a.reshape(1, -1)  # a view: every k-th row
+    a = a.reshape(a.shape[0], -1)
+    a = np.asarray(a[:, :: -(-a.shape[1] // MAX_COLUMNS)], dtype=np.float64)
     scale = np.max(np.abs(a)) if a.size else 0.0
     return a / scale if scale > 0 else np.zeros_like(a)
 

@@ -34,6 +34,11 @@ import numpy as np
 from .values import DEFAULT_DIGITS, describe_value
 
 INPUT, PARAM, CONSTANT, OP, OUTPUT = "input", "param", "constant", "op", "output"
+#: A network of more layers than this is drawn with its first and last :data:`DRAWN_AT_EACH_END`
+#: layers and one node standing for the layers between them: a drawing of thousands of layers
+#: cannot be read, and laying it out would take minutes.
+MAX_DRAWN_LAYERS = 40
+DRAWN_AT_EACH_END = 16
 
 
 @dataclass
@@ -432,15 +437,16 @@ def _record_network(net, x=None, t=None):
     """:func:`record_network`, also returning {id(layer): the network's name for it}."""
     from ..graph import Variable, apply
 
-    net = copy.deepcopy(net)
-    layers = list(net.layers.items())
     if x is None:
-        first = layers[0][1] if layers else None
+        first = next(iter(net.layers.values()), None)
         weights = getattr(first, "W", None)
         if getattr(weights, "ndim", None) != 2:  # only a fully connected first layer tells the input size
             raise ValueError("cannot guess the input shape of this network: pass x=… to draw it")
         dtype = getattr(net, "dtype", weights.dtype)
         x = np.random.default_rng(0).standard_normal((2, weights.shape[0])).astype(dtype)
+    _check_recording_memory(net, np.shape(x))
+    net = copy.deepcopy(net)
+    layers = list(net.layers.items())
     names = {}
     listing = net.parameters_by_layer() if hasattr(net, "parameters_by_layer") else []
     for _, layer, keys in listing:
@@ -467,6 +473,26 @@ def _record_network(net, x=None, t=None):
     return loss, layer_names
 
 
+def _check_recording_memory(net, batch_shape) -> None:
+    """Refuse, before anything is copied or computed, a drawing whose forward values and
+    gradients would exceed :data:`layerprop.nets.memory.FORWARD_BUDGET` (a convolution of a
+    million filters drawn on one sample); the weights themselves are the network's own."""
+    from ..errors import LayerpropError, MemoryBudgetError
+    from ..nets.memory import FORWARD_BUDGET, forward_bytes
+
+    if len(batch_shape) < 1:
+        return
+    try:
+        needed = 2 * forward_bytes(net, batch_shape[1:]) * batch_shape[0]  # values, then their gradients
+    except (LayerpropError, ValueError, TypeError):  # a batch the layers do not take: forward says why
+        return
+    if needed > FORWARD_BUDGET:
+        raise MemoryBudgetError(
+            f"drawing this network on a batch of shape {tuple(batch_shape)} would take {needed >> 20} MB for its "
+            f"values and gradients, more than the {FORWARD_BUDGET >> 20} MB allowed"
+        )
+
+
 def model_from_network(
     net, x=None, t=None, *, title: str | None = None, digits: int = DEFAULT_DIGITS, check=False
 ) -> GraphModel:
@@ -485,4 +511,44 @@ def model_from_network(
     if flags:
         model.edges = [e for e in model.edges if e.source not in flags]
         model.nodes = [n for n in model.nodes if n.id not in flags]
+    if len(layer_names) > MAX_DRAWN_LAYERS:
+        model = _summarised(model, DRAWN_AT_EACH_END)
     return model
+
+
+def _summarised(model: GraphModel, keep: int) -> GraphModel:
+    """``model`` with the layers between its first and last ``keep`` ones (the loss not counted)
+    replaced by one node, ``⋯ N layers``, whose tooltip counts them by kind. The values entering
+    and leaving that stretch stay on their edges; the stretch's parameters are not drawn."""
+    ops = model.ops
+    middle = ops[keep : len(ops) - 1 - keep]
+    if len(middle) < 2:
+        return model
+    middle_ids = {node.id for node in middle}
+    targets: dict = {}
+    for edge in model.edges:
+        targets.setdefault(edge.source, set()).add(edge.target)
+    gone = middle_ids | {
+        node.id for node in model.nodes if node.kind != OP and targets.get(node.id, {None}) <= middle_ids
+    }
+    kinds: dict = {}
+    for node in middle:
+        kinds[node.layer_name] = kinds.get(node.layer_name, 0) + 1
+    summary = DrawnNode(
+        f"{middle[0].id}-{middle[-1].id}",
+        OP,
+        f"⋯ {len(middle)} layers",
+        layer_name=", ".join(f"{kind} ×{count}" for kind, count in kinds.items()),
+        step=middle[0].step,
+    )
+    edges = []
+    for edge in model.edges:
+        if edge.target == middle[0].id and edge.source not in gone:
+            edges.append(dataclasses.replace(edge, target=summary.id))  # what enters the stretch
+        elif edge.source == middle[-1].id and edge.target not in gone:
+            edges.append(dataclasses.replace(edge, source=summary.id))  # what leaves it
+        elif edge.source not in gone and edge.target not in gone:
+            edges.append(edge)
+    nodes = [node for node in model.nodes if node.id not in gone]
+    nodes.insert(next(i for i, node in enumerate(nodes) if node.kind == OP and node.step > summary.step), summary)
+    return dataclasses.replace(model, nodes=nodes, edges=edges)
