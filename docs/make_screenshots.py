@@ -3,7 +3,8 @@
     python docs/make_screenshots.py        (needs the [lab] extra, Playwright and /usr/bin/chromium)
 
 Starts the lab on a free port (tests/lab_helpers.py), draws a value used three times on the graph
-page and trains a small network on the spirals, photographing it mid-training.
+page (its output named by the expression) and trains a small network on the spirals, photographing
+the whole train page mid-training.
 """
 
 import sys
@@ -23,7 +24,7 @@ def main():
         page = browser.new_page()
         page.goto(lab.url)
         page.wait_for_selector(".input-row[data-name=tax]")
-        page.fill("#expr", "x * x + 3 * x + exp(-x) * y")
+        page.fill("#expr", "z = x * x + 3 * x + exp(-x) * y")
         page.press("#expr", "Enter")
         page.wait_for_selector(".input-row[data-name=y]")
         page.wait_for_function("document.querySelector('#branch-sums').textContent.includes('=')")
@@ -46,7 +47,7 @@ def main():
         page.wait_for_function("window.lab.train.latest.step >= 600", timeout=60_000)
         page.click("#network .param[data-key=W2]")
         page.wait_for_function("window.lab.train.latest.inspect.key === 'W2'")
-        page.screenshot(path=str(IMAGES / "lab-train.png"))
+        page.screenshot(path=str(IMAGES / "lab-train.png"), full_page=True)  # down to the heatmaps and their scale
     finally:
         if browser is not None:
             browser.close()

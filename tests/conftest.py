@@ -49,3 +49,44 @@ def mnist_data():
 
     assert os.environ.get("LAYERPROP_CACHE")
     return load_mnist(normalize=True, flatten=True)
+
+
+# -- the lab in a browser (tests/test_lab_*.py; see lab_helpers) ----------------------------------
+@pytest.fixture(scope="module")
+def lab():
+    """A running ``layerprop lab`` for the module's tests, always stopped after them."""
+    from lab_helpers import LabProcess
+
+    with LabProcess() as process:
+        yield process
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium for the module's tests."""
+    from lab_helpers import Chromium
+
+    chromium = Chromium()
+    try:
+        yield chromium
+    finally:
+        chromium.close()
+
+
+@pytest.fixture
+def chromium(browser):
+    """The browser; every page a test opens is closed after it (closing a page stops its job), and
+    none may have had an uncaught exception or a console error."""
+    opened = []
+
+    class Pages:
+        def new_page(self, **options):
+            page = browser.new_page(**options)
+            opened.append(page)
+            return page
+
+    yield Pages()
+    errors = [error for page in opened for error in page.errors]
+    for page in opened:
+        page.context.close()
+    assert errors == [], f"the pages had errors: {errors}"

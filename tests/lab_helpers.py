@@ -128,6 +128,16 @@ class LabProcess:
         self.log.close()
 
 
+#: what Chromium logs for a request the lab answered 400: a mistake the page shows (a typo in an
+#: expression, a bad CSV file) — an answer, not an error of the page
+REFUSED = "the server responded with a status of 400"
+
+
+def _console_error(errors: list, message) -> None:
+    if message.type == "error" and REFUSED not in message.text:
+        errors.append(f"console: {message.text}")
+
+
 class Chromium:
     """Playwright and one headless Chromium; ``new_page()`` opens a page (1400×900)."""
 
@@ -147,8 +157,9 @@ class Chromium:
         context = self.browser.new_context(viewport={"width": 1400, "height": 900}, locale=locale)
         page = context.new_page()
         page.set_default_timeout(20_000)
-        errors = []
+        errors = []  # uncaught exceptions and console errors (a script error, a failed request)
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.on("console", lambda message: _console_error(errors, message))
         page.errors = errors
         return page
 
@@ -157,3 +168,53 @@ class Chromium:
             self.browser.close()
         finally:
             self.manager.stop()
+
+
+# -- the two pages --------------------------------------------------------------------------------
+def open_graph_page(chromium, lab, **options):
+    """A new page on the lab's graph page, once it shows its first graph (the apple/orange shop)."""
+    page = chromium.new_page(**options)
+    page.goto(lab.url)
+    page.wait_for_selector(".input-row[data-name=tax]")
+    return page
+
+
+def open_train_page(chromium, lab, **options):
+    """A new page on the lab's train page, once its first job (two moons) is at step 0."""
+    page = chromium.new_page(**options)
+    page.goto(lab.url + "#train")
+    wait_for_job(page)
+    return page
+
+
+# -- on the train page ------------------------------------------------------------------------------
+def blobs_csv(path, per_class: int = 60, seed: int = 0, header: str = "height,weight,kind") -> list:
+    """Three well-separated blobs as a CSV file (labels cat, dog, fox, in that order); returns the rows."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    rows = []
+    for name, (cx, cy) in zip(("cat", "dog", "fox"), ((150, 50), (175, 85), (195, 55))):
+        for _ in range(per_class):
+            rows.append((round(cx + rng.normal(0, 4), 2), round(cy + rng.normal(0, 4), 2), name))
+    order = rng.permutation(len(rows))
+    rows = [rows[i] for i in order]
+    lines = ([header] if header else []) + [f"{a},{b},{c}" for a, b, c in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return rows
+
+
+def wait_for_job(page, condition: str = "true"):
+    """Wait until the page shows a new job at step 0 whose latest snapshot ``s`` satisfies ``condition``."""
+    page.wait_for_function(
+        f"(() => {{ const s = window.lab.train.latest; return !!s && s.step === 0 && ({condition}); }})()"
+    )
+
+
+def train_steps(page, steps: int, timeout: int = 60_000):
+    """Start, wait for ``steps`` steps, pause, and wait until the page shows the paused job."""
+    page.click("#start")
+    page.wait_for_function(f"window.lab.train.latest.step >= {steps}", timeout=timeout)
+    page.click("#pause")
+    page.wait_for_function("window.lab.train.latest.running === false")
+    return page.evaluate("window.lab.train.latest")

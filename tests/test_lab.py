@@ -23,7 +23,7 @@ def test_apple_orange_numbers():
         "orange_num": "165",
         "tax": "650",
     }
-    assert result["outputs"] == [{"name": "out", "value": "715"}]
+    assert result["outputs"] == [{"name": "price", "value": "715", "number": 715.0000000000001}]  # named by the preset
     assert result["branch_sums"] == []
     assert set(result["steps"]) == {"en", "ko"}
     assert result["steps"]["ko"][0]["heading"] == "입력"
@@ -77,7 +77,7 @@ def test_limits_have_clear_messages():
         LabLimitError, match=r"expression length \(characters\): 301 is more than the limit of 300"
     ) as error:
         graphs.evaluate({"expr": "x" * 301})
-    assert error.value.message_ko == "수식 길이(글자 수): 301 — 제한 300을(를) 넘었습니다"
+    assert error.value.message_ko == "수식 길이(글자 수): 301 — 최대 300까지 쓸 수 있습니다"
     with pytest.raises(LabLimitError, match="nesting depth"):
         graphs.evaluate({"expr": "-" * 60 + "x"})
     names = "+".join(f"a{i}" for i in range(LIMITS["expression_names"] + 1))
@@ -235,3 +235,21 @@ def test_overflow_is_answered_in_json():
     json.dumps(result, allow_nan=False)  # what the server sends: no inf or NaN numbers
     assert result["outputs"][0]["value"] == "nan"
     json.dumps(graphs.check({"expr": "exp(x) * y", "values": {"x": 1000, "y": 0}}), allow_nan=False)
+
+
+def test_the_job_trains_through_the_trainer_and_a_diverging_run_says_why():
+    job = TrainingJob({"dataset": "moons", "hidden": [64, 64], "activation": "relu", "optimizer": "SGD", "lr": 9.9})
+    try:
+        assert job.trainer.network is job.net and job.trainer.optimizer is job.optimizer
+        job.start()
+        deadline = time.monotonic() + 30
+        while job.alive and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _, snap = job.snapshot()
+        assert not job.alive and snap["running"] is False
+        assert "Try a smaller learning rate" in snap["diverged"]["message"]  # the Trainer's divergence guard
+        assert snap["diverged"]["step"] == snap["step"] >= 1
+        job.start()  # a diverged job does not go on
+        assert job.snapshot()[1]["running"] is False
+    finally:
+        job.stop()

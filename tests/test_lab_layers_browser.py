@@ -7,28 +7,19 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from lab_helpers import Chromium, LabProcess
+from lab_helpers import LabProcess
 from test_lab_browser import screenshot, version, wait_version_after
 
 LAYERS_FILE = Path(__file__).parent / "doctor_files" / "lab_layers.py"
 
 
 @pytest.fixture(scope="module")
-def lab():
+def lab():  # the module's own lab, with --layers (the browser is conftest's)
     process = LabProcess(["--layers", LAYERS_FILE])
     try:
         yield process
     finally:
         process.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    chromium = Chromium()
-    try:
-        yield chromium
-    finally:
-        chromium.close()
 
 
 @pytest.fixture
@@ -83,7 +74,7 @@ def test_my_layer_stands_for_a_node_and_gets_a_check_mark(lab, page):
     assert page.get_attribute("#drawing [data-node=n0]", "data-verdict") == "right"
     assert page.text_content("#drawing [data-node=n0] .label") == "MulLayer"
     assert page.get_attribute("#drawing [data-node=n1]", "data-verdict") == "right"
-    assert page.text_content("#outputs").strip() == "out = 220"
+    assert page.text_content("#outputs").strip() == "price = 220"  # the preset names its output
     grads = page.evaluate("Array.from(document.querySelectorAll('.input-row .grad')).map(g => g.dataset.value)")
     assert grads == ["2.2", "110", "200"]
     assert page.input_value('#rules select.mine-choice[data-node="n0"]') == "MulLayer"  # the choice stays

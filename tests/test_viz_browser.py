@@ -5,21 +5,8 @@ checks which values and gradients are visible, zooms, and saves a screenshot und
 A second page, a value used three times, ends with the branch sum ``x.grad = 2 + 2 + 3 = 7``.
 """
 
-import pytest
-from lab_helpers import Chromium
-
 from layerprop import viz
 from layerprop.graph import Variable
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    browser = Chromium()
-    try:
-        yield browser
-    finally:
-        browser.close()
-
 
 VISIBLE = """Array.from(document.querySelectorAll('.%s.visible'))
   .filter(e => getComputedStyle(e).visibility === 'visible').map(e => e.textContent)"""
@@ -96,3 +83,22 @@ def test_branch_sum_is_the_last_step(chromium, tmp_path):
     assert page.evaluate("document.getElementById('status').dataset.phase") == "sum"
     assert page.evaluate(VISIBLE % "branch-sum") == ["x.grad = 2 + 2 + 3 = 7"]
     assert "x.grad = 2 + 2 + 3 = 7" in page.text_content("#step-numbers")
+
+
+def test_a_wide_graph_wraps_to_fit_the_page(chromium, tmp_path):
+    from layerprop.viz.html import PAGE_WIDTH
+
+    path = tmp_path / "net.html"
+    viz.render(viz.example("two-layer-net"), path)
+    text = path.read_text(encoding="utf-8")
+    assert "var layerpropStepper" in text and "var layerpropColours" in text  # the lab's stepper, inlined
+    page = chromium.new_page()
+    page.goto(path.as_uri())
+    page.wait_for_function("!!window.layerprop")
+    width = float(page.evaluate("document.querySelector('.drawing svg').getAttribute('width')"))
+    assert width <= PAGE_WIDTH  # wrapped into rows (unwrapped it is about 2900 px)
+    page.keyboard.press("End")
+    assert page.evaluate("document.getElementById('status').dataset.phase") == "backward"
+    page.click("#fit")
+    fitted = page.evaluate("document.querySelector('.drawing svg').getBoundingClientRect().width")
+    assert abs(fitted - (page.evaluate("document.querySelector('.drawing').clientWidth") - 2)) <= 2

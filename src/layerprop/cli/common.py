@@ -171,3 +171,19 @@ def trained_on(loaded) -> str | None:
     run = (loaded.metadata or {}).get("run") if isinstance(loaded.metadata, dict) else None
     dataset = run.get("dataset") if isinstance(run, dict) else None
     return dataset if dataset in DATASETS else None
+
+
+def lab_points(loaded, model_path) -> tuple | None:
+    """``(x, t, classes, features)``: the 2-D points a model file exported by ``layerprop lab`` was
+    trained on (in their own coordinates), or None when the file holds none. Damaged points are a
+    ModelFileError naming the file."""
+    from ..errors import ModelFileError
+    from ..lab.userdata import check_points
+
+    lab = loaded.metadata.get("lab") if isinstance(loaded.metadata, dict) else None
+    if not isinstance(lab, dict) or not isinstance(lab.get("points"), dict):
+        return None
+    try:
+        return check_points({**lab["points"], "classes": lab.get("classes"), "columns": lab.get("columns")})
+    except ValueError as exc:
+        raise ModelFileError(f"{model_path}: the lab's points in it are damaged ({exc})") from None

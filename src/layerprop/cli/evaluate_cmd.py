@@ -12,6 +12,7 @@ from .common import (
     add_device_option,
     checked_scores,
     class_names,
+    lab_points,
     load_dataset,
     load_model_file,
     needs_images,
@@ -59,19 +60,29 @@ def run(args) -> int:
     loaded = load_model_file(args.model)
     network = loaded.model.to(device)
     trained = trained_on(loaded)
-    dataset = args.dataset or trained or "mnist"
-    if trained is not None and dataset != trained:
-        print(f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}", file=sys.stderr)
-    _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network), test_only=True)
-    names = class_names(dataset)
+    points = lab_points(loaded, args.model) if args.dataset is None else None
+    if points is not None:  # a model exported by layerprop lab from 2-D data: its own points
+        x_test, t_test, names, _ = points
+        x_test = x_test.astype(network.dtype)
+        dataset, what = "lab", f"the {len(t_test)} points it was trained on in layerprop lab"
+    else:
+        dataset = args.dataset or trained or "mnist"
+        if trained is not None and dataset != trained:
+            print(
+                f"layerprop evaluate: warning: {args.model} was trained on {trained}, not on {dataset}",
+                file=sys.stderr,
+            )
+        _, (x_test, t_test) = load_dataset(dataset, args.data_dir, flatten=not needs_images(network), test_only=True)
+        names = class_names(dataset)
+        what = f"the {dataset} test set ({len(t_test)} images)"
     x_device = to_device(x_test, device)  # the test set moves once; predictions come back once
     # in batches whose forward pass fits the memory budget (checked from the layers' shapes first)
     predictions = to_numpy(checked_scores(network, x_device, args.model, dataset, len(names)).argmax(axis=1))
     labels = t_test.astype(np.int64)
     counts = confusion_matrix(labels, predictions, len(names))
     accuracy = float(np.trace(counts) / counts.sum())
-    print(f"{args.model}: {type(network).__name__} on the {dataset} test set ({len(labels)} images)")
-    print(f"test accuracy: {accuracy:.4f}")
+    print(f"{args.model}: {type(network).__name__} on {what}")
+    print(f"{'accuracy' if points is not None else 'test accuracy'}: {accuracy:.4f}")
     print("\nper-class accuracy:")
     for i, name in enumerate(names):
         total = counts[i].sum()

@@ -20,7 +20,11 @@ works on the result. Numbers become constants (no gradient); a minus written dir
 number is part of that number, so ``-1*x`` draws the notes' "× by −1" node.
 
 Every mistake raises :class:`ExpressionError`, a one-line message that names the 1-based column
-of the offending character, e.g. ``unexpected ')' at column 6 in '(a*b))'``.
+of the offending character, e.g. ``unexpected ')' at column 6 in '(a*b))'``, with the same message
+in Korean as ``message_ko`` (``짝이 없는 ')' ('(a*b))'의 6번째 글자)``) for pages and commands in Korean.
+
+An expression may name its output: ``price = (apple*n + orange*m)*tax`` is the expression on the
+right, whose result :meth:`Expression.build` calls ``price`` (:attr:`Expression.output_name`).
 
 Limits: an expression has at most :data:`MAX_LENGTH` characters and nests at most
 :data:`MAX_DEPTH` levels deep (each '(' , function call, unary sign and '**' on the way down is
@@ -43,7 +47,7 @@ FUNCTIONS = ("exp", "log", "sigmoid", "relu", "tanh")
 
 _NUMBER = re.compile(r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",")
+_OPERATORS = ("**", "+", "-", "*", "/", "(", ")", ",", "=")
 _MINUS_SIGNS = {"−": "-"}  # U+2212, as written in the notes
 
 #: the longest expression accepted, in characters
@@ -56,15 +60,33 @@ class ExpressionError(LayerpropError, ValueError):
     """A malformed expression (or a missing value for one of its names).
 
     ``column`` is the 1-based position of the offending character (``None`` when the mistake is
-    not at one place), ``text`` the whole expression; ``str(error)`` is one line.
+    not at one place), ``text`` the whole expression; ``str(error)`` is one line, and
+    ``message_ko`` the same line in Korean (from ``message_ko`` and ``hint_ko``; the English words
+    where no Korean ones are given).
     """
 
-    def __init__(self, message: str, column: int | None = None, text: str | None = None, hint: str = ""):
+    def __init__(
+        self,
+        message: str,
+        column: int | None = None,
+        text: str | None = None,
+        hint: str = "",
+        message_ko: str | None = None,
+        hint_ko: str | None = None,
+    ):
         self.column = column
         self.text = text
         where = f" at column {column}" if column is not None else ""
         within = f" in {text!r}" if text is not None else ""
         super().__init__(f"{message}{where}{within}" + (f": {hint}" if hint else ""))
+        if text is not None and column is not None:
+            place = f" ({text!r}의 {column}번째 글자)"
+        elif text is not None or column is not None:
+            place = f" ({text!r})" if text is not None else f" ({column}번째 글자)"
+        else:
+            place = ""
+        hint_ko = hint_ko if hint_ko is not None else hint
+        self.message_ko = (message_ko or message) + place + (f": {hint_ko}" if hint_ko else "")
 
 
 class ExpressionLimitError(ExpressionError):
@@ -92,16 +114,30 @@ class Token:
             return f"number {self.text}"
         return repr(self.text)
 
+    def describe_ko(self) -> str:
+        """:meth:`describe` in Korean."""
+        if self.kind == "end":
+            return "수식의 끝"
+        if self.kind == "name":
+            return f"이름 {self.text!r}"
+        if self.kind == "number":
+            return f"숫자 {self.text}"
+        return repr(self.text)
+
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens; an unknown character raises :class:`ExpressionError`."""
     if not isinstance(text, str):
-        raise ExpressionError(f"an expression must be a string, got {type(text).__name__}")
+        raise ExpressionError(
+            f"an expression must be a string, got {type(text).__name__}",
+            message_ko=f"수식은 문자열이어야 합니다 (받은 것: {type(text).__name__})",
+        )
     if len(text) > MAX_LENGTH:
         raise ExpressionLimitError(
             f"the expression has {len(text):,} characters, more than the limit of {MAX_LENGTH:,}",
             None,
             _shown(text),
+            message_ko=f"수식이 {len(text):,}자입니다 — 최대 {MAX_LENGTH:,}자까지 쓸 수 있습니다",
         )
     source = "".join(_MINUS_SIGNS.get(ch, ch) for ch in text)  # same length: columns stay right
     tokens, i, n = [], 0, len(source)
@@ -118,6 +154,8 @@ def tokenize(text: str) -> list[Token]:
                     i + 1,
                     _shown(text),
                     "numbers must be finite",
+                    f"숫자 {_shown(match.group(), 30)}이(가) float로 나타내기에 너무 큽니다",
+                    "숫자는 유한해야 합니다",
                 )
             tokens.append(Token("number", match.group(), i + 1))
             i = match.end()
@@ -129,7 +167,9 @@ def tokenize(text: str) -> list[Token]:
             continue
         op = next((o for o in _OPERATORS if source.startswith(o, i)), None)
         if op is None:
-            raise ExpressionError(f"unexpected character {text[i]!r}", i + 1, _shown(text))
+            raise ExpressionError(
+                f"unexpected character {text[i]!r}", i + 1, _shown(text), message_ko=f"쓸 수 없는 문자 {text[i]!r}"
+            )
         tokens.append(Token("op", op, i + 1))
         i += len(op)
     tokens.append(Token("end", "", n + 1))
@@ -224,6 +264,8 @@ class _Parser:
                 token.column,
                 _shown(self.text),
                 "each '(', function call, sign and '**' is one level",
+                f"수식이 너무 깊게 중첩되었습니다 — 최대 {MAX_DEPTH}단계까지 쓸 수 있습니다",
+                "'(', 함수 호출, 부호, '**'가 각각 한 단계입니다",
             )
         self.depth += 1
         try:
@@ -244,19 +286,38 @@ class _Parser:
     def at_op(self, *ops) -> bool:
         return self.current.kind == "op" and self.current.text in ops
 
-    def fail(self, message: str, column: int | None, hint: str = ""):
-        raise ExpressionError(message, column, _shown(self.text), hint)
+    def fail(self, message: str, column: int | None, hint: str = "", message_ko: str = "", hint_ko: str = ""):
+        raise ExpressionError(message, column, _shown(self.text), hint, message_ko or None, hint_ko or None)
 
     # grammar
     def parse(self):
+        """The tree of the expression; ``self.output_name`` the name before a leading ``NAME =`` (or None)."""
+        self.output_name = None
+        if self.current.kind == "name" and self.tokens[self.pos + 1].text == "=":
+            self.output_name = self.advance().text
+            self.advance()
         if self.current.kind == "end":
-            self.fail("empty expression", None)
+            self.fail("empty expression", None, message_ko="수식이 비어 있습니다")
         tree = self.expression()
         if self.current.kind != "end":
             token = self.current
             if token.kind == "op" and token.text == ")":
-                self.fail("unexpected ')'", token.column, "no '(' to close")
-            self.fail(f"unexpected {token.describe()}", token.column, "expected an operator")
+                self.fail("unexpected ')'", token.column, "no '(' to close", "짝이 없는 ')'", "닫을 '('가 없습니다")
+            if token.kind == "op" and token.text == "=":
+                self.fail(
+                    "unexpected '='",
+                    token.column,
+                    "only the output's name may stand before one '=', as in price = apple * n",
+                    "예상하지 못한 '='",
+                    "'=' 앞에는 출력의 이름만 올 수 있습니다 (예: price = apple * n)",
+                )
+            self.fail(
+                f"unexpected {token.describe()}",
+                token.column,
+                "expected an operator",
+                f"예상하지 못한 {token.describe_ko()}",
+                "연산자가 와야 합니다",
+            )
         return tree
 
     def expression(self):
@@ -294,8 +355,10 @@ class _Parser:
     def operand_after(self, op: Token, rule):
         """Parse the operand that must follow operator ``op``, or say that it is missing."""
         token = self.current
-        if token.kind == "end" or (token.kind == "op" and token.text in (")", ",", "*", "/", "**")):
-            self.fail(f"missing operand after {op.text!r}", op.column)
+        if token.kind == "end" or (token.kind == "op" and token.text in (")", ",", "*", "/", "**", "=")):
+            self.fail(
+                f"missing operand after {op.text!r}", op.column, message_ko=f"{op.text!r} 뒤에 피연산자가 없습니다"
+            )
         return rule()
 
     def primary(self):
@@ -308,30 +371,56 @@ class _Parser:
             if self.at_op("("):
                 return self.call(token)
             if token.text in FUNCTIONS:
-                self.fail(f"function {token.text!r} without '('", token.column, f"write {token.text}(x)")
+                self.fail(
+                    f"function {token.text!r} without '('",
+                    token.column,
+                    f"write {token.text}(x)",
+                    f"함수 {token.text!r} 뒤에 '('가 없습니다",
+                    f"{token.text}(x)처럼 쓰세요",
+                )
             return Name(token.text, token.column)
         if self.at_op("("):
             opening = self.advance()
             if self.at_op(")"):
-                self.fail("missing operand inside '()'", opening.column)
+                self.fail("missing operand inside '()'", opening.column, message_ko="'()' 안에 피연산자가 없습니다")
             inner = self.nested(self.expression, opening)
             self.close(opening)
             return inner
         if token.kind == "end":
-            self.fail("missing operand at end of expression", token.column)
+            self.fail("missing operand at end of expression", token.column, message_ko="수식 끝에 피연산자가 없습니다")
         if token.kind == "op" and token.text == ")":
-            self.fail("unexpected ')'", token.column)
-        self.fail(f"missing operand before {token.describe()}", token.column)
+            self.fail("unexpected ')'", token.column, message_ko="짝이 없는 ')'")
+        self.fail(
+            f"missing operand before {token.describe()}",
+            token.column,
+            message_ko=f"{token.describe_ko()} 앞에 피연산자가 없습니다",
+        )
 
     def call(self, name: Token):
         if name.text not in FUNCTIONS:
-            self.fail(f"unknown function {name.text!r}", name.column, f"known: {', '.join(FUNCTIONS)}")
+            self.fail(
+                f"unknown function {name.text!r}",
+                name.column,
+                f"known: {', '.join(FUNCTIONS)}",
+                f"모르는 함수 {name.text!r}",
+                f"쓸 수 있는 함수: {', '.join(FUNCTIONS)}",
+            )
         opening = self.advance()
         if self.at_op(")"):
-            self.fail(f"{name.text}() needs one argument", opening.column)
+            self.fail(
+                f"{name.text}() needs one argument",
+                opening.column,
+                message_ko=f"{name.text}()에는 인수가 하나 필요합니다",
+            )
         argument = self.nested(self.expression, opening)
         if self.at_op(","):
-            self.fail("unexpected ','", self.current.column, f"{name.text}() takes one argument")
+            self.fail(
+                "unexpected ','",
+                self.current.column,
+                f"{name.text}() takes one argument",
+                "예상하지 못한 ','",
+                f"{name.text}()의 인수는 하나뿐입니다",
+            )
         self.close(opening)
         return Call(name.text, argument, name.column)
 
@@ -341,8 +430,16 @@ class _Parser:
             return
         token = self.current
         if token.kind == "end":
-            self.fail("missing ')' to close the '(' opened", opening.column)
-        self.fail(f"unexpected {token.describe()}", token.column, "expected ')' or an operator")
+            self.fail(
+                "missing ')' to close the '(' opened", opening.column, message_ko="여기서 연 '('를 닫는 ')'가 없습니다"
+            )
+        self.fail(
+            f"unexpected {token.describe()}",
+            token.column,
+            "expected ')' or an operator",
+            f"예상하지 못한 {token.describe_ko()}",
+            "')' 또는 연산자가 와야 합니다",
+        )
 
 
 # -- the public object -----------------------------------------------------------------------------
@@ -358,7 +455,10 @@ class Expression:
 
     def __init__(self, text: str):
         self.text = text
-        self.tree = _Parser(text).parse()
+        parser = _Parser(text)
+        self.tree = parser.parse()
+        #: the name given before ``=`` (``price`` in ``price = apple * n``), or None
+        self.output_name = parser.output_name
         self._first_column: dict[str, int] = {}
         stack = [self.tree]  # pre-order, left to right, without recursion
         while stack:
@@ -381,7 +481,8 @@ class Expression:
 
         Every name becomes one :class:`~layerprop.graph.Variable` (used as often as it appears, so
         ``a*a`` branches); numbers become constants. A name without a value raises
-        :class:`ExpressionError` at its first column.
+        :class:`ExpressionError` at its first column. The output is called :attr:`output_name`
+        when the expression names it, else ``output_name``.
         """
         from .variable import Variable
 
@@ -389,7 +490,12 @@ class Expression:
         for name in self.names:
             if name not in values:
                 raise ExpressionError(
-                    f"no value for {name!r}", self.column_of(name), self.text, f"give one with --set {name}=NUMBER"
+                    f"no value for {name!r}",
+                    self.column_of(name),
+                    self.text,
+                    f"give one with --set {name}=NUMBER",
+                    f"{name!r}의 값이 없습니다",
+                    f"--set {name}=숫자로 값을 주세요",
                 )
             try:
                 value = float(values[name])
@@ -400,13 +506,22 @@ class Expression:
                     f"the value for {name!r} must be a finite number, got {values[name]!r}",
                     self.column_of(name),
                     _shown(self.text),
+                    message_ko=f"{name!r}의 값은 유한한 숫자여야 합니다 (받은 값: {values[name]!r})",
                 )
             variables[name] = Variable(value, name=name)
         result = self._build(self.tree, variables)
         if not isinstance(result, Variable) or result.creator is None:
-            raise ExpressionError("nothing to draw", None, self.text, "the expression has no operation")
-        if output_name is not None:
-            result.name = output_name
+            raise ExpressionError(
+                "nothing to draw",
+                None,
+                self.text,
+                "the expression has no operation",
+                "그릴 것이 없습니다",
+                "수식에 연산이 없습니다",
+            )
+        name = self.output_name or output_name
+        if name is not None:
+            result.name = name
         return result
 
     def build_from(self, variables: dict):
@@ -436,6 +551,8 @@ class Expression:
                         node.column,
                         _shown(self.text),
                         "for a variable exponent y write exp(y*log(x))",
+                        "'**'의 지수는 숫자여야 합니다",
+                        "변수 y를 지수로 쓰려면 exp(y*log(x))로 쓰세요",
                     )
                 if float(exponent).is_integer():
                     exponent = int(exponent)  # draws as "**2", not "**2.0"
@@ -499,7 +616,10 @@ def parse_expression(text: str) -> Expression:
         return Expression(text)
     except RecursionError:
         raise ExpressionLimitError(
-            "the expression nests too deeply for the Python stack left", None, _shown(str(text))
+            "the expression nests too deeply for the Python stack left",
+            None,
+            _shown(str(text)),
+            message_ko="남은 Python 스택에 비해 수식이 너무 깊게 중첩되었습니다",
         ) from None
 
 
@@ -519,13 +639,24 @@ def parse_assignment(text: str) -> tuple[str, float]:
         words = _NON_FINITE.fullmatch(text)
         if words is not None:
             raise ExpressionError(
-                f"--set {_shown(text)!r}: {words.group(2)} is not accepted", hint="values must be finite numbers"
+                f"--set {_shown(text)!r}: {words.group(2)} is not accepted",
+                hint="values must be finite numbers",
+                message_ko=f"--set {_shown(text)!r}: {words.group(2)}은(는) 쓸 수 없습니다",
+                hint_ko="값은 유한한 숫자여야 합니다",
             )
-        raise ExpressionError(f"--set {_shown(text)!r}: expected NAME=NUMBER", hint="e.g. a=100 or t=1.1")
+        raise ExpressionError(
+            f"--set {_shown(text)!r}: expected NAME=NUMBER",
+            hint="e.g. a=100 or t=1.1",
+            message_ko=f"--set {_shown(text)!r}: 이름=숫자 꼴이어야 합니다",
+            hint_ko="예: a=100, t=1.1",
+        )
     name, number = match.groups()
     value = float(number.replace("−", "-"))
     if not math.isfinite(value):
         raise ExpressionError(
-            f"--set {_shown(text)!r}: {number} is too large for a float", hint="values must be finite numbers"
+            f"--set {_shown(text)!r}: {number} is too large for a float",
+            hint="values must be finite numbers",
+            message_ko=f"--set {_shown(text)!r}: {number}은(는) float로 나타내기에 너무 큽니다",
+            hint_ko="값은 유한한 숫자여야 합니다",
         )
     return name, value

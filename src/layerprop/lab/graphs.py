@@ -8,8 +8,12 @@ Korean, and the branch sums (``x.grad = 2 + 2 + 3 = 7``). :func:`check` compares
 gradient with the numerical one (:func:`layerprop.gradcheck.check_graph`).
 
 Several expressions separated by ``;`` are drawn side by side, each with its own inputs (the
-sigmoid preset draws the notes' four nodes beside the fused layer, both at the same x).
-Every request is held to :data:`~layerprop.lab.limits.LIMITS`.
+sigmoid preset draws the notes' four nodes beside the fused layer, both at the same x). An
+expression may name its output: ``price = (apple*n + orange*m)*tax`` calls it ``price`` (else it is
+``out``). A request may give the ``width`` of the page's drawing box (CSS pixels): a wider
+drawing is laid out in rows that fit it (:func:`layerprop.viz.layout.layout`).
+Every request is held to :data:`~layerprop.lab.limits.LIMITS`; every mistake in one raises an
+error with a Korean wording (``message_ko``) too.
 """
 
 from __future__ import annotations
@@ -17,26 +21,35 @@ from __future__ import annotations
 import numpy as np
 
 from ..graph.expression import Binary, Call, Unary, parse_expression
+from ..viz.layout import layout
 from ..viz.model import OP, backward_rule_of, build_model, forward_rule_of
 from ..viz.steps import build_steps
 from ..viz.svg import svg_markup
 from ..viz.values import describe_value
 from .limits import LIMITS, LabLimitError, check_limit
+from .names import layer_titles
 
 #: the presets: expression(s) and starting values (the notes' graphs)
 PRESETS = {
-    "apple": ("apple * apple_num * tax", {"apple": 100, "apple_num": 2, "tax": 1.1}),
+    "apple": ("price = apple * apple_num * tax", {"apple": 100, "apple_num": 2, "tax": 1.1}),
     "apple-orange": (
-        "(apple * apple_num + orange * orange_num) * tax",
+        "price = (apple * apple_num + orange * orange_num) * tax",
         {"apple": 100, "apple_num": 2, "orange": 150, "orange_num": 3, "tax": 1.1},
     ),
-    "sigmoid": ("1 / (1 + exp(-1 * x)); sigmoid(x)", {"x": 2.0}),
-    "branch": ("x * x + 3 * x", {"x": 2.0}),
+    "sigmoid": ("y = 1 / (1 + exp(-1 * x)); y = sigmoid(x)", {"x": 2.0}),
+    "branch": ("y = x * x + 3 * x", {"x": 2.0}),
     "two-layer-net": (None, {}),
 }
 
 #: slider range of an input: value ± max(|value|, 1) · SLIDER_SPAN
 SLIDER_SPAN = 2.0
+#: the page shows the drawing this much larger than its layout units ...
+SCALE = 1.25
+#: ... or less, down to this, when that lets it fit the box in one piece (the text stays 13-16 px);
+#: a drawing wider than that is laid out in rows at this scale
+MIN_SCALE = 1.0
+#: the narrowest drawing box a request may ask the layout to fit (CSS pixels)
+MIN_WIDTH = 240
 
 
 def _depth(tree) -> int:
@@ -57,7 +70,7 @@ def _depth(tree) -> int:
 def parse_all(text: str) -> list:
     """The ``;``-separated expressions of ``text``, parsed and held to the limits."""
     if not isinstance(text, str) or not text.strip():
-        raise LabLimitError("type an expression, e.g. (a*b + c*d)*t")
+        raise LabLimitError("type an expression, e.g. (a*b + c*d)*t", "수식을 입력하세요. 예: (a*b + c*d)*t")
     check_limit("expression_length", len(text), "expression length (characters)")
     expressions, seen = [], set()
     for part in text.split(";"):
@@ -78,7 +91,10 @@ def parse_all(text: str) -> list:
 
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not np.isfinite(value):
-        raise LabLimitError(f"the value of {name} must be a finite number, got {value!r}")
+        raise LabLimitError(
+            f"the value of {name} must be a finite number, got {value!r}",
+            f"{name}의 값은 유한한 숫자여야 합니다 (받은 값: {value!r})",
+        )
     return float(value)
 
 
@@ -109,9 +125,16 @@ def _two_layer_net(values: dict):
             given = np.asarray(values[name], dtype=np.float64)
             check_limit("tensor_elements", given.size, f"elements of {name}")
             if given.shape != array.shape or not np.all(np.isfinite(given)):
-                raise LabLimitError(f"{name} must be finite numbers of shape {array.shape}, got shape {given.shape}")
+                raise LabLimitError(
+                    f"{name} must be finite numbers of shape {array.shape}, got shape {given.shape}",
+                    f"{name}은(는) 모양이 {array.shape}인 유한한 숫자여야 하는데 모양이 {given.shape}입니다",
+                )
             tensors[name] = given
-    return two_layer_net_model(tensors), tensors
+    model = two_layer_net_model(tensors)
+    titles = layer_titles([(n.id, n.layer) for n in model.ops])
+    for node in model.ops:  # "Affine 1", "ReLU 1", … as on the train page
+        node.label = titles[node.id]
+    return model, tensors
 
 
 def _node_rules(model) -> dict:
@@ -125,6 +148,11 @@ def _node_rules(model) -> dict:
         for n in model.nodes
         if n.kind == OP
     }
+
+
+def _scalar(x) -> float | None:
+    """A scalar value as a float (None for a tensor, inf or NaN: JSON has neither)."""
+    return _finite(x) if np.ndim(x) == 0 else None
 
 
 def _finite(x) -> float | None:
@@ -142,7 +170,10 @@ def _values(request: dict) -> dict:
     """The request's ``values``: an object {name: number or tensor}."""
     values = request.get("values") or {}
     if not isinstance(values, dict):
-        raise LabLimitError(f"values must be an object {{name: number}}, got {type(values).__name__}")
+        raise LabLimitError(
+            f"values must be an object {{name: number}}, got {type(values).__name__}",
+            f"values는 {{이름: 숫자}} 꼴이어야 하는데 {type(values).__name__}입니다",
+        )
     return values
 
 
@@ -173,7 +204,7 @@ def _evaluate(request: dict, values: dict) -> dict:
         outputs, variables = record(parse_all(text), values)
         model = build_model(drawn(outputs), title=None)
         inputs = scalar_inputs(variables)
-    return answer(model, inputs, text, preset)
+    return answer(model, inputs, text, preset, request)
 
 
 def expression_of(request: dict, values: dict) -> tuple:
@@ -181,7 +212,10 @@ def expression_of(request: dict, values: dict) -> tuple:
     preset, text = request.get("preset"), request.get("expr")
     if preset is not None:
         if preset not in PRESETS:
-            raise LabLimitError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+            raise LabLimitError(
+                f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}",
+                f"모르는 예제 {preset!r}: {', '.join(PRESETS)} 중에서 고르세요",
+            )
         text, defaults = PRESETS[preset]
         values = {**defaults, **values}
     return text, values
@@ -212,18 +246,20 @@ def scalar_inputs(variables) -> list:
     return inputs
 
 
-def answer(model, inputs: list, text, preset) -> dict:
-    """Everything the graph page shows of ``model``: drawing, inputs, outputs, sums, rules, steps."""
+def answer(model, inputs: list, text, preset, request: dict | None = None) -> dict:
+    """Everything the graph page shows of ``model``: drawing, inputs, outputs, sums, rules, steps; the
+    drawing laid out to fit the request's ``width`` (see :func:`_fit`)."""
+    request = request or {}
     sums = model.branch_sums()
     outputs_text = [
-        {"name": model.node(e.target).label, "value": e.value_text}
+        {"name": model.node(e.target).label, "value": e.value_text, "number": _scalar(e.value)}
         for e in model.edges
         if model.node(e.target).kind == "output"
     ]
     return {
         "expr": text,
         "preset": preset,
-        "svg": svg_markup(model, reveal=False, element_id="lab-graph", scale=1.25),
+        "svg": svg_markup(model, reveal=False, element_id=_element_id(request), **_fit(model, request)),
         "inputs": inputs,
         "outputs": outputs_text,
         "branch_sums": [{"node": b.node, "name": b.name, "text": b.text} for b in sums],
@@ -231,6 +267,25 @@ def answer(model, inputs: list, text, preset) -> dict:
         "steps": {"en": build_steps(model, "en"), "ko": build_steps(model, "ko")},
         "limits": LIMITS,
     }
+
+
+def _fit(model, request: dict) -> dict:
+    """The scale and the layout width (layout units) that fit ``model`` into the page's drawing box:
+    as large as :data:`SCALE` in one piece, or smaller down to :data:`MIN_SCALE`, or in rows at that."""
+    width = request.get("width")
+    if isinstance(width, bool) or not isinstance(width, (int, float)) or not np.isfinite(width):
+        return {"scale": SCALE, "max_width": None}
+    width = max(float(width), MIN_WIDTH)
+    natural = layout(model).width
+    if natural * MIN_SCALE <= width:
+        return {"scale": min(SCALE, width / natural), "max_width": None}
+    return {"scale": MIN_SCALE, "max_width": width / MIN_SCALE}
+
+
+def _element_id(request: dict) -> str:
+    """The drawing's id (the notebook widgets give each drawing its own, since one page holds several)."""
+    given = request.get("element_id")
+    return given if isinstance(given, str) and given.replace("-", "").isalnum() and len(given) <= 40 else "lab-graph"
 
 
 def _grad_of(model, name: str):

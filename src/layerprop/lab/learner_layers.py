@@ -138,7 +138,7 @@ class LearnerLayers:
                 _run_learner(out.backward, learners, "backward")
             checks = [check_graph(out) for out in mixed.values()]
             model = build_model(drawn(mixed), title=None, check=checks)
-        result = answer(model, scalar_inputs(variables), text, request.get("preset"))
+        result = answer(model, scalar_inputs(variables), text, request.get("preset"), request)
         result["verdicts"] = {
             node.id: {
                 "ok": node.verdict.ok,

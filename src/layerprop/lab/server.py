@@ -7,10 +7,12 @@ Routes — every one needs the token (see :mod:`.security`):
 ``GET /static/NAME``   the page's own script and style (shipped in the package, nothing from a CDN)
 ``POST /api/graph``    :func:`.graphs.evaluate` of ``{"expr"|"preset", "values"}`` → drawing and numbers
 ``POST /api/check``    :func:`.graphs.check` → each input's numerical-gradient error
+``POST /api/dataset``  :func:`.userdata.parse_csv` of ``{"csv", "name"}`` → the points of a CSV file
 ``GET /api/limits``    :data:`~.limits.LIMITS`
 ``GET /api/layers``    the learner's classes of ``--layers FILE.py`` and the doctor's verdicts
 ``POST /api/layers/graph``  the graph with chosen nodes run by those classes (:mod:`.learner_layers`)
-``WS /ws/train``       commands in (``create``, ``start``, ``pause``, ``step``, ``inspect``), snapshots out
+``WS /ws/train``       commands in (``create``, ``start``, ``pause``, ``step``, ``inspect``, ``export``;
+                       :class:`.training.TrainSession`), snapshots, errors and exports (a file, base64) out
 =====================  ===============================================================================
 
 Parsing and gradient checks run in the thread pool, training in the job's own thread
@@ -20,7 +22,8 @@ so a slow browser sees fewer frames and the training never waits.
 
 Bounded against hostile clients (any local program can connect):
 
-- a request body is at most :data:`MAX_BODY_BYTES` and must arrive within :data:`BODY_TIMEOUT_S`;
+- a request body is at most :data:`MAX_BODY_BYTES` (a CSV file's :data:`MAX_DATASET_BODY_BYTES`) and
+  must arrive within :data:`BODY_TIMEOUT_S`;
   a WebSocket message at most :data:`MAX_MESSAGE_BYTES`, uncompressed (permessage-deflate is
   refused: 15 KB on the wire cannot become 15 MB here); request headers have a deadline and the
   connections a cap (:mod:`.connections`);
@@ -39,9 +42,7 @@ import collections
 import contextlib
 import json
 import logging
-import math
 import socket
-from importlib import resources
 from pathlib import Path
 
 import anyio
@@ -51,69 +52,33 @@ from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, R
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from ..errors import LayerpropError
-from . import graphs
+from . import graphs, userdata
+from .assets import ASSETS, asset, lab_page
 from .connections import HEADER_TIMEOUT_S, accept_backlog, connection_cap, guarded_http_protocol
-from .limits import LIMITS, LabLimitError
+from .limits import LIMITS, MAX_ERROR_CHARS, REQUEST_ERRORS, LabLimitError, error_answer, finite_only
 from .log import one_line_logging
 from .security import Guard, allowed_hosts, lab_url, new_token, remove_redirect_file, write_redirect_file
-from .training import JobSlots
+from .training import JobSlots, TrainSession
 
 logger = logging.getLogger("layerprop.lab")
 
-#: the files under ``static/`` the app serves, with their content types
-ASSETS = {
-    "lab.js": "text/javascript; charset=utf-8",
-    "lab.css": "text/css; charset=utf-8",
-    "i18n.js": "text/javascript; charset=utf-8",
-    "layers.js": "text/javascript; charset=utf-8",
-}
-#: request bodies above this size are refused (an expression and its values fit in far less)
+#: request bodies above this size are refused (an expression and its values fit in far less) ...
 MAX_BODY_BYTES = 64 * 1024
+#: ... except a CSV file's (JSON escaping may double its size)
+MAX_DATASET_BODY_BYTES = 2 * LIMITS["csv_bytes"] + 4096
 #: seconds a request body has to arrive, once its headers have
 BODY_TIMEOUT_S = 10.0
-#: WebSocket messages above this size close the connection (code 1009); a command is a few hundred bytes
-MAX_MESSAGE_BYTES = 64 * 1024
+#: WebSocket messages above this size close the connection (code 1009); a command is a few hundred
+#: bytes, a ``create`` with the largest data set the lab takes (2000 points, each two floats of at most
+#: 24 characters and a class) about 110 KB
+MAX_MESSAGE_BYTES = 128 * 1024
 #: a page's commands waiting to be carried out, at most
 MAX_PENDING_COMMANDS = 8
 #: the commands of the train page's WebSocket
-COMMANDS = ("create", "start", "pause", "step", "inspect", "close")
+COMMANDS = TrainSession.COMMANDS
 #: the shortest time between two snapshots sent to one page
 SEND_INTERVAL_S = 0.05
-#: the errors whose message the page shows (a mistake in the request, not a bug)
-REQUEST_ERRORS = (LayerpropError, ValueError, TypeError, RecursionError)
-
-
-#: characters of one error message sent to the page
-MAX_ERROR_CHARS = 300
-
-
-def _one_line(text: str) -> str:
-    line = text.splitlines()[0] if text.strip() else ""
-    return line if len(line) <= MAX_ERROR_CHARS else line[: MAX_ERROR_CHARS - 1] + "…"
-
-
-def _error(exc) -> dict:
-    """The page's error: one short line, and its Korean wording when the error has one."""
-    answer = {"error": _one_line(str(exc)) or type(exc).__name__}
-    if getattr(exc, "message_ko", None):
-        answer["error_ko"] = _one_line(exc.message_ko)
-    return answer
-
-
-def _asset(name: str) -> str:
-    return resources.files(__package__).joinpath("static", name).read_text(encoding="utf-8")
-
-
-def _finite_only(value):
-    """``value`` with every float that is not finite replaced by None (dicts and lists walked)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _finite_only(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite_only(item) for item in value]
-    return value
+__all__ = ["MAX_ERROR_CHARS", "REQUEST_ERRORS", "create_app", "json_text", "serve"]
 
 
 def json_text(message) -> str:
@@ -122,7 +87,7 @@ def json_text(message) -> str:
     try:
         return json.dumps(message, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except ValueError:
-        return json.dumps(_finite_only(message), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        return json.dumps(finite_only(message), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
 
 
 class LabJSONResponse(JSONResponse):
@@ -132,17 +97,17 @@ class LabJSONResponse(JSONResponse):
         return json_text(content).encode("utf-8")
 
 
-async def _json_body(request) -> dict:
+async def _json_body(request, limit: int = MAX_BODY_BYTES) -> dict:
     declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > MAX_BODY_BYTES):
-        raise ValueError(f"the request body is {declared[:20]} bytes; the limit is {MAX_BODY_BYTES}")
+    if declared is not None and (not declared.isdigit() or int(declared) > limit):
+        raise ValueError(f"the request body is {declared[:20]} bytes; the limit is {limit}")
     body = bytearray()
     try:
         with anyio.fail_after(BODY_TIMEOUT_S):
             async for chunk in request.stream():
                 body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise ValueError(f"the request body is larger than the limit of {MAX_BODY_BYTES} bytes")
+                if len(body) > limit:
+                    raise ValueError(f"the request body is larger than the limit of {limit} bytes")
     except TimeoutError:
         raise ValueError(f"the request body did not arrive within {BODY_TIMEOUT_S:g} s") from None
     data = json.loads(bytes(body) or b"{}")
@@ -168,8 +133,7 @@ class TrainChannel:
 
     def __init__(self, websocket: WebSocket, slots: JobSlots):
         self.websocket = websocket
-        self.slots = slots
-        self.job = None
+        self.session = TrainSession(slots)  # what the commands do (the notebook widgets speak it too)
         self.pending: collections.deque = collections.deque()
         self.arrived = asyncio.Event()
         self.gone = False
@@ -187,8 +151,11 @@ class TrainChannel:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
-            await run_in_threadpool(self.slots.close, self.job)
-            self.job = None
+            await run_in_threadpool(self.session.close)
+
+    @property
+    def job(self):
+        return self.session.job
 
     async def send(self, message: dict) -> bool:
         """Send ``message``; False when the page has gone."""
@@ -203,7 +170,7 @@ class TrainChannel:
             return False
 
     async def error(self, exc) -> None:
-        answer = _error(exc)
+        answer = error_answer(exc)
         await self.send({"type": "error", "message": answer["error"], "message_ko": answer.get("error_ko")})
 
     async def receive(self) -> None:
@@ -262,18 +229,10 @@ class TrainChannel:
                 await self.send({"type": "error", "message": _internal_error(exc)["error"]})
 
     async def execute(self, command: dict) -> None:
-        name = command["cmd"]
-        if name in ("create", "close"):
-            old, self.job = self.job, None
-            await run_in_threadpool(self.slots.close, old)
-            if name == "create" and not self.gone:
-                self.job = await run_in_threadpool(self.slots.open, command.get("config") or {})
-        elif self.job is None:
-            return  # start, pause, step or inspect before the first job: nothing to do
-        elif name == "inspect":
-            await run_in_threadpool(self.job.inspect, str(command.get("key")))
-        else:
-            getattr(self.job, name)()
+        if command["cmd"] == "create" and self.gone:
+            return  # the page went while it waited: no job for it
+        for reply in await run_in_threadpool(self.session.handle, command):  # an error, an exported file
+            await self.send(reply)
 
     async def send_snapshots(self) -> None:
         version, watched = -1, None
@@ -288,6 +247,10 @@ class TrainChannel:
                     if not await self.send({"type": "snapshot", "snapshot": snapshot}):
                         return
             await asyncio.sleep(SEND_INTERVAL_S)
+
+
+def _dataset(request: dict) -> dict:
+    return userdata.parse_csv(request.get("csv"), request.get("name") or "")
 
 
 def create_app(token: str, hosts: set, slots: JobSlots | None = None, on_page=None, layers=None):
@@ -315,22 +278,21 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None, on_page=No
     async def page(request):
         if on_page is not None:
             on_page()
-        html = _asset("index.html").replace("{{TOKEN}}", token)
-        return HTMLResponse(html, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+        return HTMLResponse(lab_page(token), headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
 
     async def static(request):
         name = request.path_params["name"]
         if name not in ASSETS:
             return PlainTextResponse("not found\n", status_code=404)
-        return Response(_asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-store"})
+        return Response(asset(name), media_type=ASSETS[name], headers={"Cache-Control": "no-store"})
 
-    def api(function):
+    def api(function, limit=MAX_BODY_BYTES):
         async def endpoint(request):
             try:
-                data = await _json_body(request)
+                data = await _json_body(request, limit)
                 return LabJSONResponse(await run_in_threadpool(function, data))
             except REQUEST_ERRORS as exc:
-                return LabJSONResponse(_error(exc), status_code=400)
+                return LabJSONResponse(error_answer(exc), status_code=400)
             except Exception as exc:  # a bug of the lab: one line, never a traceback on the page
                 return LabJSONResponse(_internal_error(exc), status_code=500)
 
@@ -348,6 +310,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None, on_page=No
         Route("/static/{name}", static),
         Route("/api/graph", api(graphs.evaluate), methods=["POST"]),
         Route("/api/check", api(graphs.check), methods=["POST"]),
+        Route("/api/dataset", api(_dataset, MAX_DATASET_BODY_BYTES), methods=["POST"]),
         Route("/api/limits", limits),
         Route("/api/layers", layer_listing),
         Route("/api/layers/graph", api(own_layers), methods=["POST"]),

@@ -5,10 +5,17 @@ elements) is drawn as at most :data:`MAX_ROWS` × :data:`MAX_COLUMNS` cells besi
 rows are its first axis, columns the rest flattened; a larger array keeps every k-th row or column.
 Each cell is coloured from blue (the most negative value) through white (0) to red (the most
 positive), scaled by the largest magnitude, so signs and relative sizes can be read at a glance.
+
+The colour map is written once, as :data:`HEAT_STOPS`: the drawings colour their cells with
+:func:`colour`, and the pages' scripts (the step-through page, the lab, the notebook widgets) read
+the same stops from :func:`colours_script` — ``layerpropStepper.heatColor`` in ``stepper.js``
+interpolates them exactly as :func:`rgb` does.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from html import escape
 
 import numpy as np
@@ -42,11 +49,29 @@ def cells(value) -> np.ndarray:
     return a / scale if scale > 0 else np.zeros_like(a)
 
 
+#: the heat colour map: (value in [−1, 1], (red, green, blue)), colours linear between the stops
+HEAT_STOPS = ((-1.0, (0, 0, 255)), (0.0, (255, 255, 255)), (1.0, (255, 0, 0)))
+
+
+def rgb(v: float) -> tuple:
+    """The colour of ``v`` (clipped to [−1, 1]; NaN counts as 0) between the two :data:`HEAT_STOPS`
+    around it, each channel rounded half up: ``(r, g, b)`` integers."""
+    v = 0.0 if math.isnan(v) else min(max(float(v), -1.0), 1.0)
+    for (v0, c0), (v1, c1) in zip(HEAT_STOPS, HEAT_STOPS[1:]):
+        if v <= v1:
+            f = (v - v0) / (v1 - v0)
+            return tuple(math.floor(a + (b - a) * f + 0.5) for a, b in zip(c0, c1))
+    return HEAT_STOPS[-1][1]
+
+
 def colour(v: float) -> str:
     """−1 → blue, 0 → white, +1 → red, as ``#rrggbb`` (SVG and Graphviz both read it)."""
-    v = float(np.clip(v, -1.0, 1.0))
-    fade = round(255 * (1 - abs(v)))
-    return f"#ff{fade:02x}{fade:02x}" if v >= 0 else f"#{fade:02x}{fade:02x}ff"
+    return "#{:02x}{:02x}{:02x}".format(*rgb(v))
+
+
+def colours_script() -> str:
+    """The line of JavaScript that gives the pages' scripts the colour map: ``var layerpropColours = …;``."""
+    return f"var layerpropColours = {json.dumps({'heat': HEAT_STOPS})};\n"
 
 
 def svg_heatmap(value, x: float, y: float, css_class: str) -> str:

@@ -1,10 +1,12 @@
 """A self-contained HTML page that steps through forward and backward propagation.
 
-The page holds everything inline — the SVG drawing (laid out by :mod:`.layout`, no Graphviz), its
-CSS (``page.css``) and script (``page.js``) and the steps as JSON — so it opens from disk with no
-network access. Next/Previous buttons and the arrow keys move one node at a time (see
-:mod:`.steps`): first the forward values appear on the edges, then, node by node from the output
-back, the gradients, each with the node's local rule and its numbers.
+The page holds everything inline — the SVG drawing (laid out by :mod:`.layout`, no Graphviz, wrapped
+into rows that fit :data:`PAGE_WIDTH`), its CSS (``page.css``), its script (``page.js`` on the
+stepper of ``stepper.js``, which the lab and the notebook widgets share: :func:`stepper_script`)
+and the steps as JSON — so it opens from disk with no network access. Next/Previous buttons and the
+arrow keys move one node at a time (see :mod:`.steps`): first the forward values appear on the
+edges, then, node by node from the output back, the gradients, each with the node's local rule and
+its numbers.
 
 Hooks for scripts and tests: ``#layerprop-page[data-step]``, ``#status`` (``data-step``,
 ``data-phase``), ``#counter``, ``#step-rule``, ``#step-numbers``, ``#step-verdict`` (the doctor's
@@ -26,10 +28,19 @@ from .svg import svg_markup
 
 #: the page shows the drawing this much larger than its layout units
 PAGE_SCALE = 1.35
+#: the widest the drawing is laid out, in screen pixels (wider graphs wrap into rows; + / − zoom)
+PAGE_WIDTH = 1150
 
 
 def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def stepper_script() -> str:
+    """The stepper (``stepper.js``) with the colour map it reads, as every page loads it."""
+    from .heatmap import colours_script
+
+    return colours_script() + _asset("stepper.js")
 
 
 def _script_json(data) -> str:
@@ -75,6 +86,7 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <span id="counter">Step 0 / {len(steps) - 1}</span>
 <button type="button" id="zoom-out" aria-label="zoom out">−</button>
 <button type="button" id="zoom-in" aria-label="zoom in">+</button>
+<button type="button" id="fit" title="fit the drawing to the window's width">fit width</button>
 </div>
 <div id="status" data-step="0" data-phase="start" aria-live="polite">
 <div id="step-heading">{escape(steps[0]["heading"])}</div>
@@ -83,12 +95,13 @@ def to_html(target, *, title: str | None = None, **options) -> str:
 <div id="step-verdict"></div>
 </div>
 <div class="drawing">
-{svg_markup(drawing_model, reveal=False, scale=PAGE_SCALE)}
+{svg_markup(drawing_model, reveal=False, scale=PAGE_SCALE, max_width=PAGE_WIDTH / PAGE_SCALE)}
 </div>
 <p class="hint">Keys: → next step, ← previous step, Home / End first / last step, + / − zoom (the drawing scrolls).</p>
 </main>
 <script type="application/json" id="layerprop-steps">{_script_json({"steps": steps})}</script>
 <script>
+{stepper_script()}
 {_asset("page.js")}
 </script>
 </body>

@@ -13,6 +13,11 @@ The method is the usual one for drawing flow graphs, kept short:
    column is swept so that no two items overlap.
 5. **Clusters** (several outputs given as a dict) are laid out in horizontal bands, one below the
    other, each with a frame and a title.
+6. **Rows**, when a ``max_width`` is given and the drawing is wider: the columns are cut into rows
+   that fit it (each cut just before a label column, so an edge's label stays beside its target),
+   and the rows are stacked top to bottom like lines of text. An edge that goes on to a later row
+   runs to the right end of its row, down into the gap below it, back to the left margin and into
+   its target, so it is always visible which value continues where.
 
 Sizes are estimated from character counts (no font metrics are available without a browser).
 """
@@ -34,6 +39,9 @@ MARGIN = 16
 CLUSTER_PAD = 14
 CLUSTER_TITLE = 22
 SWEEPS = 6
+ROW_GAP = 40  # vertical space between two rows of a wrapped drawing (edges to the next row run in it)
+ROUTE_GAP = 14  # how far right of its row an edge to the next row turns down
+CORNER = 6  # radius of the corners of such an edge
 
 
 def text_width(text: str, size: float = FONT_SIZE) -> float:
@@ -114,12 +122,20 @@ def assign_layers(model) -> dict:
     return {k: 2 * v for k, v in layer.items()}
 
 
-def layout(model) -> Layout:
-    """Lay out ``model`` (a :class:`~layerprop.viz.model.GraphModel`); see the module docstring."""
+def layout(model, max_width: float | None = None) -> Layout:
+    """Lay out ``model`` (a :class:`~layerprop.viz.model.GraphModel`); see the module docstring.
+
+    ``max_width`` (layout units): wrap a wider drawing into rows that fit it (a single column wider
+    than that stays as wide as it is).
+    """
     result = Layout()
     column = assign_layers(model)
     boxes = {n.id: node_box(n) for n in model.nodes}
     cluster_of = {n.id: n.cluster for n in model.nodes}
+    for node in model.nodes:  # a constant sits just before its first user, beside the labels of its inputs
+        users = [column[e.target] for e in model.out_edges(node.id)]
+        if node.kind == CONSTANT and users:
+            column[node.id] = max(min(users) - 1, 0)
     labelled = [e for e in model.edges if not e.constant]
     for edge in labelled:
         key = "label:" + edge.id
@@ -175,34 +191,123 @@ def layout(model) -> Layout:
     for key, box in boxes.items():
         box.x = xs[column[key]]
         box.y = band_tops[cluster_of[key]] + positions[key]
+    framed = any(b is not None for b in bands)
+    groups = list(bands)  # the band of each row (rows are numbered band after band); row_of: key → its row
+    if max_width is not None and x + MARGIN > max_width:
+        row_of, groups = {}, []
+        for band in bands:
+            members = [k for k in boxes if cluster_of[k] == band]
+            band_widths = [0.0] * n_columns
+            for k in members:
+                band_widths[column[k]] = max(band_widths[column[k]], boxes[k].w)
+            for first, end in _rows(xs, band_widths, max_width, framed):
+                for k in members:
+                    if first <= column[k] < end:
+                        row_of[k] = len(groups)
+                groups.append(band)
+    else:
+        row_of = {key: bands.index(cluster_of[key]) for key in boxes}
+    ends = _stack_rows(len(groups), boxes, row_of, framed) if len(groups) > len(bands) else None
     for key, box in boxes.items():
         if key.startswith("label:"):
             result.labels[key[len("label:") :]] = box
         else:
             result.nodes[key] = box
+    row_of_box = {id(box): row_of[key] for key, box in boxes.items()}
+
+    def piece(a, b, move=True) -> str:  # from the right of box a into the left of box b
+        ra, rb = row_of_box[id(a)], row_of_box[id(b)]
+        if ends is None or rb <= ra or groups[ra] != groups[rb]:
+            return _curve(a.right, a.y, b.left, b.y, move=move)
+        turn = ends[ra][0] + ROUTE_GAP  # on to a later row of the same band
+        gap = ends[rb - 1][1] + ROW_GAP / 2
+        return _route(a.right, a.y, turn, gap, MARGIN / 2, b.y, b.left, move=move)
+
     for edge in model.edges:
         source, target = boxes[edge.source], boxes[edge.target]
         if edge.constant:
-            result.paths[edge.id] = _curve(source.right, source.y, target.left, target.y)
+            result.paths[edge.id] = piece(source, target)
         else:
             label = boxes["label:" + edge.id]
             result.paths[edge.id] = (
-                _curve(source.right, source.y, label.left, label.y)
-                + f" L {label.right:.1f} {label.y:.1f}"
-                + _curve(label.right, label.y, target.left, target.y, move=False)
+                piece(source, label) + f" L {label.right:.1f} {label.y:.1f}" + piece(label, target, move=False)
             )
-    for band in bands:
-        if band is None:
+    for row, band in enumerate(groups):
+        members = [boxes[k] for k in boxes if row_of[k] == row]
+        if band is None or not members:
             continue
-        members = [boxes[k] for k in boxes if cluster_of[k] == band]
         left = min(b.left for b in members) - CLUSTER_PAD
         right = max(b.right for b in members) + CLUSTER_PAD
-        top = band_tops[band] - CLUSTER_PAD - CLUSTER_TITLE + 6
-        height = band_height[band] + 2 * CLUSTER_PAD + CLUSTER_TITLE - 6
-        result.clusters.append((model.clusters[band], left, top, right - left, height))
-    result.width = x + MARGIN
-    result.height = y + MARGIN
+        top = min(b.y - b.h / 2 for b in members) - CLUSTER_PAD - CLUSTER_TITLE + 6
+        bottom = max(b.y + b.h / 2 for b in members) + CLUSTER_PAD
+        title = model.clusters[band] if groups.index(band) == row else "… " + model.clusters[band]
+        if ends is None:  # one row per band: the frame spans the band's height
+            top = band_tops[band] - CLUSTER_PAD - CLUSTER_TITLE + 6
+            bottom = top + band_height[band] + 2 * CLUSTER_PAD + CLUSTER_TITLE - 6
+        result.clusters.append((title, left, top, right - left, bottom - top))
+    if ends is None:
+        result.width, result.height = x + MARGIN, y + MARGIN
+    else:
+        result.width = max(right for right, _ in ends) + ROUTE_GAP + MARGIN
+        result.height = ends[-1][1] + MARGIN
+    for title, left, _, _, _ in result.clusters:  # a frame's title may be wider than the frame
+        result.width = max(result.width, left + 10 + text_width(title, 13) + MARGIN)
     return result
+
+
+def _rows(xs, widths, max_width: float, framed: bool) -> list:
+    """Cut the columns into rows ``[(first, end), …]`` each at most ``max_width`` wide (margins and
+    cluster frames included), cutting just before a label column (odd) where one fits, else before
+    any column."""
+    room = max_width - 2 * MARGIN - ROUTE_GAP - (2 * CLUSTER_PAD if framed else 0)
+    left = [x - w / 2 for x, w in zip(xs, widths)]
+    right = [x + w / 2 for x, w in zip(xs, widths)]
+    rows, start = [], 0
+    for c in range(len(xs)):
+        if c == start or widths[c] == 0 or right[c] - left[start] <= room:
+            continue
+        cuts = [k for k in range(start + 1, c + 1) if widths[k] > 0]
+        labelled = [k for k in cuts if k % 2 == 1]
+        cut = (labelled or cuts)[-1]
+        rows.append((start, cut))
+        start = cut
+    rows.append((start, len(xs)))
+    return rows
+
+
+def _stack_rows(count: int, boxes, row_of, framed) -> list:
+    """Move every row to the left margin and below the one before; return each row's (right, bottom)."""
+    ends, cursor = [], MARGIN - ROW_GAP
+    pad_top = CLUSTER_PAD + CLUSTER_TITLE if framed else 0
+    pad_bottom = CLUSTER_PAD if framed else 0
+    for row in range(count):
+        members = [box for key, box in boxes.items() if row_of[key] == row]
+        if not members:
+            ends.append((MARGIN, cursor))
+            continue
+        top = min(b.y - b.h / 2 for b in members) - pad_top
+        bottom = max(b.y + b.h / 2 for b in members) + pad_bottom
+        dx = min(b.left for b in members) - MARGIN - (CLUSTER_PAD if framed else 0)
+        dy = cursor + ROW_GAP - top
+        for box in members:
+            box.x -= dx
+            box.y += dy
+        ends.append((max(b.right for b in members) + (CLUSTER_PAD if framed else 0), bottom + dy))
+        cursor = bottom + dy
+    return ends
+
+
+def _route(x0, y0, turn, gap, margin, y1, x1, move=True) -> str:
+    """An edge to a later row: right to ``turn``, down to ``gap``, left to ``margin``, down to ``y1``
+    and right into (x1, y1), with rounded corners."""
+    r = CORNER
+    start = f"M {x0:.1f} {y0:.1f} " if move else " "
+    return start + (
+        f"L {turn - r:.1f} {y0:.1f} Q {turn:.1f} {y0:.1f} {turn:.1f} {y0 + r:.1f} "
+        f"L {turn:.1f} {gap - r:.1f} Q {turn:.1f} {gap:.1f} {turn - r:.1f} {gap:.1f} "
+        f"L {margin + r:.1f} {gap:.1f} Q {margin:.1f} {gap:.1f} {margin:.1f} {gap + r:.1f} "
+        f"L {margin:.1f} {y1 - r:.1f} Q {margin:.1f} {y1:.1f} {margin + r:.1f} {y1:.1f} L {x1:.1f} {y1:.1f}"
+    )
 
 
 def _curve(x0, y0, x1, y1, move=True) -> str:

@@ -108,14 +108,17 @@ def _edge_markup(edge, path, label, reveal: bool, arrow: str) -> str:
     return "".join(parts)
 
 
-def svg_markup(model, *, reveal: bool = True, element_id: str = "layerprop-svg", scale: float = 1.0) -> str:
+def svg_markup(
+    model, *, reveal: bool = True, element_id: str = "layerprop-svg", scale: float = 1.0, max_width: float | None = None
+) -> str:
     """``<svg>`` markup of ``model`` laid out by :func:`~layerprop.viz.layout.layout`.
 
     ``reveal`` — mark every value and gradient ``visible`` (a static drawing); the page passes
     ``False`` and reveals them itself. Colours are set inline, so the markup also stands alone.
-    ``scale`` enlarges the displayed size (the coordinates stay the same).
+    ``scale`` enlarges the displayed size (the coordinates stay the same); ``max_width`` (layout
+    units) wraps a wider drawing into rows.
     """
-    box = layout(model)
+    box = layout(model, max_width)
     arrow = f"{element_id}-arrow"  # ids stay unique when several drawings share a page
     top = (26 if model.title else 0) + (14 if model.checked else 0)  # room for the title and the doctor's marks
     sums = model.branch_sums()

@@ -109,13 +109,7 @@
     });
   }
 
-  // -- the step's verdict under the stepper's text ----------------------------------------------
-  var stepVerdict = el("div", "", "");
-  stepVerdict.id = "step-verdict";
-  function showStepVerdict(step) {
-    stepVerdict.textContent = (step && step.verdict) || "";
-    stepVerdict.className = step && step.verdict ? (step.verdict.indexOf("✗") >= 0 ? "bad" : "ok") : "";
-  }
+  // (the step's verdict shows under the stepper's text: the shared stepper writes step.verdict into #step-verdict)
 
   // -- the hooks lab.js calls ------------------------------------------------------------------------
   lab.hooks.graphRequest = function (body) {
@@ -129,16 +123,12 @@
   };
   lab.hooks.afterGraph = function (result) {
     state.verdicts = result.verdicts || {};
-    if (!Object.keys(state.verdicts).length) stepVerdict.textContent = "";
     renderChoices();
   };
-  lab.hooks.step = showStepVerdict;
   lab.hooks.language = function () {
     if (state.layers.length) renderPanel();
     var rules = document.getElementById("rules");
     if (rules && lab.graph) renderChoices();
-    var steps = lab.steps && (lab.steps[lab.lang] || lab.steps.en);
-    if (steps) showStepVerdict(steps[lab.step]);
   };
 
   fetch("/api/layers", { headers: { "X-Lab-Token": TOKEN } }).then(function (reply) { return reply.json(); }).then(function (data) {
@@ -147,8 +137,6 @@
     if (!state.layers.length) return;
     var side = document.querySelector("#graph-page .side");
     side.insertBefore(panel, side.firstChild);
-    var status = document.getElementById("status");
-    status.appendChild(stepVerdict);
     panel.hidden = false;
     renderPanel();
     document.body.setAttribute("data-layers", String(state.layers.length));
