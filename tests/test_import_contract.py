@@ -125,6 +125,7 @@ MODULE_RANKS = {
         "security": 0,
         "exports": 1,
         "graphs": 1,
+        "share_links": 1,
         "toy": 1,
         "userdata": 1,
         "learner_layers": 2,

@@ -3,6 +3,7 @@
   layerprop lab                      # http://127.0.0.1:8765/?token=…, opens the browser
   layerprop lab --port 0 --no-browser
   layerprop lab --layers my_layers.py    # your own layers on the graph page (the file is run)
+  layerprop lab --open 'http://127.0.0.1:8765/?token=…#tab=graph&expr=…'   # a link shared from any lab
 
 Starts a local web app (needs the extra: pip install 'layerprop[lab]') and prints its URL. The
 graph page recomputes forward and backward as you move a slider; the train page trains a small
@@ -13,6 +14,13 @@ in a "Doctor" panel, on each class. The app listens on 127.0.0.1 only and answer
 that carry the random token in the URL. The browser it opens is given a private redirect file, not
 the URL, so the token never shows on a command line (ps); if your browser cannot open local files,
 open the printed URL yourself. Ctrl-C stops it.
+
+Share links: the Share button copies a link that holds the page's state after its #. That link
+carries its lab's token, so another lab refuses it (and says how to open it). --open LINK starts
+this lab on LINK's state: its own URL, with LINK's # part appended (LINK's token, host and port are
+not used, and the # part never reaches the server). A running lab opens one with "Open a shared
+link" at the top of its page. A very long link (many points) may not fit on a command line:
+paste it there instead.
 """
 
 from __future__ import annotations
@@ -51,6 +59,12 @@ def add_parser(subparsers):
         help="your own layers on the graph page, checked by the doctor: FILE.py is run, as `python FILE.py` "
         "would run it (its classes with forward and backward can stand for the graph's nodes)",
     )
+    p.add_argument(
+        "--open",
+        metavar="LINK",
+        help="start on the state of LINK, a link copied with any lab's Share button (or just its #… part): "
+        "the lab opens and prints its own URL with LINK's # part",
+    )
     p.set_defaults(func=run)
 
 
@@ -62,6 +76,14 @@ def run(args) -> int:
         integer("--port", args.port, minimum=0, maximum=65535)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    fragment = ""
+    if args.open is not None:
+        from ..lab.share_links import shared_fragment
+
+        try:
+            fragment = shared_fragment(args.open)
+        except ValueError as exc:
+            raise UsageError(f"--open: {exc}") from None
     missing = [name for name in ("starlette", "uvicorn") if importlib.util.find_spec(name) is None]
     if missing:
         print(
@@ -100,6 +122,7 @@ def run(args) -> int:
             open_browser=not args.no_browser,
             announce=lambda line: print(line, flush=True),
             layers=layers,
+            fragment=fragment,
             debug=getattr(args, "debug", False),
         )
     except OSError as exc:

@@ -26,6 +26,10 @@ LIMITS = {
     "batch_size": 1000,
     "jobs": 2,  # training jobs running at once (one per open train page)
     "steps_per_second": 2000,  # the fastest a job may be asked to run
+    # characters of a shared link that another lab opens (lab --open, the page's "Open a shared link"):
+    # the longest the Share button makes — 2000 points of full-precision floats, 16 tensors of 64
+    # numbers, percent-encoded — is about 150 000
+    "link_chars": 256 * 1024,
 }
 
 
@@ -45,6 +49,7 @@ LIMITS_KO = {
     "batch_size": "배치 크기",
     "jobs": "동시에 실행 중인 학습 수",
     "steps_per_second": "초당 단계 수",
+    "link_chars": "공유 링크의 길이(글자 수)",
 }
 
 

@@ -14,7 +14,10 @@ when it
    lab itself (``http://`` + an allowed host).
 
 :class:`Guard` is plain ASGI middleware: it answers 403 with one line of text (an HTTP request) or
-refuses the WebSocket handshake before any route sees the request.
+refuses the WebSocket handshake before any route sees the request. One refusal is a page instead:
+a browser's ``GET /`` from the lab's own Host (and Origin) without the token — someone opened a
+link shared from another lab — gets the Guard's ``help_page`` (still 403: a static page, the same
+for everyone, that says how to open such a link in one's own lab; see :mod:`.share_links`).
 
 **Where the token travels.** The URL with the token is printed on the terminal that started the
 lab (the user's own). It is never put on another program's command line, which every local user
@@ -73,10 +76,11 @@ def authority(name: str, port: int) -> str:
     return name if port == DEFAULT_HTTP_PORT else f"{name}:{port}"
 
 
-def lab_url(host: str, port: int, token: str) -> str:
-    """The URL ``layerprop lab`` prints: a wildcard address is shown as 127.0.0.1."""
+def lab_url(host: str, port: int, token: str, fragment: str = "") -> str:
+    """The URL ``layerprop lab`` prints: a wildcard address is shown as 127.0.0.1; ``fragment`` (a
+    page's state, from ``--open``) goes after ``#``, where the browser keeps it to itself."""
     name = "127.0.0.1" if host in WILDCARDS else _url_name(host)
-    return f"http://{authority(name, port)}/?token={token}"
+    return f"http://{authority(name, port)}/?token={token}" + (f"#{fragment}" if fragment else "")
 
 
 def allowed_hosts(host: str, port: int) -> set:
@@ -126,13 +130,22 @@ def remove_redirect_file(path: str | None) -> None:
         os.rmdir(os.path.dirname(path))
 
 
-class Guard:
-    """ASGI middleware enforcing the token, Host and Origin rules (see the module docstring)."""
+#: the refusal of a request whose Host and Origin are the lab's but whose token is not
+TOKEN_REFUSAL = "refused: the lab's token is missing or wrong (open the URL that 'layerprop lab' printed)"
 
-    def __init__(self, app, token: str, hosts: set):
+
+class Guard:
+    """ASGI middleware enforcing the token, Host and Origin rules (see the module docstring).
+
+    ``help_page``: ``(body, headers)`` of the page that a ``GET /`` refused for its token alone gets
+    (with status 403); None: one line of text, as every other refusal.
+    """
+
+    def __init__(self, app, token: str, hosts: set, help_page: tuple | None = None):
         self.app = app
         self.token = token
         self.hosts = {h.lower() for h in hosts}
+        self.help_page = help_page
 
     def refusal(self, scope) -> str | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
@@ -145,8 +158,17 @@ class Guard:
         query = parse_qs(scope.get("query_string", b"").decode("latin-1"))
         given = headers.get(TOKEN_HEADER) or (query.get("token") or [""])[0]
         if not hmac.compare_digest(given.encode(), self.token.encode()):
-            return "refused: the lab's token is missing or wrong (open the URL that 'layerprop lab' printed)"
+            return TOKEN_REFUSAL
         return None
+
+    def wants_help(self, scope, reason: str) -> bool:
+        """Whether the refused request gets the help page: a ``GET /`` refused for its token alone."""
+        return (
+            self.help_page is not None
+            and reason == TOKEN_REFUSAL
+            and scope.get("method") == "GET"
+            and scope.get("path") == "/"
+        )
 
     async def __call__(self, scope, receive, send):
         if scope["type"] not in ("http", "websocket"):
@@ -158,15 +180,10 @@ class Guard:
             await receive()  # the websocket.connect message
             await send({"type": "websocket.close", "code": 1008, "reason": reason[:120]})
             return
-        body = (reason + "\n").encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 403,
-                "headers": [
-                    (b"content-type", b"text/plain; charset=utf-8"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
+        if self.wants_help(scope, reason):
+            body, headers = self.help_page
+        else:
+            body, headers = (reason + "\n").encode(), [(b"content-type", b"text/plain; charset=utf-8")]
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 403, "headers": headers})
         await send({"type": "http.response.body", "body": body})

@@ -3,7 +3,8 @@
 Routes — every one needs the token (see :mod:`.security`):
 
 =====================  ===============================================================================
-``GET /``              the page (graph and train tabs); its asset links carry the token
+``GET /``              the page (graph and train tabs); its asset links carry the token (without the
+                       token: :func:`.share_links.token_help_page`, status 403)
 ``GET /static/NAME``   the page's own script and style (shipped in the package, nothing from a CDN)
 ``POST /api/graph``    :func:`.graphs.evaluate` of ``{"expr"|"preset", "values"}`` → drawing and numbers
 ``POST /api/check``    :func:`.graphs.check` → each input's numerical-gradient error
@@ -58,6 +59,7 @@ from .connections import HEADER_TIMEOUT_S, accept_backlog, connection_cap, guard
 from .limits import LIMITS, MAX_ERROR_CHARS, REQUEST_ERRORS, LabLimitError, error_answer, finite_only
 from .log import one_line_logging
 from .security import Guard, allowed_hosts, lab_url, new_token, remove_redirect_file, write_redirect_file
+from .share_links import token_help_page
 from .training import JobSlots, TrainSession
 
 logger = logging.getLogger("layerprop.lab")
@@ -324,7 +326,7 @@ def create_app(token: str, hosts: set, slots: JobSlots | None = None, on_page=No
 
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.slots = slots
-    return Guard(app, token, hosts)
+    return Guard(app, token, hosts, help_page=token_help_page())
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -353,12 +355,15 @@ def serve(
     *,
     debug: bool = False,
     layers=None,
+    fragment: str = "",
     header_timeout_s: float = HEADER_TIMEOUT_S,
     max_connections: int | None = None,
 ) -> None:
     """Run the lab until Ctrl-C: bind, print the URL (with its token), optionally open the browser.
 
-    ``layers``: the learner's classes for the graph page (see :func:`create_app`); ``debug`` writes
+    ``layers``: the learner's classes for the graph page (see :func:`create_app`); ``fragment``: a
+    page's state from a shared link (:func:`.share_links.shared_fragment`), put after the URL's
+    ``#`` — in the printed URL and the redirect file, never sent to the server; ``debug`` writes
     every problem in full (tracebacks included) instead of one line per kind;
     ``header_timeout_s`` and ``max_connections`` are the rules of :mod:`.connections`.
     """
@@ -369,7 +374,7 @@ def serve(
     port = sock.getsockname()[1]
     token = new_token()
     slots = JobSlots()
-    url = lab_url(host, port, token)
+    url = lab_url(host, port, token, fragment)
     redirect = write_redirect_file(url) if open_browser else None
     # the redirect file has done its work once the page is served (and goes when the lab stops)
     app = create_app(

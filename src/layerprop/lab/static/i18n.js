@@ -10,6 +10,12 @@ var LAB_WORDS = {
     expression: "Expression (a name and = name the output)", zoom_in: "zoom in", zoom_out: "zoom out", fit: "fit width",
     fit_title: "fit the drawing to the box's width", share: "Share", share_title: "copy a link to this page as it is now (the state is in the link's # part)",
     share_copied: "Link copied: it opens this page as it is now.", share_select: "Copy this link: it opens this page as it is now.",
+    open_shared: "Open a shared link", open_placeholder: "Paste a shared link",
+    open_title: "open the state of a link copied with any lab's Share button (its token, host and port are not used)",
+    open_done: "Opened the shared link: this page now shows its state.",
+    open_not_link: "That is not a lab's link: paste a link copied with a lab's Share button (http://…/?token=…#…) or its # part.",
+    open_no_state: "This link holds no lab state: a lab's link has it after # (tab=…&expr=…). Copy the link with the lab's Share button.",
+    open_too_long: "The link is {n} characters long; a lab opens links of at most {limit}.",
     check_summary_ok: "✓ all {n} gradients match the numerical ones (largest relative error {e})",
     check_summary_bad: "✗ {bad} of {n} gradients differ from the numerical ones",
     csv: "your CSV file", choose_file: "Choose a file…", draw_points: "points you draw", upload: "CSV file (x1, x2, label)", seed: "Seed",
@@ -54,6 +60,12 @@ var LAB_WORDS = {
     expression: "수식 (이름과 =를 앞에 쓰면 출력 이름)", zoom_in: "확대", zoom_out: "축소", fit: "너비에 맞춤",
     fit_title: "그림을 상자 너비에 맞춥니다", share: "공유", share_title: "지금 이 화면을 여는 링크를 복사합니다 (상태는 링크의 # 뒤에 있습니다)",
     share_copied: "링크를 복사했습니다: 지금 이 화면을 그대로 엽니다.", share_select: "이 링크를 복사하세요: 지금 이 화면을 그대로 엽니다.",
+    open_shared: "공유 링크 열기", open_placeholder: "공유 링크를 붙여 넣으세요",
+    open_title: "어느 lab에서든 공유 버튼으로 복사한 링크의 상태를 엽니다 (링크의 토큰, 호스트, 포트는 쓰지 않습니다)",
+    open_done: "공유 링크를 열었습니다: 이 화면이 링크에 담긴 상태를 보여 줍니다.",
+    open_not_link: "lab의 링크가 아닙니다: lab의 공유 버튼으로 복사한 링크(http://…/?token=…#…)나 그 # 뒷부분을 붙여 넣으세요.",
+    open_no_state: "이 링크에는 lab의 상태가 없습니다: lab의 링크는 # 뒤에 상태를 담습니다 (tab=…&expr=…). lab의 공유 버튼으로 링크를 복사하세요.",
+    open_too_long: "링크가 {n}자입니다 — lab은 최대 {limit}자까지의 링크를 엽니다.",
     check_summary_ok: "✓ 기울기 {n}개 모두 수치 미분과 일치 (가장 큰 상대 오차 {e})",
     check_summary_bad: "✗ 기울기 {n}개 중 {bad}개가 수치 미분과 다릅니다",
     csv: "내 CSV 파일", choose_file: "파일 고르기…", draw_points: "직접 찍은 점", upload: "CSV 파일 (x1, x2, 레이블)", seed: "시드",
@@ -100,8 +112,10 @@ function labText(lang, key, args) {
   return text;
 }
 
-/* Put the words of `lang` into the elements under `root` that name them (data-i18n, data-i18n-title). */
+/* Put the words of `lang` into the elements under `root` that name them (data-i18n, data-i18n-title,
+   data-i18n-placeholder). */
 function labTranslate(root, lang) {
   Array.prototype.forEach.call(root.querySelectorAll("[data-i18n]"), function (el) { el.textContent = labText(lang, el.getAttribute("data-i18n")); });
   Array.prototype.forEach.call(root.querySelectorAll("[data-i18n-title]"), function (el) { el.title = labText(lang, el.getAttribute("data-i18n-title")); });
+  Array.prototype.forEach.call(root.querySelectorAll("[data-i18n-placeholder]"), function (el) { el.placeholder = labText(lang, el.getAttribute("data-i18n-placeholder")); });
 }

@@ -1,8 +1,9 @@
 /* layerprop lab: the page — tabs, language, the server connection and the share link — around the
    graph view (graph.js) and the train view (train.js), which the notebook widgets share.
    Every request carries the token from <body data-token>. The page's whole state lives in the
-   URL's # part (never sent to the server): opening the link restores it. State for scripts and
-   tests: window.lab. */
+   URL's # part (never sent to the server): opening the link restores it, and "Open a shared link"
+   applies the # part of a link copied from any lab (layerprop.lab.share_links has the same rules for
+   `layerprop lab --open`). State for scripts and tests: window.lab. */
 (function () {
   "use strict";
   var TOKEN = document.body.getAttribute("data-token");
@@ -21,6 +22,7 @@
     labTranslate(document, lab.lang);
     $("lang").textContent = t("other_language");
     showLimits();
+    showOpened();
     if (graph) graph.relabel();
     if (trainer) trainer.relabel();
     if (lab.hooks.language) lab.hooks.language(lab.lang);
@@ -185,6 +187,62 @@
     else done(false);
   });
   lab.link = function () { return "#" + encode(); };
+
+  // -- a link shared from another lab: its # part, applied here ----------------------------------------
+  // the keys encode() writes (an input's value: PREFIX + name); a # part that is just a tab's name
+  // counts too. layerprop.lab.share_links.STATE_KEYS is the same list (a test compares them).
+  var STATE_KEYS = ["tab", "expr", "preset", "step", "data", "pts", "classes", "cols", "file", "hidden",
+    "act", "opt", "lr", "batch", "speed", "seed"];
+  lab.stateKeys = STATE_KEYS;
+  function holdsState(fragment) {
+    if (fragment === "graph" || fragment === "train") return true;
+    var found = false;
+    new URLSearchParams(fragment).forEach(function (value, key) {
+      if (STATE_KEYS.indexOf(key) >= 0 || key.indexOf(PREFIX) === 0) found = true;
+    });
+    return found;
+  }
+  /* The # part of `text` — a link from any lab (its token, host and port are not used) or its # part
+     alone — or throws the key of the message that says why not. */
+  function sharedFragment(text) {
+    var limit = (lab.limits || {}).link_chars;
+    if (limit && text.length > limit) throw { key: "open_too_long", args: { n: text.length, limit: limit } };
+    var fragment;
+    if (text.charAt(0) === "#") fragment = text.slice(1);
+    else {
+      var url = null;
+      try { url = new URL(text); } catch (e) { /* not a URL */ }
+      if (!url || (url.protocol !== "http:" && url.protocol !== "https:") || !url.host) throw { key: "open_not_link" };
+      fragment = url.hash.slice(1);
+    }
+    if (!holdsState(fragment)) throw { key: "open_no_state" };
+    return fragment;
+  }
+  var opened = null;  // the last message of "Open a shared link": {key, args, refused}
+  function showOpened() {
+    var box = $("open-status");
+    box.hidden = !opened;
+    if (!opened) return;
+    box.textContent = t(opened.key, opened.args);
+    box.className = opened.refused ? "refused" : "";
+    box.setAttribute("data-state", opened.refused ? "refused" : "opened");
+  }
+  $("open-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = $("open-link").value.trim();
+    if (!text) return;
+    try {
+      var fragment = sharedFragment(text);
+      history.pushState(null, "", "#" + fragment);  // Back returns to the state before it
+      restore(location.hash);  // the decoder of a fresh page
+      $("open-link").value = "";
+      opened = { key: "open_done" };
+    } catch (problem) {
+      if (!problem || !problem.key) throw problem;
+      opened = { key: problem.key, args: problem.args, refused: true };
+    }
+    showOpened();
+  });
 
   // -- start ---------------------------------------------------------------------------------------
   var stored = null;
