@@ -50,6 +50,29 @@ def serve_command(**options) -> list:
     return [sys.executable, "-c", code]
 
 
+class RecordingBrowser:
+    """A stand-in for the user's browser (POSIX): ``env`` points ``BROWSER`` at a script that records
+    its command line; ``argv()`` waits for it (at most ``timeout`` seconds) and returns it."""
+
+    def __init__(self, folder):
+        self.record = folder / "argv.json"
+        script = folder / "browser"
+        script.write_text(
+            f"#!{sys.executable}\nimport json, sys\nopen({str(self.record)!r}, 'w').write(json.dumps(sys.argv))\n"
+        )
+        script.chmod(0o700)
+        self.env = {"BROWSER": str(script)}
+
+    def argv(self, timeout: float = START_TIMEOUT_S) -> list:
+        import json
+        import time
+
+        deadline = time.monotonic() + timeout
+        while not self.record.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return json.loads(self.record.read_text())
+
+
 class LabProcess:
     """A running ``layerprop lab``: ``url`` (with the token), ``base``, ``token``, ``port``, ``pid``.
 

@@ -17,7 +17,7 @@ import time
 import urllib.parse
 
 import pytest
-from lab_helpers import LabProcess, serve_command
+from lab_helpers import LabProcess, RecordingBrowser, serve_command
 from optional import need
 
 for _module in ("starlette", "uvicorn", "websockets"):
@@ -437,17 +437,9 @@ def test_an_empty_host_is_refused(capsys, host):
 def test_the_browser_is_not_given_the_token(tmp_path):
     """``ps`` shows every process's command line to every local user: the browser gets a private
     redirect file, never the token URL."""
-    record = tmp_path / "argv.json"
-    browser = tmp_path / "browser"
-    browser.write_text(
-        f"#!{sys.executable}\nimport json, sys\nopen({str(record)!r}, 'w').write(json.dumps(sys.argv))\n"
-    )
-    browser.chmod(0o700)
-    with LabProcess(browser=True, env={"BROWSER": str(browser)}) as lab:
-        deadline = time.monotonic() + 30
-        while not record.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        argv = json.loads(record.read_text())
+    browser = RecordingBrowser(tmp_path)
+    with LabProcess(browser=True, env=browser.env) as lab:
+        argv = browser.argv()
         assert lab.token not in " ".join(argv)
         opened = urllib.parse.urlsplit(argv[-1])
         assert opened.scheme == "file"
