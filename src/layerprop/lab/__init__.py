@@ -13,7 +13,8 @@ Two pages, in Korean and English, served by a small Starlette app on 127.0.0.1
   decision boundary, the per-layer gradient norms and any weight as a heatmap, live.
 
 The train page takes the learner's own data too (a CSV file, or points drawn with the mouse), the
-state of both pages lives in the URL's ``#`` part (a link restores it), and the trained network
+state of both pages lives in the URL's ``#`` part (a link restores it, in any lab: ``layerprop lab
+--open LINK`` or the page's "Open a shared link"), and the trained network
 exports as a model file, a Python script or ONNX. Inside a notebook the two pages are widgets:
 :class:`GraphWidget` and :class:`TrainWidget` (``pip install 'layerprop[widgets]'``).
 
@@ -22,7 +23,8 @@ Modules: :mod:`.limits` (the stated limits), :mod:`.names` (what the pages call 
 (what the graph page computes), :mod:`.exports` (model file, script, ONNX), :mod:`.training` (the
 training job, off the request path, and the page's protocol), :mod:`.assets` (the page and its
 scripts, one copy for the server and the widgets), :mod:`.security` (token, Host and Origin
-checks), :mod:`.server` (the app and ``serve``), :mod:`.widgets` (the notebook widgets).
+checks), :mod:`.share_links` (share links between labs, and the page a link without the token
+gets), :mod:`.server` (the app and ``serve``), :mod:`.widgets` (the notebook widgets).
 Starlette and uvicorn are imported only by :mod:`.server`, anywidget only by :mod:`.widgets`.
 """
 
